@@ -1,0 +1,67 @@
+"""Both catalogs have every key; every key the code uses exists; placeholders agree."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+from wizard.i18n import LANGUAGES, catalog, detect_language, normalize_language, t
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_USE = re.compile(r"""(?:Message|\bt)\(\s*["']([a-z][a-zA-Z0-9_.\-/]+)["']""")
+
+
+def test_same_keys_in_every_language() -> None:
+    en = set(catalog("en"))
+    for lang in LANGUAGES:
+        keys = set(catalog(lang))
+        assert keys == en, f"{lang}: missing {sorted(en - keys)}, extra {sorted(keys - en)}"
+
+
+def test_placeholders_agree() -> None:
+    fmt = string.Formatter()
+    for key, text in catalog("en").items():
+        want = {f for _, f, _, _ in fmt.parse(text) if f}
+        got = {f for _, f, _, _ in fmt.parse(catalog("pt-BR")[key]) if f}
+        assert want == got, key
+
+
+def test_every_literal_key_in_the_code_exists() -> None:
+    known = set(catalog("en"))
+    missing: list[str] = []
+    for folder in ("wizard", "screens"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for key in KEY_USE.findall(path.read_text(encoding="utf-8")):
+                if not key.endswith(".") and key not in known:  # "x." + name is dynamic
+                    missing.append(f"{path.relative_to(ROOT)}: {key}")
+    assert missing == []
+
+
+def test_step_titles_and_help_exist_for_every_step() -> None:
+    from wizard.steps import all_steps
+
+    for step in all_steps():
+        for lang in LANGUAGES:
+            assert step.title.key in catalog(lang)
+            assert step.explanation.key in catalog(lang)
+
+
+def test_language_detection(monkeypatch: object) -> None:
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("LANG", "pt_BR.UTF-8")
+        mp.delenv("LC_ALL", raising=False)
+        mp.delenv("LC_MESSAGES", raising=False)
+        assert detect_language() == "pt-BR"
+        mp.setenv("LANG", "en_US.UTF-8")
+        assert detect_language() == "en"
+        mp.setenv("FDW_WIZARD_LANG", "pt")
+        assert detect_language() == "pt-BR"
+    finally:
+        mp.undo()
+    assert normalize_language("PT-br") == "pt-BR"
+    assert normalize_language("fr_FR") is None
+    assert t("status.done", "pt-BR") == "concluído"

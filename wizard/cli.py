@@ -1,0 +1,108 @@
+"""`fdw-wizard` command line: parses arguments and drives the engine (or the TUI, lazily).
+
+``--config`` and ``--lang`` work before or after the command name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from wizard import exitcodes
+from wizard.commands import CliContext
+from wizard.config import DEFAULT_CONFIG_NAME
+from wizard.i18n import LANGUAGES, set_language, t
+
+# (module, command) in the order --help lists them (DESIGN.md "Commands").
+COMMAND_MODULES = (
+    "wizard.commands.demo",
+    "wizard.commands.status",
+    "wizard.commands.apply",
+    "wizard.commands.notbuilt",
+    "wizard.commands.rollback",
+    "wizard.commands.secrets_cmd",
+)
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """--config/--lang: defaults only on the main parser, so a later position never resets."""
+    parser = argparse.ArgumentParser(add_help=False)
+    default_config = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default_config,
+        metavar="F",
+        help=t("cli.opt.config", None, default=DEFAULT_CONFIG_NAME),
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS if suppress else None,
+        help=t("cli.opt.lang"),
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="fdw-wizard",
+        description=t("cli.description"),
+        parents=[_common(suppress=False)],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=t("cli.commands"))
+    common = _common(suppress=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def _early_language(argv: Sequence[str]) -> None:
+    """Pick the language before building help texts: --lang, else env/system locale."""
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            set_language(argv[index + 1])
+            return
+        if arg.startswith("--lang="):
+            set_language(arg.split("=", 1)[1])
+            return
+    set_language(None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    _early_language(args_list)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    config_path = args.config or Path(DEFAULT_CONFIG_NAME)
+    lang = set_language(args.lang) if args.lang else None
+    ctx = CliContext(
+        config_path=config_path,
+        lang=lang or "",
+        json=bool(getattr(args, "json", False)),
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        from wizard.commands import tui
+
+        return tui.run(args, ctx)
+    try:
+        return int(handler(args, ctx))
+    except KeyboardInterrupt:
+        print(t("cli.interrupted"), file=sys.stderr)
+        return exitcodes.OPERATOR
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,71 @@
+"""`fdw-wizard demo [--dir D] [--no-tui] [--stop] [--scale X]`: the rehearsal sandbox."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from wizard import exitcodes, sandbox
+from wizard.engine import StepError
+from wizard.i18n import Message, t
+
+from . import CliContext
+from .output import emit_json, say
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser("demo", parents=[common], help=t("cli.cmd.demo"))
+    parser.add_argument("--dir", type=Path, metavar="D", help=t("cli.opt.demo_dir"))
+    parser.add_argument("--no-tui", action="store_true", help=t("cli.opt.no_tui"))
+    parser.add_argument("--stop", action="store_true", help=t("cli.opt.stop"))
+    parser.add_argument("--scale", type=float, default=1.0, help=t("cli.opt.scale"))
+    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    directory = args.dir or sandbox.default_dir()
+    if not 0 < args.scale <= 5:
+        say(ctx, Message("sandbox.bad_scale", {"value": args.scale}), err=True)
+        return exitcodes.USAGE
+    try:
+        if args.stop:
+            removed = sandbox.stop(directory)
+            if ctx.json:
+                emit_json(ctx, {"stopped": str(directory), "removed": removed})
+            else:
+                say(ctx, Message("sandbox.stopped", {"dir": str(directory)}))
+            return exitcodes.OK
+        say(ctx, Message("sandbox.starting", {"dir": str(directory), "scale": args.scale}), err=True)
+        info = sandbox.start(directory, scale=args.scale)
+    except StepError as exc:
+        say(ctx, exc.message, err=True)
+        if exc.fix is not None:
+            say(ctx, exc.fix, err=True)
+        return exitcodes.FAILED
+    if ctx.json:
+        emit_json(
+            ctx,
+            {
+                "dir": str(info.directory),
+                "config": str(info.config_path),
+                "dw": {"host": "127.0.0.1", "port": info.dw_port},
+                "supabase": {"host": "127.0.0.1", "port": info.supabase_port},
+                "secrets": info.secrets_where,
+            },
+        )
+    else:
+        say(ctx, Message("sandbox.started", {"dw_port": info.dw_port, "supabase_port": info.supabase_port}))
+        say(ctx, Message("sandbox.config", {"path": str(info.config_path)}))
+        if info.secrets_where == "keyring":
+            say(ctx, Message("sandbox.secrets_keyring"))
+        else:
+            say(ctx, Message("sandbox.secrets_file", {"path": info.secrets_where}))
+            if info.keyring_problem is not None:
+                say(ctx, info.keyring_problem)
+        say(ctx, Message("sandbox.next", {"config": str(info.config_path), "dir": str(info.directory)}))
+    if not args.no_tui:
+        say(ctx, Message("cli.tui_not_built"), err=True)
+        return exitcodes.USAGE
+    return exitcodes.OK

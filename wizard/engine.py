@@ -1,0 +1,660 @@
+"""The step engine: the Step contract, Plans, Outcomes and the Runner.
+
+A Step reads the world in ``check``, says what it would change in ``plan``, does exactly that
+in ``apply``, proves it from outside in ``verify`` and, where possible, reverses it in ``undo``.
+The Runner orders steps by their prerequisites, blocks a step whose prerequisite did not
+succeed, honours dry-run and ``--only``, asks for confirmation of risky plans, streams events
+for live feedback and records state and an audit trail. Nothing here formats text for people:
+messages are :class:`wizard.i18n.Message` and are rendered by the CLI or the TUI.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from wizard import exitcodes
+from wizard.i18n import Message
+from wizard.redact import redact, redact_obj
+
+
+class Status(StrEnum):
+    DONE = "done"  # the target state holds
+    PENDING = "pending"  # not done yet; apply would change something
+    FAILED = "failed"  # a check, apply or verify failed
+    BLOCKED = "blocked"  # a prerequisite is not done, so this step was not run
+    MANUAL = "manual"  # only the operator can do it (guidance given)
+    NOT_APPLICABLE = "n/a"  # does not apply to this site
+    SKIPPED = "skipped"  # the operator declined or the run stopped before it
+
+
+class Risk(StrEnum):
+    """What makes a plan need an explicit confirmation."""
+
+    RESTART = "restart"  # restarts or reloads the server
+    NETWORK = "network"  # opens the server to other machines
+    DELETE = "delete"  # deletes data or objects
+    SECURITY = "security"  # weakens a default on purpose (e.g. anon mapping, public schema)
+
+
+# ---------------------------------------------------------------------------------------------
+# Check results and plans
+
+
+@dataclass
+class CheckResult:
+    status: Status
+    message: Message
+    details: list[Message] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FileEdit:
+    """Replace a file's bytes. ``before`` None means the file is created."""
+
+    path: Path
+    before: bytes | None
+    after: bytes
+    description: Message
+    encoding: str = "utf-8"
+
+    def diff(self) -> str:
+        old = (self.before or b"").decode(self.encoding, errors="replace").splitlines(True)
+        new = self.after.decode(self.encoding, errors="replace").splitlines(True)
+        name = str(self.path)
+        text = "".join(difflib.unified_diff(old, new, name, name + " (new)"))
+        return redact(text)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "file",
+            "path": str(self.path),
+            "description": self.description.to_json(),
+            "diff": self.diff(),
+        }
+
+
+@dataclass
+class SqlAction:
+    """One SQL statement, run where ``target`` says ('local' or 'supabase').
+
+    ``sql`` may embed a secret (a SCRAM verifier, a user-mapping password); it is only ever
+    shown or stored through :func:`wizard.redact.redact`.
+    """
+
+    target: str
+    sql: str
+    description: Message
+
+    def display(self) -> str:
+        return redact(self.sql)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "sql",
+            "target": self.target,
+            "sql": self.display(),
+            "description": self.description.to_json(),
+        }
+
+
+@dataclass
+class CommandAction:
+    """An OS command. Secrets never go on a command line, so argv is shown as is."""
+
+    argv: list[str]
+    description: Message
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "command",
+            "argv": [redact(a) for a in self.argv],
+            "description": self.description.to_json(),
+        }
+
+
+@dataclass
+class NoteAction:
+    """Something the plan wants the operator to know or do (no effect by itself)."""
+
+    description: Message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "note", "description": self.description.to_json()}
+
+
+Action = FileEdit | SqlAction | CommandAction | NoteAction
+
+
+@dataclass
+class Plan:
+    step_id: str
+    actions: list[Action] = field(default_factory=list)
+    risks: set[Risk] = field(default_factory=set)
+    warnings: list[Message] = field(default_factory=list)
+
+    @property
+    def changes_something(self) -> bool:
+        return any(not isinstance(a, NoteAction) for a in self.actions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step_id,
+            "actions": [a.to_json() for a in self.actions],
+            "risks": sorted(r.value for r in self.risks),
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+@dataclass
+class ApplyResult:
+    changes: list[Message] = field(default_factory=list)
+    backups: list[str] = field(default_factory=list)
+
+
+class StepError(Exception):
+    """A failure with an operator-facing message (and an optional fix)."""
+
+    operator_action = False
+
+    def __init__(self, message: Message, fix: Message | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(message.render("en"))
+
+
+class OperatorActionNeeded(StepError):
+    """The step cannot go on without the operator (a secret, a decision, a manual task)."""
+
+    operator_action = True
+
+
+class NotUndoable(StepError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+
+class Step(ABC):
+    """One checklist item. Subclasses set ``id``, ``phase`` and ``requires``."""
+
+    id: ClassVar[str]
+    phase: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def title(self) -> Message:
+        return Message(f"step.{self.id}.title")
+
+    @property
+    def explanation(self) -> Message:
+        return Message(f"step.{self.id}.help")
+
+    @abstractmethod
+    def check(self, ctx: Any) -> CheckResult:
+        """Read the world, change nothing."""
+
+    def plan(self, ctx: Any) -> Plan:
+        """What apply would do. Default: nothing (check-only steps)."""
+        return Plan(self.id)
+
+    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+        """Do exactly ``plan``. Check-only steps have nothing to do."""
+        if plan.changes_something:
+            raise NotImplementedError(f"{self.id} planned changes but has no apply")
+        return ApplyResult()
+
+    def verify(self, ctx: Any) -> CheckResult:
+        """Prove the effect from outside; by default a fresh check."""
+        return self.check(ctx)
+
+    def undo(self, ctx: Any) -> ApplyResult:
+        raise NotUndoable(Message("engine.not_undoable", {"step": self.id}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+
+
+@dataclass
+class Event:
+    kind: str  # run-started | step-started | step-checked | plan-ready | progress |
+    # step-finished | run-finished
+    step_id: str | None = None
+    status: Status | None = None
+    message: Message | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "at": self.at}
+        if self.step_id:
+            out["step"] = self.step_id
+        if self.status:
+            out["status"] = self.status.value
+        if self.message:
+            out["message"] = self.message.to_json()
+        if self.data:
+            out["data"] = self.data
+        return redact_obj(out)  # type: ignore[no-any-return]
+
+
+EventSink = Callable[[Event], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes
+
+
+@dataclass
+class StepOutcome:
+    step_id: str
+    status: Status
+    message: Message
+    changed: bool = False
+    plan: Plan | None = None
+    changes: list[Message] = field(default_factory=list)
+    backups: list[str] = field(default_factory=list)
+    details: list[Message] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    fix: Message | None = None
+    error: str | None = None
+    operator_action: bool = False
+    duration_ms: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": self.step_id,
+            "status": self.status.value,
+            "message": self.message.to_json(),
+            "changed": self.changed,
+            "duration_ms": self.duration_ms,
+        }
+        if self.plan is not None:
+            out["plan"] = self.plan.to_json()
+        if self.changes:
+            out["changes"] = [c.to_json() for c in self.changes]
+        if self.backups:
+            out["backups"] = self.backups
+        if self.details:
+            out["details"] = [d.to_json() for d in self.details]
+        if self.facts:
+            out["facts"] = self.facts
+        if self.fix:
+            out["fix"] = self.fix.to_json()
+        if self.error:
+            out["error"] = self.error
+        return redact_obj(out)  # type: ignore[no-any-return]
+
+
+@dataclass
+class RunReport:
+    mode: str
+    outcomes: list[StepOutcome] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {o.status for o in self.outcomes}
+        if Status.FAILED in statuses and not all(
+            o.operator_action for o in self.outcomes if o.status is Status.FAILED
+        ):
+            return exitcodes.FAILED
+        if Status.BLOCKED in statuses and self.mode != "status":
+            return exitcodes.FAILED
+        if any(o.operator_action for o in self.outcomes) or (
+            self.mode == "apply" and Status.SKIPPED in statuses
+        ):
+            return exitcodes.OPERATOR
+        return exitcodes.OK
+
+    def to_json(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+        return {
+            "mode": self.mode,
+            "exit_code": self.exit_code,
+            "counts": counts,
+            "steps": [o.to_json() for o in self.outcomes],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Ordering
+
+
+class UnknownStep(StepError):
+    pass
+
+
+def order_steps(steps: Sequence[Step]) -> list[Step]:
+    """Checklist order, moved only as much as prerequisites demand (stable topological sort)."""
+    by_id = {s.id: s for s in steps}
+    ordered: list[Step] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(step: Step) -> None:
+        if step.id in placed:
+            return
+        if step.id in visiting:
+            raise ValueError(f"dependency cycle at {step.id}")
+        visiting.add(step.id)
+        for req in step.requires:
+            if req in by_id:
+                place(by_id[req])
+        visiting.discard(step.id)
+        placed.add(step.id)
+        ordered.append(step)
+
+    for step in steps:
+        place(step)
+    return ordered
+
+
+def select_steps(steps: Sequence[Step], only: Iterable[str] | None) -> list[Step]:
+    """The steps named by ``--only`` (ids or phase prefixes like ``local``), in order."""
+    ordered = order_steps(steps)
+    if not only:
+        return ordered
+    wanted = [w.strip() for w in only if w.strip()]
+    known = {s.id for s in ordered}
+    phases = {s.phase for s in ordered}
+    for name in wanted:
+        if name not in known and name not in phases:
+            raise UnknownStep(
+                Message("engine.unknown_step", {"step": name, "known": ", ".join(sorted(known))})
+            )
+    return [s for s in ordered if s.id in wanted or s.phase in wanted]
+
+
+# ---------------------------------------------------------------------------------------------
+# The runner
+
+Confirm = Callable[[Step, Plan], bool]
+
+
+def _now_ms() -> float:
+    return time.monotonic() * 1000
+
+
+class Runner:
+    """Runs steps over one context, recording state and audit records."""
+
+    def __init__(
+        self,
+        ctx: Any,
+        steps: Sequence[Step],
+        *,
+        state: Any | None = None,
+        audit: Any | None = None,
+        sink: EventSink | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.steps = order_steps(steps)
+        self.by_id = {s.id: s for s in self.steps}
+        self.state = state
+        self.audit = audit
+        self.sink = sink
+
+    # -- events -------------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        if self.sink is not None:
+            self.sink(event)
+
+    def progress(self, step_id: str, message: Message, **data: Any) -> None:
+        """Live feedback from inside a step (``ctx.progress`` forwards here)."""
+        self.emit(Event("progress", step_id, message=message, data=data))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _failure(self, step: Step, exc: BaseException, started: float) -> StepOutcome:
+        message = getattr(exc, "message", None)
+        if not isinstance(message, Message):
+            message = Message("engine.unexpected_error", {"error": redact(str(exc))})
+        fix = getattr(exc, "fix", None)
+        return StepOutcome(
+            step.id,
+            Status.FAILED,
+            message,
+            fix=fix if isinstance(fix, Message) else None,
+            error=redact(f"{type(exc).__name__}: {exc}"),
+            operator_action=bool(getattr(exc, "operator_action", False)),
+            duration_ms=int(_now_ms() - started),
+        )
+
+    def _blocked_by(self, step: Step, results: dict[str, StepOutcome], ok: set[Status]) -> str:
+        for req in step.requires:
+            outcome = results.get(req)
+            if outcome is not None and outcome.status not in ok:
+                return req
+        return ""
+
+    def _prerequisite_outcomes(
+        self, selected: list[Step], results: dict[str, StepOutcome]
+    ) -> None:
+        """Check (read-only) prerequisites that are not part of the selection."""
+        chosen = {s.id for s in selected}
+        needed: list[str] = []
+        for step in selected:
+            for req in step.requires:
+                if req not in chosen and req in self.by_id and req not in needed:
+                    needed.append(req)
+        for step in order_steps([self.by_id[r] for r in needed]):
+            if step.id in results:
+                continue
+            blocker = self._blocked_by(step, results, {Status.DONE, Status.NOT_APPLICABLE})
+            if blocker:
+                results[step.id] = StepOutcome(
+                    step.id, Status.BLOCKED, Message("engine.blocked", {"step": blocker})
+                )
+                continue
+            results[step.id] = self._check_one(step, announce=False)
+
+    def _check_one(self, step: Step, *, announce: bool = True) -> StepOutcome:
+        started = _now_ms()
+        if announce:
+            self.emit(Event("step-started", step.id))
+        try:
+            result = step.check(self.ctx)
+        except Exception as exc:  # a check that raises is a failed check, not a crash
+            outcome = self._failure(step, exc, started)
+        else:
+            outcome = StepOutcome(
+                step.id,
+                result.status,
+                result.message,
+                details=result.details,
+                facts=result.facts,
+                duration_ms=int(_now_ms() - started),
+            )
+        if announce:
+            self.emit(Event("step-checked", step.id, outcome.status, outcome.message))
+        return outcome
+
+    def _record(self, outcome: StepOutcome, action: str) -> None:
+        if self.state is not None:
+            self.state.record(outcome, action)
+        if self.audit is not None and action in ("apply", "undo") and (
+            outcome.changed or outcome.status is Status.FAILED
+        ):
+            self.audit.record(outcome, action)
+
+    # -- public operations ----------------------------------------------------------------------
+
+    def status(self, only: Iterable[str] | None = None) -> RunReport:
+        """Every selected step's check; a step whose prerequisite is not done is 'blocked'."""
+        selected = select_steps(self.steps, only)
+        report = RunReport("status")
+        results: dict[str, StepOutcome] = {}
+        self._prerequisite_outcomes(selected, results)
+        self.emit(Event("run-started", data={"mode": "status", "steps": [s.id for s in selected]}))
+        for step in selected:
+            blocker = self._blocked_by(step, results, {Status.DONE, Status.NOT_APPLICABLE})
+            if blocker:
+                outcome = StepOutcome(
+                    step.id, Status.BLOCKED, Message("engine.blocked", {"step": blocker})
+                )
+                self.emit(Event("step-checked", step.id, outcome.status, outcome.message))
+            else:
+                outcome = self._check_one(step)
+            results[step.id] = outcome
+            report.outcomes.append(outcome)
+            self._record(outcome, "check")
+        self.emit(Event("run-finished", data={"exit_code": report.exit_code}))
+        return report
+
+    def apply(
+        self,
+        only: Iterable[str] | None = None,
+        *,
+        dry_run: bool = False,
+        confirm: Confirm | None = None,
+    ) -> RunReport:
+        """check -> plan -> (confirm) -> apply -> verify for each selected step."""
+        selected = select_steps(self.steps, only)
+        report = RunReport("dry-run" if dry_run else "apply")
+        results: dict[str, StepOutcome] = {}
+        self._prerequisite_outcomes(selected, results)
+        self.emit(
+            Event("run-started", data={"mode": report.mode, "steps": [s.id for s in selected]})
+        )
+        ok = {Status.DONE, Status.NOT_APPLICABLE}
+        if dry_run:
+            ok = ok | {Status.PENDING}  # a prerequisite that would be applied first
+        for step in selected:
+            blocker = self._blocked_by(step, results, ok)
+            if blocker:
+                outcome = StepOutcome(
+                    step.id, Status.BLOCKED, Message("engine.blocked", {"step": blocker})
+                )
+                self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            else:
+                outcome = self._apply_one(step, dry_run=dry_run, confirm=confirm)
+            results[step.id] = outcome
+            report.outcomes.append(outcome)
+            self._record(outcome, "dry-run" if dry_run else "apply")
+        self.emit(Event("run-finished", data={"exit_code": report.exit_code}))
+        return report
+
+    def _apply_one(self, step: Step, *, dry_run: bool, confirm: Confirm | None) -> StepOutcome:
+        started = _now_ms()
+        checked = self._check_one(step)
+        if checked.status in (Status.DONE, Status.NOT_APPLICABLE, Status.MANUAL):
+            # Idempotent by construction: nothing to do for a step already in its target state.
+            self.emit(Event("step-finished", step.id, checked.status, checked.message))
+            return checked
+        if checked.status is Status.FAILED and checked.error:
+            self.emit(Event("step-finished", step.id, checked.status, checked.message))
+            return checked
+        try:
+            plan = step.plan(self.ctx)
+        except Exception as exc:
+            outcome = self._failure(step, exc, started)
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            return outcome
+        self.emit(Event("plan-ready", step.id, data={"plan": plan.to_json()}))
+        if not plan.changes_something:
+            # Nothing the wizard can change: the check's verdict stands (e.g. a failed login).
+            checked.plan = plan
+            self.emit(Event("step-finished", step.id, checked.status, checked.message))
+            return checked
+        if dry_run:
+            outcome = StepOutcome(
+                step.id,
+                Status.PENDING,
+                Message("engine.would_change"),
+                plan=plan,
+                details=[checked.message],
+                duration_ms=int(_now_ms() - started),
+            )
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            return outcome
+        if plan.risks and (confirm is None or not confirm(step, plan)):
+            outcome = StepOutcome(
+                step.id,
+                Status.SKIPPED,
+                Message("engine.declined", {"risks": ", ".join(sorted(plan.risks))}),
+                plan=plan,
+                operator_action=True,
+                duration_ms=int(_now_ms() - started),
+            )
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            return outcome
+        try:
+            result = step.apply(self.ctx, plan)
+        except Exception as exc:
+            outcome = self._failure(step, exc, started)
+            outcome.plan = plan
+            outcome.backups = list(getattr(exc, "backups", []))
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            return outcome
+        try:
+            verified = step.verify(self.ctx)
+        except Exception as exc:
+            outcome = self._failure(step, exc, started)
+            outcome.changed = True
+        else:
+            status = Status.DONE if verified.status is Status.DONE else Status.FAILED
+            message = verified.message if status is Status.FAILED else Message("engine.applied")
+            outcome = StepOutcome(
+                step.id,
+                status,
+                message,
+                changed=True,
+                details=verified.details,
+                facts=verified.facts,
+            )
+        outcome.plan = plan
+        outcome.changes = result.changes
+        outcome.backups = result.backups
+        outcome.duration_ms = int(_now_ms() - started)
+        self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+        return outcome
+
+    def undo(self, only: Iterable[str] | None = None, *, confirm: Confirm | None = None) -> RunReport:
+        """Undo selected steps in reverse order."""
+        selected = list(reversed(select_steps(self.steps, only)))
+        report = RunReport("undo")
+        self.emit(Event("run-started", data={"mode": "undo", "steps": [s.id for s in selected]}))
+        for step in selected:
+            started = _now_ms()
+            self.emit(Event("step-started", step.id))
+            if confirm is not None and not confirm(step, Plan(step.id, risks={Risk.DELETE})):
+                outcome = StepOutcome(
+                    step.id, Status.SKIPPED, Message("engine.declined", {"risks": "delete"}),
+                    operator_action=True,
+                )
+            else:
+                try:
+                    result = step.undo(self.ctx)
+                except NotUndoable as exc:
+                    outcome = StepOutcome(step.id, Status.NOT_APPLICABLE, exc.message)
+                except Exception as exc:
+                    outcome = self._failure(step, exc, started)
+                else:
+                    outcome = StepOutcome(
+                        step.id,
+                        Status.PENDING,
+                        Message("engine.undone"),
+                        changed=bool(result.changes),
+                        changes=result.changes,
+                        backups=result.backups,
+                    )
+            outcome.duration_ms = int(_now_ms() - started)
+            report.outcomes.append(outcome)
+            self._record(outcome, "undo")
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+        self.emit(Event("run-finished", data={"exit_code": report.exit_code}))
+        return report

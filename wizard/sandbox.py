@@ -1,0 +1,189 @@
+"""The rehearsal sandbox: the test bed's two loopback clusters plus a config that points at them.
+
+`fdw-wizard demo --no-tui --dir D` starts it, `fdw-wizard demo --stop --dir D` removes it.
+Passwords are throwaway values for throwaway clusters: they go to the OS keyring under a
+namespace of their own; where no usable keyring exists they go to ``D/fdw-wizard-sandbox-secrets.json``
+(mode 0600), which the wizard reads only for a config marked ``sandbox: true``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard import paths
+from wizard.config import (
+    Config,
+    ExposureConfig,
+    LocalConfig,
+    SecretsConfig,
+    SupabaseConfig,
+    save_config,
+)
+from wizard.engine import StepError
+from wizard.fileio import atomic_write_bytes
+from wizard.i18n import Message
+
+CONFIG_NAME = "fdw-wizard.yaml"
+STATE_NAME = "sandbox.json"
+CLUSTERS_DIR = "clusters"
+
+# test bed password name -> wizard secret name
+_SECRET_MAP = {"dw-superuser": "local-superuser", "supabase-postgres": "supabase-db"}
+
+
+@dataclass
+class SandboxInfo:
+    directory: Path
+    config_path: Path
+    dw_port: int
+    supabase_port: int
+    secrets_where: str  # "keyring" or the path of the sandbox secrets file
+    keyring_problem: Message | None = None
+
+
+def default_dir() -> Path:
+    """A place the cluster owner can reach: as root the servers run as `postgres`, which
+    cannot enter /root, so use a world-traversable directory there."""
+    if os.name == "posix" and os.geteuid() == 0:
+        return Path("/var/tmp/fdw-wizard-sandbox")
+    return paths.data_dir() / "sandbox"
+
+
+def namespace_for(directory: Path) -> str:
+    return "sandbox-" + paths.config_key(directory / CONFIG_NAME).rsplit("-", 1)[-1]
+
+
+def sandbox_config(
+    dw_port: int, supabase_port: int, data_dir: Path, bin_dir: Path, os_user: str | None
+) -> Config:
+    """A config for the two loopback clusters: every address is loopback, by construction."""
+    return Config(
+        sandbox=True,
+        local=LocalConfig(
+            host="127.0.0.1",
+            port=dw_port,
+            data_dir=str(data_dir),
+            control="pg_ctl",
+            bin_dir=str(bin_dir),
+            os_user=os_user or "auto",
+        ),
+        exposure=ExposureConfig(
+            listen_addresses="127.0.0.1",
+            public_host="127.0.0.1",
+            public_port=dw_port,
+            allowed_cidrs=["127.0.0.1/32"],
+            online_ip_lookup=False,
+        ),
+        supabase=SupabaseConfig(
+            host="127.0.0.1",
+            port=supabase_port,
+            user="postgres",
+            sslmode="prefer",
+        ),
+        secrets=SecretsConfig(namespace="sandbox"),
+    )
+
+
+def _store_secrets(directory: Path, namespace: str, passwords: dict[str, str]) -> tuple[str, Any]:
+    """Keyring when usable; else the 0600 sandbox file. Returns (where, problem message)."""
+    from wizard.secrets import SecretStore, sandbox_secrets_path
+
+    store = SecretStore(namespace)
+    report = store.backend_report()
+    if report.usable:
+        for source, name in _SECRET_MAP.items():
+            store.set(name, passwords[source])
+        return "keyring", None
+    values = {name: passwords[source] for source, name in _SECRET_MAP.items()}
+    target = sandbox_secrets_path(directory / CONFIG_NAME)
+    atomic_write_bytes(target, json.dumps(values).encode("utf-8"), backup=False, mode=0o600)
+    return str(target), report.problem
+
+
+def start(directory: Path, scale: float = 0.05) -> SandboxInfo:
+    from wizard.testbed import TestBed, start_testbed
+
+    directory = Path(directory).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    state_path = directory / STATE_NAME
+    if state_path.exists():
+        raise StepError(
+            Message("sandbox.already_running", {"dir": str(directory)}),
+            Message("sandbox.already_running.fix", {"dir": str(directory)}),
+        )
+    bed: TestBed = start_testbed(directory / CLUSTERS_DIR, scale=scale)
+    try:
+        namespace = namespace_for(directory)
+        config = sandbox_config(
+            bed.dw.port,
+            bed.supabase.port,
+            bed.dw.data_dir,
+            bed.dw.bins.bin_dir,
+            bed.dw.os_user,
+        )
+        config.secrets = SecretsConfig(namespace=namespace)
+        where, problem = _store_secrets(directory, namespace, bed.passwords)
+        config_path = directory / CONFIG_NAME
+        save_config(
+            config,
+            config_path,
+            header="# Written by `fdw-wizard demo`: a rehearsal on loopback clusters.",
+        )
+        bed.save(state_path)
+        meta = json.loads(state_path.read_text(encoding="utf-8"))
+        meta["sandbox"] = {"namespace": namespace, "secrets": where}
+        atomic_write_bytes(state_path, json.dumps(meta, indent=2).encode("utf-8"), backup=False)
+    except BaseException:
+        bed.stop(remove=True)
+        with contextlib.suppress(OSError):
+            state_path.unlink()
+        raise
+    return SandboxInfo(directory, config_path, bed.dw.port, bed.supabase.port, where, problem)
+
+
+def stop(directory: Path) -> list[str]:
+    """Stop both clusters and remove everything the sandbox created. Returns what was removed."""
+    from wizard.testbed import TestBed
+
+    directory = Path(directory).resolve()
+    state_path = directory / STATE_NAME
+    if not state_path.exists():
+        raise StepError(
+            Message("sandbox.not_found", {"dir": str(directory)}),
+            Message("sandbox.not_found.fix"),
+        )
+    meta = json.loads(state_path.read_text(encoding="utf-8")).get("sandbox", {})
+    bed = TestBed.load(state_path)
+    bed.stop(remove=True)
+    removed = [str(directory / CLUSTERS_DIR)]
+    namespace = meta.get("namespace")
+    if meta.get("secrets") == "keyring" and namespace:
+        from wizard.secrets import SecretStore
+
+        store = SecretStore(namespace)
+        for name in _SECRET_MAP.values():
+            with contextlib.suppress(Exception):  # best effort: the clusters are gone anyway
+                store.delete(name)
+        removed.append(f"keyring:{namespace}")
+    from wizard.secrets import sandbox_secrets_path
+
+    for name in (CONFIG_NAME, STATE_NAME, sandbox_secrets_path(directory / CONFIG_NAME).name):
+        path = directory / name
+        if path.exists():
+            path.unlink()
+            removed.append(str(path))
+    shutil.rmtree(directory / CLUSTERS_DIR, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # only if empty: never delete what the operator put there
+    return removed
+
+
+def python_executable() -> str:
+    return sys.executable

@@ -1,0 +1,32 @@
+"""Wires one config into a Context and a Runner: what both the CLI and the TUI start from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wizard.config import Config
+from wizard.context import Context, make_secret_store
+from wizard.engine import EventSink, Runner, Step
+from wizard.state import AuditLog, StateStore
+from wizard.steps import all_steps
+
+
+def open_session(
+    config: Config,
+    config_path: Path,
+    *,
+    interactive: bool = False,
+    sink: EventSink | None = None,
+    steps: list[Step] | None = None,
+) -> tuple[Context, Runner]:
+    secrets = make_secret_store(config, config_path, interactive=interactive)
+    ctx = Context(config, config_path, secrets, interactive=interactive)
+    runner = Runner(
+        ctx,
+        steps if steps is not None else all_steps(),
+        state=StateStore(config_path),
+        audit=AuditLog(config_path),
+        sink=sink,
+    )
+    ctx.on_progress = runner.progress
+    return ctx, runner

@@ -1,0 +1,21 @@
+"""The checklist: every Step the product has, in the runbook's order.
+
+To add a step: write its class in the module of its phase, add it to ``all_steps`` below,
+add ``step.<id>.title`` / ``step.<id>.help`` to both i18n catalogs, and test it against the
+test bed clusters (see CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+from wizard.engine import Step
+
+PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "validate", "cleanup")
+
+
+def all_steps() -> list[Step]:
+    from wizard.steps import prereq
+
+    return [
+        prereq.LocalConnection(),
+        prereq.SupabaseConnection(),
+    ]
