@@ -21,10 +21,6 @@ START = "<!-- config-reference:start -->"
 END = "<!-- config-reference:end -->"
 
 
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def _type_text(annotation: Any) -> str:
     origin = get_origin(annotation)
     if origin is typing.Literal:
@@ -54,13 +50,15 @@ def _default_text(info: FieldInfo) -> str:
     return f"`{value}`"
 
 
-def reference_rows(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, str, str, str]]:
+def reference_rows(
+    model: type[BaseModel] = Config, prefix: str = ""
+) -> list[tuple[str, str, str, str]]:
     """(key, type, default, description) for every leaf key, in declaration order."""
     rows: list[tuple[str, str, str, str]] = []
     for name, info in model.model_fields.items():
         key = prefix + (info.alias or name)
         annotation = info.annotation
-        if _is_model(annotation):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             rows.extend(reference_rows(annotation, key + "."))
             continue
         rows.append((key, _type_text(annotation), _default_text(info), info.description or ""))

@@ -124,9 +124,9 @@ def start(directory: Path, scale: float = 0.05) -> SandboxInfo:
         config = sandbox_config(
             bed.dw.port,
             bed.supabase.port,
-            bed.dw.data_dir,
-            bed.dw.bins.bin_dir,
-            bed.dw.os_user,
+            bed.dw.cluster.data_dir,
+            bed.dw.cluster.bins.bin_dir,
+            bed.dw.cluster.owner,
         )
         config.secrets = SecretsConfig(namespace=namespace)
         where, problem = _store_secrets(directory, namespace, bed.passwords)

@@ -1,0 +1,57 @@
+"""Shared fixtures: the real two-cluster test bed (started once per session).
+
+Cluster tests skip with a reason when the PostgreSQL server binaries are absent, except in CI
+(env CI=true), where a missing PostgreSQL must fail the run instead of hiding every test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
+from wizard.testbed import Endpoint, TestBed, start_testbed, traversable_tempdir
+
+TESTBED_SCALE = 0.03
+
+
+@pytest.fixture(scope="session")
+def pg_bins() -> PgBinaries:
+    """The PostgreSQL server binaries, or a skip (a failure in CI)."""
+    try:
+        return find_pg_binaries()
+    except ClusterError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL server binaries are required in CI: {exc}")
+        pytest.skip(f"PostgreSQL server binaries not found: {exc}")
+
+
+@pytest.fixture(scope="session")
+def testbed(pg_bins: PgBinaries) -> Iterator[TestBed]:
+    """Both clusters (local DW + Supabase-like), seeded, for the whole session."""
+    base = traversable_tempdir("fdw-wizard-test-")
+    bed = start_testbed(base / "bed", scale=TESTBED_SCALE, bins=pg_bins)
+    try:
+        yield bed
+    finally:
+        try:
+            bed.stop(remove=True)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dw(testbed: TestBed) -> Endpoint:
+    """The local DW: ``.cluster``, ``.dbname`` (bluconecta_dw), ``.connect(user=, dbname=)``
+    (default user postgres), ``.password(role)`` for postgres / etl_bluconecta."""
+    return testbed.dw
+
+
+@pytest.fixture(scope="session")
+def supabase(testbed: TestBed) -> Endpoint:
+    """The Supabase-like cluster: ``.connect(user=, dbname=)`` (default user supabase_admin,
+    database postgres), ``.password(role)`` for supabase_admin / postgres."""
+    return testbed.supabase

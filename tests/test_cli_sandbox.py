@@ -1,0 +1,149 @@
+"""The installed command as a user runs it: demo -> status --json -> demo --stop.
+
+Runs `fdw-wizard` in subprocesses (the console script of this venv), like the README says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from wizard import exitcodes
+
+pytestmark = pytest.mark.clusters
+
+EXE = [sys.executable, "-m", "wizard.cli"]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*EXE, *args],
+        capture_output=True,
+        text=True,
+        env=env or dict(os.environ),
+        input=stdin,
+        timeout=180,
+        check=False,
+    )
+
+
+def postgres_processes_under(directory: Path) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(directory) in cmdline and "postgres" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture
+def demo_dir() -> Path:
+    base = Path(tempfile.mkdtemp(prefix="fdw-wizard-demo-"))
+    base.chmod(0o755)  # as root, the clusters run as `postgres`, which must reach them
+    yield base / "sandbox"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="/proc scan")
+def test_demo_status_stop_round_trip(demo_dir: Path) -> None:
+    started = run("demo", "--no-tui", "--dir", str(demo_dir), "--scale", "0.01", "--json")
+    assert started.returncode == 0, started.stderr
+    info = json.loads(started.stdout)
+    config_path = Path(info["config"])
+    assert config_path.exists()
+    assert info["dw"]["host"] == "127.0.0.1" and info["supabase"]["host"] == "127.0.0.1"
+    try:
+        # --config works after the command name ...
+        after = run("status", "--config", str(config_path), "--json")
+        # ... and before it.
+        before = run("--config", str(config_path), "status", "--json")
+        for result in (after, before):
+            assert result.returncode == exitcodes.OK, result.stderr
+            document = json.loads(result.stdout)  # stdout is exactly one JSON document
+            statuses = {s["step"]: s["status"] for s in document["steps"]}
+            assert statuses == {
+                "prereq.local-connection": "done",
+                "prereq.supabase-connection": "done",
+            }
+        # The text mode prints each step with a status word, not colour alone.
+        text = run("status", "--config", str(config_path), "--lang", "pt-BR")
+        assert "concluído" in text.stdout and "prereq.local-connection" in text.stdout
+
+        # No secret lands in the YAML, the state, the audit log or the output.
+        secrets_file = demo_dir / "fdw-wizard-sandbox-secrets.json"
+        assert secrets_file.exists()  # the test env has no usable keyring
+        assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+        values = list(json.loads(secrets_file.read_text()).values())
+        assert len(values) == 2 and all(len(v) >= 32 for v in values)
+        data_dir = Path(os.environ["FDW_WIZARD_DATA_DIR"])
+        haystack = config_path.read_text() + started.stdout + started.stderr + after.stdout
+        haystack += "".join(p.read_text() for p in data_dir.rglob("*") if p.is_file())
+        for value in values:
+            assert value not in haystack
+        assert "sandbox: true" in config_path.read_text()
+    finally:
+        stopped = run("demo", "--stop", "--dir", str(demo_dir))
+    assert stopped.returncode == 0, stopped.stderr
+    assert postgres_processes_under(demo_dir) == []
+    assert not demo_dir.exists()
+
+
+def test_second_demo_in_same_dir_is_refused_and_stop_of_nothing_is_clear(tmp_path: Path) -> None:
+    result = run("demo", "--stop", "--dir", str(tmp_path / "none"))
+    assert result.returncode == exitcodes.FAILED
+    assert "No sandbox in" in result.stderr
+
+
+def test_first_run_writes_template_and_exits_3(tmp_path: Path) -> None:
+    config_path = tmp_path / "fdw-wizard.yaml"
+    result = run("status", "--config", str(config_path), "--json")
+    assert result.returncode == exitcodes.OPERATOR
+    assert json.loads(result.stdout)["error"] == "config-missing"
+    assert config_path.exists()
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config_path = tmp_path / "fdw-wizard.yaml"
+    config_path.write_text("local:\n  port: 70000\n")
+    result = run("--config", str(config_path), "status")
+    assert result.returncode == exitcodes.USAGE
+    assert "local.port: must be 1-65535, got 70000" in result.stderr
+
+
+def test_commands_not_built_say_so(tmp_path: Path) -> None:
+    for command in ("validate", "doctor", "watch", "cleanup", "export-sql"):
+        result = run(command, "--json")
+        assert result.returncode == exitcodes.USAGE
+        assert json.loads(result.stdout)["error"] == "not-built"
+
+
+def test_help_lists_every_command_of_the_contract() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in (
+        "demo",
+        "status",
+        "apply",
+        "validate",
+        "doctor",
+        "rollback",
+        "watch",
+        "cleanup",
+        "export-sql",
+        "secrets",
+    ):
+        assert command in result.stdout
