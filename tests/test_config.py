@@ -36,7 +36,7 @@ def errors_for(text: str, lang: str = "en") -> list[str]:
         ("local:\n  prot: 5432\n", "local.prot: unknown key (typo?)"),
         ("supabase:\n  port: 6543\n", "supabase.port: port 6543 is Supabase's transaction pooler"),
         ("fdw:\n  target_schema: storage\n", "fdw.target_schema: 'storage' belongs to Supabase"),
-        ("reader:\n  name: \"Leitor'x\"\n", "reader.name: must be a lower-case ASCII name"),
+        ('reader:\n  name: "Leitor\'x"\n', "reader.name: must be a lower-case ASCII name"),
         ("reader:\n  name: leitorção\n", "reader.name: must be a lower-case ASCII name"),
         ("fdw:\n  fetch_size: 0\n", "fdw.fetch_size: must be auto or 1-1000000, got 0."),
         ("fdw:\n  tables: [dim_frota, dim_frota]\n", "fdw.tables: lists the same name twice"),

@@ -84,7 +84,9 @@ class Broken(Step):
         self.requires = requires  # type: ignore[misc]
 
     def check(self, ctx: Any) -> CheckResult:
-        raise StepError(Message("db.err.refused", {"target": "local", "detail": "password=" + SECRET}))
+        raise StepError(
+            Message("db.err.refused", {"target": "local", "detail": "password=" + SECRET})
+        )
 
 
 class SecretSql(Step):

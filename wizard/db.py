@@ -32,8 +32,8 @@ _CLASSIFY: tuple[tuple[str, str], ...] = (
     ("timed out", "db.err.timeout"),
     ("too many connections", "db.err.too_many"),
     ("remaining connection slots", "db.err.too_many"),
-    ("database \"", "db.err.unknown_database"),
-    ("role \"", "db.err.unknown_role"),
+    ('database "', "db.err.unknown_database"),
+    ('role "', "db.err.unknown_role"),
     ("the database system is starting up", "db.err.starting"),
     ("the database system is shutting down", "db.err.shutting_down"),
 )

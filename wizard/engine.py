@@ -441,9 +441,7 @@ class Runner:
                 return req
         return ""
 
-    def _prerequisite_outcomes(
-        self, selected: list[Step], results: dict[str, StepOutcome]
-    ) -> None:
+    def _prerequisite_outcomes(self, selected: list[Step], results: dict[str, StepOutcome]) -> None:
         """Check (read-only) prerequisites that are not part of the selection."""
         chosen = {s.id for s in selected}
         needed: list[str] = []
@@ -486,8 +484,10 @@ class Runner:
     def _record(self, outcome: StepOutcome, action: str) -> None:
         if self.state is not None:
             self.state.record(outcome, action)
-        if self.audit is not None and action in ("apply", "undo") and (
-            outcome.changed or outcome.status is Status.FAILED
+        if (
+            self.audit is not None
+            and action in ("apply", "undo")
+            and (outcome.changed or outcome.status is Status.FAILED)
         ):
             self.audit.record(outcome, action)
 
@@ -623,7 +623,9 @@ class Runner:
         self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
         return outcome
 
-    def undo(self, only: Iterable[str] | None = None, *, confirm: Confirm | None = None) -> RunReport:
+    def undo(
+        self, only: Iterable[str] | None = None, *, confirm: Confirm | None = None
+    ) -> RunReport:
         """Undo selected steps in reverse order."""
         selected = list(reversed(select_steps(self.steps, only)))
         report = RunReport("undo")
@@ -633,7 +635,9 @@ class Runner:
             self.emit(Event("step-started", step.id))
             if confirm is not None and not confirm(step, Plan(step.id, risks={Risk.DELETE})):
                 outcome = StepOutcome(
-                    step.id, Status.SKIPPED, Message("engine.declined", {"risks": "delete"}),
+                    step.id,
+                    Status.SKIPPED,
+                    Message("engine.declined", {"risks": "delete"}),
                     operator_action=True,
                 )
             else:

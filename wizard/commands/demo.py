@@ -37,7 +37,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             else:
                 say(ctx, Message("sandbox.stopped", {"dir": str(directory)}))
             return exitcodes.OK
-        say(ctx, Message("sandbox.starting", {"dir": str(directory), "scale": args.scale}), err=True)
+        say(
+            ctx, Message("sandbox.starting", {"dir": str(directory), "scale": args.scale}), err=True
+        )
         info = sandbox.start(directory, scale=args.scale)
     except StepError as exc:
         say(ctx, exc.message, err=True)
@@ -56,7 +58,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             },
         )
     else:
-        say(ctx, Message("sandbox.started", {"dw_port": info.dw_port, "supabase_port": info.supabase_port}))
+        say(
+            ctx,
+            Message(
+                "sandbox.started", {"dw_port": info.dw_port, "supabase_port": info.supabase_port}
+            ),
+        )
         say(ctx, Message("sandbox.config", {"path": str(info.config_path)}))
         if info.secrets_where == "keyring":
             say(ctx, Message("sandbox.secrets_keyring"))
@@ -64,7 +71,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             say(ctx, Message("sandbox.secrets_file", {"path": info.secrets_where}))
             if info.keyring_problem is not None:
                 say(ctx, info.keyring_problem)
-        say(ctx, Message("sandbox.next", {"config": str(info.config_path), "dir": str(info.directory)}))
+        say(
+            ctx,
+            Message("sandbox.next", {"config": str(info.config_path), "dir": str(info.directory)}),
+        )
     if not args.no_tui:
         say(ctx, Message("cli.tui_not_built"), err=True)
         return exitcodes.USAGE

@@ -28,7 +28,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if config is None:
         return code
     session, runner = open_session(
-        config, ctx.config_path, interactive=ctx.interactive, sink=LivePrinter(ctx, show_plans=False)
+        config,
+        ctx.config_path,
+        interactive=ctx.interactive,
+        sink=LivePrinter(ctx, show_plans=False),
     )
     try:
         only = args.only.split(",") if args.only else None
