@@ -147,3 +147,15 @@ def test_help_lists_every_command_of_the_contract() -> None:
         "secrets",
     ):
         assert command in result.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX ownership")
+def test_sandbox_refuses_a_planted_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    planted = tmp_path / "sandbox"
+    planted.symlink_to(real)
+    result = run("demo", "--no-tui", "--dir", str(planted), "--scale", "0.01")
+    assert result.returncode == exitcodes.FAILED
+    assert "symbolic link or belongs to another user" in result.stderr
+    assert list(real.iterdir()) == []

@@ -7,6 +7,7 @@ Every field has a description; the README's configuration reference is generated
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -93,10 +94,8 @@ def _cidr(value: str) -> str:
         ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         hint = ""
-        try:
+        with contextlib.suppress(ValueError):
             hint = str(ipaddress.ip_network(value, strict=False))
-        except ValueError:
-            pass
         raise PydanticCustomError(
             "cidr", "must be a network in CIDR form", {"value": value, "hint": hint}
         ) from exc
@@ -172,7 +171,9 @@ class TlsConfig(_Model):
     enabled: bool = Field(True, description="Turn `ssl = on` and require TLS in pg_hba.")
     mode: Literal["self-signed", "provided"] = Field(
         "self-signed",
-        description="`self-signed`: the wizard generates a pair; `provided`: your cert_file/key_file.",
+        description=(
+            "`self-signed`: the wizard generates a pair; `provided`: your cert_file/key_file."
+        ),
     )
     cert_file: str = Field("auto", description="Certificate path (`auto`: in the data dir).")
     key_file: str = Field("auto", description="Private key path (`auto`: in the data dir).")

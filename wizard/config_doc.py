@@ -35,10 +35,8 @@ def _type_text(annotation: Any) -> str:
 
 
 def _default_text(info: FieldInfo) -> str:
-    if info.default_factory is not None:
-        value = info.default_factory()  # type: ignore[call-arg]
-    else:
-        value = info.default
+    factory = info.default_factory
+    value = factory() if factory is not None else info.default  # type: ignore[call-arg]
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, list):

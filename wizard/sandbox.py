@@ -2,8 +2,9 @@
 
 `fdw-wizard demo --no-tui --dir D` starts it, `fdw-wizard demo --stop --dir D` removes it.
 Passwords are throwaway values for throwaway clusters: they go to the OS keyring under a
-namespace of their own; where no usable keyring exists they go to ``D/fdw-wizard-sandbox-secrets.json``
-(mode 0600), which the wizard reads only for a config marked ``sandbox: true``.
+namespace of their own; where no usable keyring exists they go to
+``D/fdw-wizard-sandbox-secrets.json`` (mode 0600), read by the wizard only for a config marked
+``sandbox: true``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def default_dir() -> Path:
     """A place the cluster owner can reach: as root the servers run as `postgres`, which
     cannot enter /root, so use a world-traversable directory there."""
     if os.name == "posix" and os.geteuid() == 0:
-        return Path("/var/tmp/fdw-wizard-sandbox")
+        return Path("/var/tmp/fdw-wizard-sandbox")  # noqa: S108 - ownership checked in start()
     return paths.data_dir() / "sandbox"
 
 
@@ -107,11 +108,24 @@ def _store_secrets(directory: Path, namespace: str, passwords: dict[str, str]) -
     return str(target), report.problem
 
 
+def _refuse_foreign_dir(directory: Path) -> None:
+    """A directory someone else owns (or a symlink planted in /var/tmp) is never used."""
+    st = directory.lstat()
+    foreign = os.name == "posix" and st.st_uid != os.geteuid()
+    if directory.is_symlink() or foreign:
+        raise StepError(
+            Message("sandbox.unsafe_dir", {"dir": str(directory)}),
+            Message("sandbox.unsafe_dir.fix"),
+        )
+
+
 def start(directory: Path, scale: float = 0.05) -> SandboxInfo:
     from wizard.testbed import TestBed, start_testbed
 
-    directory = Path(directory).resolve()
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    _refuse_foreign_dir(directory)
+    directory = directory.resolve()
     state_path = directory / STATE_NAME
     if state_path.exists():
         raise StepError(
