@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from wizard.config import Config
 from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
 from wizard.testbed import Endpoint, TestBed, start_testbed, traversable_tempdir
 
@@ -55,3 +56,37 @@ def supabase(testbed: TestBed) -> Endpoint:
     """The Supabase-like cluster: ``.connect(user=, dbname=)`` (default user supabase_admin,
     database postgres), ``.password(role)`` for supabase_admin / postgres."""
     return testbed.supabase
+
+
+@pytest.fixture(scope="module")
+def private_testbed(pg_bins: PgBinaries) -> Iterator[TestBed]:
+    """A test bed of its own for a module whose tests change the clusters (roles, conf files,
+    restarts), so the shared one stays as a fresh install leaves it."""
+    base = traversable_tempdir("fdw-wizard-private-")
+    bed = start_testbed(base / "bed", scale=0.01, bins=pg_bins)
+    try:
+        yield bed
+    finally:
+        try:
+            bed.stop(remove=True)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def sandbox_config_for(bed: TestBed) -> Config:
+    """The config `fdw-wizard demo` would write for this test bed."""
+    from wizard.sandbox import sandbox_config
+
+    cluster = bed.dw.cluster
+    return sandbox_config(bed.dw.port, bed.supabase.port, cluster.data_dir, cluster.bins.bin_dir, cluster.owner)
+
+
+@pytest.fixture
+def bed_secrets(monkeypatch: pytest.MonkeyPatch) -> Callable[[TestBed], None]:
+    """Expose a test bed's superuser passwords the way automation would (env variables)."""
+
+    def apply(bed: TestBed) -> None:
+        monkeypatch.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
+        monkeypatch.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
+
+    return apply

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from wizard.secrets import SecretStore
+    from wizard.state import StateStore
 
 
 def make_secret_store(config: Config, config_path: Path, *, interactive: bool) -> SecretStore:
@@ -46,12 +47,22 @@ class Context:
         self.secrets = secrets
         self.interactive = interactive
         self.on_progress: Callable[[str, Message], None] = lambda step_id, message: None
+        self.state: StateStore | None = None  # set by open_session; steps' memory lives there
         self._connections: dict[str, psycopg.Connection[Any]] = {}
 
     # -- feedback --------------------------------------------------------------------------------
 
     def progress(self, step_id: str, message: Message) -> None:
         self.on_progress(step_id, message)
+
+    # -- memory between runs (original values, backups, what the wizard created) -------------
+
+    def recall(self, step_id: str) -> dict[str, Any]:
+        return self.state.recall(step_id) if self.state is not None else {}
+
+    def remember(self, step_id: str, **values: Any) -> None:
+        if self.state is not None:
+            self.state.remember(step_id, values)
 
     # -- secrets ---------------------------------------------------------------------------------
 
@@ -63,6 +74,30 @@ class Context:
             return self.secrets.get(name)
         except SecretMissing as exc:
             raise OperatorActionNeeded(exc.message, exc.fix) from None
+
+    def store_secret(self, name: str, value: str) -> str:
+        """Keep a secret the wizard generated; returns where ('keyring' or a file path).
+
+        A rehearsal without a usable keyring keeps it in the sandbox's 0600 file instead; a real
+        site without one stops here, before anything is created with a password nobody holds.
+        """
+        import json
+
+        from wizard.fileio import atomic_write_bytes
+        from wizard.secrets import BackendUnusable, sandbox_secrets_path
+
+        try:
+            self.secrets.set(name, value)
+            return "keyring"
+        except BackendUnusable as exc:
+            if not self.config.sandbox:
+                raise OperatorActionNeeded(exc.message, exc.fix) from None
+        path = sandbox_secrets_path(self.config_path)
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        data[name] = value
+        atomic_write_bytes(path, json.dumps(data).encode("utf-8"), backup=False, mode=0o600)
+        self.secrets = make_secret_store(self.config, self.config_path, interactive=self.interactive)
+        return str(path)
 
     # -- connections (cached; one per target, closed by close()) -------------------------------
 

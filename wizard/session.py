@@ -21,10 +21,11 @@ def open_session(
 ) -> tuple[Context, Runner]:
     secrets = make_secret_store(config, config_path, interactive=interactive)
     ctx = Context(config, config_path, secrets, interactive=interactive)
+    ctx.state = StateStore(config_path)
     runner = Runner(
         ctx,
         steps if steps is not None else all_steps(),
-        state=StateStore(config_path),
+        state=ctx.state,
         audit=AuditLog(config_path),
         sink=sink,
     )

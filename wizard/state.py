@@ -51,6 +51,25 @@ class StateStore:
     def steps(self) -> dict[str, Any]:
         return self.load()["steps"]  # type: ignore[no-any-return]
 
+    def recall(self, step_id: str) -> dict[str, Any]:
+        """What a step remembered about its last apply (original values, backups, ...)."""
+        return dict(self.steps().get(step_id, {}).get("memory", {}))
+
+    def remember(self, step_id: str, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the step's memory (None deletes a key). Never a secret."""
+        data = self.load()
+        memory = data["steps"].setdefault(step_id, {}).setdefault("memory", {})
+        for key, value in values.items():
+            if value is None:
+                memory.pop(key, None)
+            else:
+                memory[key] = value
+        self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        text = json.dumps(redact_obj(data), indent=2, ensure_ascii=False)
+        atomic_write_bytes(self.path, text.encode("utf-8"), backup=False, mode=0o600)
+
     def record(self, outcome: StepOutcome, action: str) -> None:
         data = self.load()
         entry = data["steps"].setdefault(outcome.step_id, {})
@@ -66,8 +85,7 @@ class StateStore:
             entry["last_error"] = redact(outcome.error or outcome.message.key)
             entry["failed_at"] = now
         data["updated_at"] = now
-        text = json.dumps(redact_obj(data), indent=2, ensure_ascii=False)
-        atomic_write_bytes(self.path, text.encode("utf-8"), backup=False, mode=0o600)
+        self._write(data)
 
 
 class AuditLog:

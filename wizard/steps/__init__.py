@@ -13,9 +13,10 @@ PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "valid
 
 
 def all_steps() -> list[Step]:
-    from wizard.steps import prereq
+    from wizard.steps import local_role, prereq
 
     return [
         prereq.LocalConnection(),
         prereq.SupabaseConnection(),
+        local_role.ReaderRole(),
     ]

@@ -1,0 +1,1 @@
+ALTER ROLE {role} SET default_transaction_read_only = on
