@@ -78,7 +78,9 @@ def sandbox_config_for(bed: TestBed) -> Config:
     from wizard.sandbox import sandbox_config
 
     cluster = bed.dw.cluster
-    return sandbox_config(bed.dw.port, bed.supabase.port, cluster.data_dir, cluster.bins.bin_dir, cluster.owner)
+    return sandbox_config(
+        bed.dw.port, bed.supabase.port, cluster.data_dir, cluster.bins.bin_dir, cluster.owner
+    )
 
 
 @pytest.fixture

@@ -99,6 +99,6 @@ def test_empty_supabase_host_asks_the_operator(
 ) -> None:
     config.supabase.host = ""
     report = run_status(config, tmp_path)
-    supa = report.outcomes[1]
+    supa = next(o for o in report.outcomes if o.step_id == "prereq.supabase-connection")
     assert supa.status is Status.FAILED and supa.operator_action
     assert supa.message.key == "step.prereq.supabase-connection.no_host"

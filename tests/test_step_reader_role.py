@@ -22,7 +22,9 @@ pytestmark = pytest.mark.clusters
 
 
 @pytest.fixture
-def session(private_testbed: TestBed, bed_secrets: Callable[[TestBed], None], tmp_path: Path) -> Any:
+def session(
+    private_testbed: TestBed, bed_secrets: Callable[[TestBed], None], tmp_path: Path
+) -> Any:
     bed_secrets(private_testbed)
     config = sandbox_config_for(private_testbed)
     ctx, runner = open_session(
@@ -48,9 +50,12 @@ def test_create_prove_idempotent_and_undo(session: Any, private_testbed: TestBed
     plan_sql = json.dumps(dry.outcomes[-1].plan.to_json())
     assert "CREATE ROLE" in plan_sql and "ALTER DEFAULT PRIVILEGES FOR ROLE" in plan_sql
     with dw.connect() as admin:
-        assert admin.execute(
-            "SELECT count(*) FROM pg_roles WHERE rolname = 'supabase_fdw_reader'"
-        ).fetchone()[0] == 0
+        assert (
+            admin.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname = 'supabase_fdw_reader'"
+            ).fetchone()[0]
+            == 0
+        )
 
     report = runner.apply(["local.reader-role"])
     outcome = report.outcomes[-1]
@@ -62,7 +67,9 @@ def test_create_prove_idempotent_and_undo(session: Any, private_testbed: TestBed
     assert len(password) >= 32
 
     # The reader reads, cannot write, and its password is stored as SCRAM.
-    with psycopg.connect(**dw.cluster.conninfo("supabase_fdw_reader", password, "bluconecta_dw")) as r:
+    with psycopg.connect(
+        **dw.cluster.conninfo("supabase_fdw_reader", password, "bluconecta_dw")
+    ) as r:
         assert r.execute("SELECT count(*) FROM dim_clientes").fetchone()[0] > 0
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             r.execute("INSERT INTO dim_clientes (codigo_cliente) VALUES (-1)")
@@ -74,7 +81,9 @@ def test_create_prove_idempotent_and_undo(session: Any, private_testbed: TestBed
         # A table the ETL creates later is readable too (default privileges FOR the ETL role).
     with dw.connect(user="etl_bluconecta") as etl:
         etl.execute("CREATE TABLE public.dim_nova (id int)")
-    with psycopg.connect(**dw.cluster.conninfo("supabase_fdw_reader", password, "bluconecta_dw")) as r:
+    with psycopg.connect(
+        **dw.cluster.conninfo("supabase_fdw_reader", password, "bluconecta_dw")
+    ) as r:
         assert r.execute("SELECT count(*) FROM dim_nova").fetchone()[0] == 0
 
     # Neither the plaintext nor the verifier reached the server log, state or audit.
@@ -94,16 +103,19 @@ def test_create_prove_idempotent_and_undo(session: Any, private_testbed: TestBed
     undo = runner.undo(["local.reader-role"])
     assert undo.outcomes[0].status is Status.PENDING
     with dw.connect() as admin:
-        assert admin.execute(
-            "SELECT count(*) FROM pg_roles WHERE rolname = 'supabase_fdw_reader'"
-        ).fetchone()[0] == 0
+        assert (
+            admin.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname = 'supabase_fdw_reader'"
+            ).fetchone()[0]
+            == 0
+        )
         admin.execute("DROP TABLE public.dim_nova")
         admin.execute("ALTER SYSTEM RESET log_statement")
         admin.execute("SELECT pg_reload_conf()")
 
 
 def test_existing_md5_role_gets_a_scram_password(session: Any, private_testbed: TestBed) -> None:
-    ctx, runner = session
+    _ctx, runner = session
     dw = private_testbed.dw
     with dw.connect() as admin:
         admin.execute("SET password_encryption = 'md5'")
@@ -129,7 +141,7 @@ def test_existing_md5_role_gets_a_scram_password(session: Any, private_testbed: 
 
 
 def test_superuser_reader_is_refused(session: Any, private_testbed: TestBed) -> None:
-    ctx, runner = session
+    _ctx, runner = session
     with private_testbed.dw.connect() as admin:
         admin.execute("CREATE ROLE supabase_fdw_reader SUPERUSER LOGIN")
     try:

@@ -105,6 +105,14 @@ def _cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+def _port_or_auto(value: Any) -> Any:
+    if value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise PydanticCustomError("port_or_auto", "auto or 1-65535", {"value": value})
+    return value
+
+
 def _fetch_size(value: Any) -> Any:
     if value == "auto":
         return value
@@ -184,6 +192,10 @@ class ExposureConfig(_Model):
 
     listen_addresses: str = Field(
         "*", description="postgresql.conf listen_addresses (`*` = every interface)."
+    )
+    listen_port: Annotated[int | Literal["auto"], BeforeValidator(_port_or_auto)] = Field(
+        "auto",
+        description="postgresql.conf port; `auto` keeps the server's current port.",
     )
     public_host: str = Field(
         "",
@@ -456,6 +468,7 @@ _ERROR_KEYS = {
     "transaction_pooler": "config.err.transaction_pooler",
     "reserved_schema": "config.err.reserved_schema",
     "fetch_size": "config.err.fetch_size",
+    "port_or_auto": "config.err.port_or_auto",
     "duplicates": "config.err.duplicates",
     "bucket": "config.err.bucket",
 }

@@ -96,7 +96,9 @@ class Context:
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         data[name] = value
         atomic_write_bytes(path, json.dumps(data).encode("utf-8"), backup=False, mode=0o600)
-        self.secrets = make_secret_store(self.config, self.config_path, interactive=self.interactive)
+        self.secrets = make_secret_store(
+            self.config, self.config_path, interactive=self.interactive
+        )
         return str(path)
 
     # -- connections (cached; one per target, closed by close()) -------------------------------
@@ -106,16 +108,35 @@ class Context:
         conn = self._connections.get("local")
         if conn is None or conn.closed:
             local = self.config.local
-            conn = db.connect(
-                host=local.host,
-                port=local.port,
-                dbname=local.database,
-                user=local.superuser,
-                password=self.secret("local-superuser"),
-                target="local",
-            )
+            password = self.secret("local-superuser")
+            ports = [local.port]
+            conn = None
+            listen_port = self.config.exposure.listen_port
+            if listen_port != "auto" and listen_port != local.port:
+                ports.append(listen_port)  # after local.reload moved the server to its new port
+            for index, port in enumerate(ports):
+                try:
+                    conn = db.connect(
+                        host=local.host,
+                        port=port,
+                        dbname=local.database,
+                        user=local.superuser,
+                        password=password,
+                        target="local",
+                    )
+                    break
+                except db.DbError as exc:
+                    if exc.kind != "db.err.refused" or index == len(ports) - 1:
+                        raise
+            assert conn is not None  # the loop either connected or raised
             self._connections["local"] = conn
         return conn
+
+    def drop_local_conn(self) -> None:
+        """Forget the local connection (before a restart, which ends it anyway)."""
+        conn = self._connections.pop("local", None)
+        if conn is not None and not conn.closed:
+            conn.close()
 
     def supabase_conn(self) -> psycopg.Connection[Any]:
         """Connection to the Supabase database as its (non-superuser) postgres role."""

@@ -11,18 +11,6 @@ MANAGED_SETTINGS = ("listen_addresses", "port", "ssl", "ssl_cert_file", "ssl_key
 
 
 @dataclass
-class FileSetting:
-    """The value the configuration files hold now (it may not be in effect yet)."""
-
-    name: str
-    value: str
-    sourcefile: str
-    sourceline: int
-    applied: bool
-    error: str | None
-
-
-@dataclass
 class LocalFacts:
     version: str
     version_num: int
@@ -100,18 +88,6 @@ def discover_local(conn: Any) -> LocalFacts:
         pending_restart=pending,
         shadowed_by_auto_conf=shadowed,
     )
-
-
-def file_setting(conn: Any, name: str) -> FileSetting | None:
-    """The last occurrence of ``name`` across the config files (the one PostgreSQL uses)."""
-    row = conn.execute(
-        "SELECT name, setting, sourcefile, sourceline, applied, error FROM pg_file_settings"
-        " WHERE name = %s ORDER BY seqno DESC LIMIT 1",
-        (name,),
-    ).fetchone()
-    if row is None:
-        return None
-    return FileSetting(row[0], row[1] or "", row[2] or "", int(row[3] or 0), bool(row[4]), row[5])
 
 
 def normalize_listen(value: str) -> list[str]:

@@ -122,6 +122,23 @@ class CommandAction:
 
 
 @dataclass
+class GeneratedFile:
+    """A file whose content apply generates (a private key: never shown, never stored)."""
+
+    path: Path
+    description: Message
+    mode: int = 0o600
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "generate",
+            "path": str(self.path),
+            "mode": oct(self.mode),
+            "description": self.description.to_json(),
+        }
+
+
+@dataclass
 class NoteAction:
     """Something the plan wants the operator to know or do (no effect by itself)."""
 
@@ -131,7 +148,7 @@ class NoteAction:
         return {"kind": "note", "description": self.description.to_json()}
 
 
-Action = FileEdit | SqlAction | CommandAction | NoteAction
+Action = FileEdit | SqlAction | CommandAction | GeneratedFile | NoteAction
 
 
 @dataclass
@@ -191,6 +208,9 @@ class Step(ABC):
     id: ClassVar[str]
     phase: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ()
+    # Steps whose changes this one puts into effect (local.reload after the file edits): in a
+    # dry run, a pending one means this step would have work to do too.
+    follows_changes_of: ClassVar[tuple[str, ...]] = ()
 
     @property
     def title(self) -> Message:
@@ -535,6 +555,11 @@ class Runner:
             ok = ok | {Status.PENDING}  # a prerequisite that would be applied first
         for step in selected:
             blocker = self._blocked_by(step, results, ok)
+            pending_sources = [
+                s
+                for s in step.follows_changes_of
+                if dry_run and s in results and results[s].status is Status.PENDING
+            ]
             if blocker:
                 outcome = StepOutcome(
                     step.id, Status.BLOCKED, Message("engine.blocked", {"step": blocker})
@@ -542,6 +567,12 @@ class Runner:
                 self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
             else:
                 outcome = self._apply_one(step, dry_run=dry_run, confirm=confirm)
+                if pending_sources and outcome.status is Status.DONE:
+                    outcome.status = Status.PENDING
+                    outcome.details.insert(0, outcome.message)
+                    outcome.message = Message(
+                        "engine.would_follow", {"steps": ", ".join(pending_sources)}
+                    )
             results[step.id] = outcome
             report.outcomes.append(outcome)
             self._record(outcome, "dry-run" if dry_run else "apply")
@@ -626,8 +657,10 @@ class Runner:
     def undo(
         self, only: Iterable[str] | None = None, *, confirm: Confirm | None = None
     ) -> RunReport:
-        """Undo selected steps in reverse order."""
+        """Undo selected steps in reverse order; a step that puts other steps' changes into
+        effect (local.reload) goes last, so the server ends up running the restored files."""
         selected = list(reversed(select_steps(self.steps, only)))
+        selected.sort(key=lambda s: bool(s.follows_changes_of))  # stable: others keep order
         report = RunReport("undo")
         self.emit(Event("run-started", data={"mode": "undo", "steps": [s.id for s in selected]}))
         for step in selected:

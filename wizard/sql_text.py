@@ -21,7 +21,9 @@ def compose(template: str, **params: Any) -> Any:
     parts: dict[str, Any] = {}
     for name, value in params.items():
         if name in IDENTIFIER_PARAMS:
-            parts[name] = sql.Identifier(*value) if isinstance(value, tuple) else sql.Identifier(value)
+            parts[name] = (
+                sql.Identifier(*value) if isinstance(value, tuple) else sql.Identifier(value)
+            )
         else:
             parts[name] = sql.Literal(value)
     return sql.SQL(sql_templates.load(template).strip()).format(**parts)  # type: ignore[arg-type]

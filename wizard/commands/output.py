@@ -11,7 +11,7 @@ from wizard.engine import (
     CommandAction,
     Event,
     FileEdit,
-    NoteAction,
+    GeneratedFile,
     Plan,
     RunReport,
     SqlAction,
@@ -57,8 +57,8 @@ def plan_text(plan: Plan) -> str:
             lines.append(f"      [{action.target}] " + action.display().replace("\n", "\n      "))
         elif isinstance(action, CommandAction):
             lines.append("      $ " + " ".join(redact(a) for a in action.argv))
-        elif isinstance(action, NoteAction):
-            pass
+        elif isinstance(action, GeneratedFile):
+            lines.append(f"      + {action.path} ({oct(action.mode)})")
     for warning in plan.warnings:
         lines.append("  ! " + render(warning))
     return "\n".join(lines)

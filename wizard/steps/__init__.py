@@ -13,10 +13,17 @@ PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "valid
 
 
 def all_steps() -> list[Step]:
-    from wizard.steps import local_role, prereq
+    from wizard.steps import local_conf, local_hba, local_role, local_service, prereq
 
     return [
         prereq.LocalConnection(),
+        prereq.Elevation(),
         prereq.SupabaseConnection(),
+        prereq.Exposure(),
+        local_conf.Listen(),
+        local_conf.Tls(),
+        local_hba.Hba(),
+        local_service.Reload(),
         local_role.ReaderRole(),
+        local_service.Firewall(),
     ]

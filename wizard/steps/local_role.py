@@ -128,12 +128,16 @@ class ReaderRole(Step):
         role = ctx.config.reader.name
         row = _role_row(conn, role)
         if row is None:
-            return CheckResult(Status.PENDING, Message("step.local.reader-role.missing", {"role": role}))
+            return CheckResult(
+                Status.PENDING, Message("step.local.reader-role.missing", {"role": role})
+            )
         can_login, is_super, verifier, _limit, role_config = row
         details: list[Message] = []
         if is_super:
             # A superuser "reader" could write anything: never accept it, never "fix" it silently.
-            return CheckResult(Status.FAILED, Message("step.local.reader-role.superuser", {"role": role}))
+            return CheckResult(
+                Status.FAILED, Message("step.local.reader-role.superuser", {"role": role})
+            )
         if not can_login:
             details.append(Message("step.local.reader-role.nologin"))
         if verifier and not str(verifier).startswith("SCRAM-SHA-256$"):
@@ -171,10 +175,7 @@ class ReaderRole(Step):
             raise StepError(Message("step.local.reader-role.superuser", {"role": role}))
         password = self._stored_password(ctx)
         needs_password = (
-            row is None
-            or password is None
-            or not verifier_matches(row[2], password)
-            or not row[0]
+            row is None or password is None or not verifier_matches(row[2], password) or not row[0]
         )
         names = {"role": role}
         if needs_password:
@@ -188,13 +189,17 @@ class ReaderRole(Step):
                 verifier=sql_text.VERIFIER_PLACEHOLDER,
             )
             key = "create" if row is None else "password"
-            plan.actions.append(SqlAction("local", text, Message(f"step.local.reader-role.{key}", names)))
+            plan.actions.append(
+                SqlAction("local", text, Message(f"step.local.reader-role.{key}", names))
+            )
             plan.actions.append(NoteAction(Message("step.local.reader-role.keyring_note")))
-        elif row[3] != cfg.reader.connection_limit:
+        elif row is not None and row[3] != cfg.reader.connection_limit:
             plan.actions.append(
                 SqlAction(
                     "local",
-                    sql_text.render(conn, "local/reader_limit.sql", role=role, limit=cfg.reader.connection_limit),
+                    sql_text.render(
+                        conn, "local/reader_limit.sql", role=role, limit=cfg.reader.connection_limit
+                    ),
                     Message("step.local.reader-role.limit", names),
                 )
             )
@@ -206,7 +211,9 @@ class ReaderRole(Step):
         ]
         for template, key, params in grants:
             text = sql_text.render(conn, template, role=role, **params)
-            plan.actions.append(SqlAction("local", text, Message(f"step.local.reader-role.{key}", names)))
+            plan.actions.append(
+                SqlAction("local", text, Message(f"step.local.reader-role.{key}", names))
+            )
         owners = _owners(ctx, conn)
         if not owners:
             plan.warnings.append(Message("step.local.reader-role.no_tables"))
@@ -219,7 +226,9 @@ class ReaderRole(Step):
                 schema=cfg.local.source_schema,
             )
             plan.actions.append(
-                SqlAction("local", text, Message("step.local.reader-role.default", {"owner": owner}))
+                SqlAction(
+                    "local", text, Message("step.local.reader-role.default", {"owner": owner})
+                )
             )
         return plan
 
@@ -279,9 +288,9 @@ class ReaderRole(Step):
             if table is None:
                 return checked
             ident = sql_text.identifier(cfg.local.source_schema, table)
-            conn.execute(f"SELECT 1 FROM {ident} LIMIT 1")  # noqa: S608 - quoted identifier
+            conn.execute(f"SELECT 1 FROM {ident} LIMIT 1")
             try:
-                conn.execute(f"DELETE FROM {ident} WHERE false")  # noqa: S608
+                conn.execute(f"DELETE FROM {ident} WHERE false")
             except psycopg.errors.InsufficientPrivilege:
                 conn.rollback()
             except psycopg.errors.ReadOnlySqlTransaction:

@@ -88,3 +88,96 @@ class SupabaseConnection(Step):
             Message("step.prereq.supabase-connection.ok", target),
             facts=facts,
         )
+
+
+class Exposure(Step):
+    """Runbook 1.3 / pre-requisite "IP público disponível OU túnel configurado"."""
+
+    id = "prereq.exposure"
+    phase = "prereq"
+
+    def check(self, ctx: Any) -> CheckResult:
+        from wizard.exposure import classify_host, lookup_public_ip
+
+        exposure = ctx.config.exposure
+        notes = [
+            Message("step.prereq.exposure.note_tunnels"),
+            Message("step.prereq.exposure.note_hairpin"),
+        ]
+        verdict = classify_host(exposure.public_host)
+        facts: dict[str, Any] = {
+            "public_host": exposure.public_host,
+            "kind": verdict.kind,
+            "addresses": verdict.addresses,
+        }
+        if exposure.online_ip_lookup and not ctx.config.sandbox:
+            seen = lookup_public_ip()
+            facts["public_ip_seen"] = seen
+            if seen:
+                notes.insert(0, Message("step.prereq.exposure.seen", {"ip": seen}))
+                if seen in verdict.addresses:
+                    notes.insert(1, Message("step.prereq.exposure.matches"))
+        params = {
+            "host": exposure.public_host,
+            "addresses": ", ".join(verdict.addresses),
+            "port": exposure.public_port,
+        }
+        if verdict.kind == "empty":
+            return CheckResult(
+                Status.MANUAL, Message("step.prereq.exposure.empty"), details=notes, facts=facts
+            )
+        if verdict.kind == "loopback" and ctx.config.sandbox:
+            return CheckResult(
+                Status.DONE,
+                Message("step.prereq.exposure.rehearsal", params),
+                details=notes,
+                facts=facts,
+            )
+        if verdict.kind == "public":
+            return CheckResult(
+                Status.DONE,
+                Message("step.prereq.exposure.public", params),
+                details=notes,
+                facts=facts,
+            )
+        return CheckResult(
+            Status.FAILED,
+            Message(f"step.prereq.exposure.{verdict.kind}", params),
+            details=notes,
+            facts=facts,
+        )
+
+
+class Elevation(Step):
+    """Editing files under the data dir, restarting the service and the firewall need rights."""
+
+    id = "prereq.elevation"
+    phase = "prereq"
+    requires = ("prereq.local-connection",)
+
+    def check(self, ctx: Any) -> CheckResult:
+        import os
+
+        from wizard.discovery import discover_local
+        from wizard.platform import check_elevation
+
+        facts = discover_local(ctx.local_conn())
+        files = [facts.config_file, facts.hba_file]
+        if not all(path.exists() for path in files):
+            # The server reports paths this machine does not have: we are not on the DW host.
+            return CheckResult(
+                Status.FAILED,
+                Message("step.prereq.elevation.not_here", {"path": str(facts.config_file)}),
+            )
+        elevation = check_elevation(data_dir=facts.data_directory, files=files)
+        writable = all(os.access(path, os.W_OK) for path in files)
+        facts_json = {"how": elevation.how, "writable": writable}
+        if elevation.elevated and writable:
+            return CheckResult(Status.DONE, elevation.message, facts=facts_json)
+        details = [elevation.relaunch] if elevation.relaunch else []
+        return CheckResult(
+            Status.FAILED,
+            Message("step.prereq.elevation.needed", {"detail": elevation.message.render()}),
+            details=details,
+            facts=facts_json,
+        )

@@ -1,0 +1,620 @@
+"""Windows platform code against recorded outputs, with the exact argv of every command asserted.
+
+Windows commands cannot run on the Linux CI: RecordedRunner replays what sc.exe, net, PowerShell
+and netsh print on an EDB PostgreSQL 16 host (tests/recorded/windows.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from tests.recorded import windows as rec
+from wizard.i18n import t
+from wizard.platform import runner as runner_mod
+from wizard.platform import service_control_for
+from wizard.platform.elevation import check_elevation, relaunch_command
+from wizard.platform.firewall import FirewallPlan
+from wizard.platform.runner import (
+    POWERSHELL_PREFIX,
+    CommandResult,
+    PlatformError,
+    RecordedRunner,
+    decode_output,
+    recorded,
+)
+from wizard.platform.service import ServiceStatus
+from wizard.platform.windows import (
+    MappingRegistry,
+    WindowsFirewall,
+    WindowsService,
+    discover_installations,
+    find_installation,
+    is_elevated,
+    parse_image_path,
+    parse_netsh_rule,
+    parse_sc_query,
+)
+
+SVC = rec.SVC
+SC_QUERY = ["sc.exe", "query", SVC]
+
+
+def ps(script: str) -> list[str]:
+    return [
+        "powershell.exe",
+        "-NoProfile",
+        "-NonInteractive",
+        "-Command",
+        POWERSHELL_PREFIX + script,
+    ]
+
+
+RESTART = ps("Restart-Service -Name 'postgresql-x64-16'")
+FW_LOOKUP = ps(
+    "$r = Get-NetFirewallRule -Name 'fdw-wizard-postgresql' -ErrorAction SilentlyContinue; "
+    "if ($null -eq $r) { 'null' } else { "
+    "$p = $r | Get-NetFirewallPortFilter; $a = $r | Get-NetFirewallAddressFilter; "
+    "[pscustomobject]@{ Name = $r.Name; Enabled = [string]$r.Enabled; "
+    "Direction = [string]$r.Direction; Action = [string]$r.Action; "
+    "Profile = [string]$r.Profile; Protocol = [string]$p.Protocol; "
+    "LocalPort = @($p.LocalPort); RemoteAddress = @($a.RemoteAddress) } "
+    "| ConvertTo-Json -Compress }"
+)
+NET_PROFILES = ps(
+    "ConvertTo-Json -Compress -InputObject @(Get-NetConnectionProfile | "
+    "ForEach-Object { [pscustomobject]@{ Name = $_.Name; "
+    "InterfaceAlias = $_.InterfaceAlias; NetworkCategory = [string]$_.NetworkCategory } })"
+)
+NETSH_SHOW = [
+    "netsh", "advfirewall", "firewall", "show", "rule", "name=fdw-wizard-postgresql", "verbose",
+]  # fmt: skip
+ADDRESSES = ["203.0.113.10", "198.51.100.0/24"]
+
+
+class FakeClock:
+    """Time that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def service(
+    script: Sequence[tuple[Sequence[str], CommandResult]], **kwargs: Any
+) -> tuple[WindowsService, RecordedRunner, FakeClock]:
+    fake = RecordedRunner(script)
+    clock = FakeClock()
+    svc = WindowsService(
+        SVC,
+        fake,
+        data_dir=rec.DATA_DIR,
+        pg_ctl=rec.PG_CTL,
+        sleep=clock.sleep,
+        clock=clock,
+        **kwargs,
+    )
+    return svc, fake, clock
+
+
+# -- RecordedRunner itself ----------------------------------------------------------------------
+
+
+def test_recorded_runner_fails_loudly_on_another_argv() -> None:
+    fake = RecordedRunner([(SC_QUERY, recorded(rec.SC_QUERY_RUNNING))])
+    with pytest.raises(AssertionError, match="differs from the recording"):
+        fake.run(["sc", "query", SVC], timeout=5)
+
+
+def test_recorded_runner_fails_on_extra_and_unused_calls() -> None:
+    fake = RecordedRunner([(SC_QUERY, recorded(rec.SC_QUERY_RUNNING))])
+    with pytest.raises(AssertionError, match="never ran"):
+        fake.assert_all_used()
+    fake.run(SC_QUERY, timeout=5)
+    fake.assert_all_used()
+    with pytest.raises(AssertionError, match="none left"):
+        fake.run(SC_QUERY, timeout=5)
+
+
+def test_cmd_tool_output_is_decoded_from_the_oem_code_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner_mod, "IS_WINDOWS", True)
+    monkeypatch.setattr(runner_mod, "_oem_encoding", "cp850")
+    raw = rec.SC_QUERY_RUNNING_PT_BR.replace("\n", "\r\n").encode("cp850")
+    assert decode_output("sc.exe", raw) == rec.SC_QUERY_RUNNING_PT_BR
+    # PowerShell writes UTF-8 thanks to the [Console]::OutputEncoding prefix.
+    assert decode_output("powershell.exe", "Ação\r\n".encode()) == "Ação\n"
+    # Garbage never raises.
+    assert "\ufffd" in decode_output("powershell.exe", b"\xff\xfe\xfa")
+
+
+# -- sc.exe query parsing -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (rec.SC_QUERY_RUNNING, ServiceStatus.RUNNING),
+        (rec.SC_QUERY_STOPPED, ServiceStatus.STOPPED),
+        (rec.SC_QUERY_STOPPED_FAILED, ServiceStatus.STOPPED),
+        (rec.SC_QUERY_START_PENDING, ServiceStatus.STARTING),
+        (rec.SC_QUERY_STOP_PENDING, ServiceStatus.STOPPING),
+        (rec.SC_QUERY_RUNNING_PT_BR, ServiceStatus.RUNNING),
+        (rec.SC_QUERY_STOPPED_PT_BR, ServiceStatus.STOPPED),
+        (rec.SC_QUERY_RUNNING_UNKNOWN_LABELS, ServiceStatus.RUNNING),
+    ],
+)
+def test_parse_sc_query_reads_the_state_number(text: str, status: ServiceStatus) -> None:
+    assert parse_sc_query(CommandResult(SC_QUERY, 0, text, "")).status is status
+
+
+def test_parse_sc_query_missing_service() -> None:
+    result = CommandResult(SC_QUERY, rec.SC_QUERY_MISSING_RC, rec.SC_QUERY_MISSING, "")
+    assert parse_sc_query(result).status is ServiceStatus.NOT_FOUND
+
+
+def test_status_runs_sc_exe_never_sc() -> None:
+    svc, fake, _ = service([(SC_QUERY, recorded(rec.SC_QUERY_RUNNING_PT_BR))])
+    state = svc.status()
+    assert state.running and state.raw == "4  RUNNING"
+    fake.assert_all_used()
+
+
+# -- start / stop / restart / reload ----------------------------------------------------------
+
+
+def test_start_with_net_start() -> None:
+    svc, fake, clock = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
+            (["net", "start", SVC], recorded(rec.NET_START_OK_PT_BR)),
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+        ]
+    )
+    assert svc.start().running
+    fake.assert_all_used()
+    assert clock.sleeps == []
+
+
+def test_start_when_already_running_does_nothing() -> None:
+    svc, fake, _ = service([(SC_QUERY, recorded(rec.SC_QUERY_RUNNING))])
+    assert svc.start().running
+    fake.assert_all_used()
+
+
+def test_start_without_net_falls_back_to_sc_exe_and_polls() -> None:
+    svc, fake, clock = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
+            (["net", "start", SVC], recorded(not_found=True)),
+            (["sc.exe", "start", SVC], recorded(rec.SC_START_PENDING)),
+            (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING)),
+            (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING)),
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+        ],
+        poll_interval=2.0,
+    )
+    assert svc.start().running
+    fake.assert_all_used()
+    assert clock.sleeps == [2.0, 2.0]
+
+
+def test_failed_start_is_a_clear_error_at_once() -> None:
+    svc, fake, clock = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
+            (
+                ["net", "start", SVC],
+                recorded(
+                    rec.NET_START_FAILED, rec.NET_START_FAILED_RC, rec.NET_START_FAILED_STDERR
+                ),
+            ),
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED_FAILED)),
+        ]
+    )
+    with pytest.raises(PlatformError) as info:
+        svc.start()
+    fake.assert_all_used()
+    assert clock.sleeps == []  # a STOPPED service is not waited for until the timeout
+    err = info.value
+    assert err.message.key == "platform.service.not_running"
+    assert err.message.params["state"] == "stopped (1  STOPPED)"
+    assert "could not be started" in err.message.params["output"]
+    assert err.fix is not None and err.fix.params["log"] == rec.DATA_DIR + "\\log"
+    text = err.message.render("pt-BR")
+    assert "não entrou em execução" in text and "postgresql-x64-16" in text
+
+
+def test_stop_with_net_stop() -> None:
+    svc, fake, _ = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+            (["net", "stop", SVC], recorded(rec.NET_STOP_OK)),
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
+        ]
+    )
+    assert svc.stop().status is ServiceStatus.STOPPED
+    fake.assert_all_used()
+
+
+def test_restart_uses_restart_service_then_polls() -> None:
+    svc, fake, _ = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+            (RESTART, recorded(rec.RESTART_SERVICE_OK)),
+            (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING)),
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+        ]
+    )
+    assert svc.restart().running
+    fake.assert_all_used()
+    assert fake.calls[1].timeout == svc.timeout
+
+
+def test_restart_that_never_gets_running_times_out_with_the_state_seen() -> None:
+    pending = (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING))
+    svc, fake, clock = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+            (RESTART, recorded(timed_out=True)),
+            *[pending] * 4,
+        ],
+        timeout=3.0,
+        poll_interval=1.0,
+    )
+    with pytest.raises(PlatformError) as info:
+        svc.restart()
+    fake.assert_all_used()
+    assert clock.now == 3.0
+    assert info.value.message.params["state"] == "starting (2  START_PENDING)"
+    assert info.value.message.params["seconds"] == 3
+
+
+def test_restart_of_a_missing_service() -> None:
+    svc, fake, _ = service([(SC_QUERY, recorded(rec.SC_QUERY_MISSING, rec.SC_QUERY_MISSING_RC))])
+    with pytest.raises(PlatformError) as info:
+        svc.restart()
+    fake.assert_all_used()
+    assert info.value.message.key == "platform.service.not_found"
+
+
+def test_reload_uses_pg_ctl_reload_never_restart() -> None:
+    svc, fake, _ = service(
+        [([rec.PG_CTL, "reload", "-D", rec.DATA_DIR], recorded(rec.PG_CTL_RELOAD_OK))]
+    )
+    svc.reload()
+    fake.assert_all_used()
+    assert "pg_ctl" not in " ".join(svc.restart_argv()).lower()
+    assert svc.restart_action().argv == RESTART
+    assert svc.reload_action().description.params == {"target": SVC}
+
+
+def test_reload_failure_and_missing_paths() -> None:
+    svc, fake, _ = service(
+        [
+            (
+                [rec.PG_CTL, "reload", "-D", rec.DATA_DIR],
+                recorded("", 1, "pg_ctl: could not send reload signal (PID: 4242): ...\n"),
+            )
+        ]
+    )
+    with pytest.raises(PlatformError) as info:
+        svc.reload()
+    assert info.value.message.key == "platform.service.reload_failed"
+    fake.assert_all_used()
+    bare = WindowsService(SVC, RecordedRunner([]))
+    with pytest.raises(PlatformError) as info:
+        bare.reload()
+    assert info.value.message.key == "platform.windows.reload_needs_paths"
+
+
+# -- registry discovery -----------------------------------------------------------------------
+
+
+def test_discovery_of_a_default_edb_16_install() -> None:
+    (inst,) = discover_installations(MappingRegistry(rec.EDB16_REGISTRY))
+    assert inst.service == SVC
+    assert inst.data_dir == rec.DATA_DIR
+    assert inst.pg_ctl == rec.PG_CTL
+    assert inst.bin_dir == r"C:\Program Files\PostgreSQL\16\bin"
+    assert inst.port == 5432
+    assert inst.super_user == "postgres"
+    assert inst.version == "16.4"
+    assert inst.service_account == r"NT AUTHORITY\NetworkService"
+
+
+def test_discovery_with_a_second_hand_registered_service() -> None:
+    registry = MappingRegistry({**rec.EDB16_REGISTRY, **rec.SECOND_SERVICE_REGISTRY})
+    found = {i.service: i for i in discover_installations(registry)}
+    assert set(found) == {SVC, "pgsql-dw"}
+    dw = found["pgsql-dw"]
+    assert (dw.data_dir, dw.port, dw.service_account) == (r"D:\PG Data\dw", 5433, r".\postgres")
+    installs = list(found.values())
+    # By data dir (case and slashes do not matter), by port, else ambiguous.
+    assert find_installation(installs, data_dir="d:/pg data/DW/").service == "pgsql-dw"
+    assert find_installation(installs, port=5432).service == SVC
+    with pytest.raises(PlatformError) as info:
+        find_installation(installs)
+    assert info.value.message.key == "platform.windows.ambiguous"
+    assert info.value.fix is not None and "pgsql-dw" in info.value.fix.params["found"]
+    with pytest.raises(PlatformError) as info:
+        find_installation(installs, data_dir=r"C:\elsewhere")
+    assert info.value.message.key == "platform.windows.no_installation"
+
+
+def test_discovery_of_nothing() -> None:
+    assert discover_installations(MappingRegistry({})) == []
+
+
+@pytest.mark.parametrize("case", sorted(rec.IMAGE_PATHS))
+def test_parse_image_path(case: str) -> None:
+    text, (pg_ctl, name, data_dir, port) = rec.IMAGE_PATHS[case]
+    parsed = parse_image_path(text)
+    assert parsed is not None
+    assert (parsed.pg_ctl, parsed.service, parsed.data_dir, parsed.port) == (
+        pg_ctl,
+        name,
+        data_dir,
+        port,
+    )
+
+
+def test_parse_image_path_rejects_other_programs() -> None:
+    assert parse_image_path(r"%SystemRoot%\System32\spoolsv.exe") is None
+    assert parse_image_path(r'"C:\pg\bin\pg_ctl.exe" status -D "C:\pg\data"') is None
+
+
+def test_factory_builds_the_windows_service_from_the_registry() -> None:
+    fake = RecordedRunner([(SC_QUERY, recorded(rec.SC_QUERY_RUNNING))])
+    control = service_control_for(
+        system="windows", runner=fake, registry=MappingRegistry(rec.EDB16_REGISTRY), port=5432
+    )
+    assert isinstance(control, WindowsService)
+    assert control.reload_argv() == [rec.PG_CTL, "reload", "-D", rec.DATA_DIR]
+    assert control.describe().render("en") == "Windows service postgresql-x64-16"
+    assert control.status().running
+    fake.assert_all_used()
+    with pytest.raises(PlatformError):
+        service_control_for(system="windows", control="systemd", runner=fake)
+
+
+# -- elevation --------------------------------------------------------------------------------
+
+
+def test_elevation_true_and_false() -> None:
+    argv = [r"C:\Program Files\fdw-wizard\fdw-wizard.exe", "apply", "--only", "local"]
+    yes = check_elevation(system="windows", is_admin=lambda: True, argv=argv)
+    assert yes.elevated and yes.relaunch is None
+    no = check_elevation(system="windows", is_admin=lambda: False, argv=argv)
+    assert not no.elevated and no.relaunch is not None
+    text_en = no.relaunch.render("en")
+    text_pt = no.relaunch.render("pt-BR")
+    assert "Run as administrator" in text_en
+    assert "Executar como administrador" in text_pt
+    command = '"C:\\Program Files\\fdw-wizard\\fdw-wizard.exe" apply --only local'
+    assert relaunch_command(argv, "windows") == command
+    assert command in text_pt
+
+
+def test_is_elevated_is_false_where_windll_is_missing() -> None:
+    assert is_elevated() is False  # Linux: no ctypes.windll, guarded
+
+
+# -- firewall: PowerShell -----------------------------------------------------------------------
+
+
+def firewall(
+    script: Sequence[tuple[Sequence[str], CommandResult]],
+) -> tuple[WindowsFirewall, RecordedRunner]:
+    fake = RecordedRunner(script)
+    return WindowsFirewall(fake), fake
+
+
+def test_no_rule_plans_new_netfirewallrule() -> None:
+    fw, fake = firewall(
+        [(FW_LOOKUP, recorded(rec.FW_NO_RULE)), (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE))]
+    )
+    plan = fw.plan_rule(5432, ADDRESSES, ["Private"])
+    fake.assert_all_used()
+    assert plan.argv_list == [
+        ps(
+            "New-NetFirewallRule -Name 'fdw-wizard-postgresql' "
+            "-DisplayName 'fdw-wizard PostgreSQL (Supabase FDW)' -Direction Inbound -Action Allow "
+            "-Protocol TCP -LocalPort 5432 -RemoteAddress @('203.0.113.10','198.51.100.0/24') "
+            "-Profile 'Private' -Enabled True | Out-Null"
+        )
+    ]
+    assert plan.warnings == [] and plan.backend == "windows-powershell"
+    assert [a.description.key for a in plan.actions()] == ["platform.firewall.action.create"]
+
+
+def test_matching_rule_plans_nothing() -> None:
+    fw, fake = firewall(
+        [(FW_LOOKUP, recorded(rec.FW_MATCHING)), (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE))]
+    )
+    plan = fw.plan_rule(5432, ["198.51.100.0/24", "203.0.113.10/32"], ["Private"])
+    fake.assert_all_used()
+    assert plan.nothing_to_do and plan.applicable
+    assert [n.key for n in plan.notes] == ["platform.firewall.already"]
+    assert plan.existing is not None and plan.existing.remote_addresses == (
+        "203.0.113.10",
+        "198.51.100.0/24",
+    )
+
+
+def test_rule_with_other_port_and_addresses_plans_filter_updates() -> None:
+    fw, fake = firewall(
+        [
+            (FW_LOOKUP, recorded(rec.FW_OTHER_PORT_AND_ADDRESSES)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+        ]
+    )
+    plan = fw.plan_rule(5432, ADDRESSES, ["Private"])
+    fake.assert_all_used()
+    assert plan.argv_list == [
+        ps(
+            "Get-NetFirewallRule -Name 'fdw-wizard-postgresql' | Get-NetFirewallPortFilter | "
+            "Set-NetFirewallPortFilter -Protocol TCP -LocalPort 5432"
+        ),
+        ps(
+            "Get-NetFirewallRule -Name 'fdw-wizard-postgresql' | Get-NetFirewallAddressFilter | "
+            "Set-NetFirewallAddressFilter -RemoteAddress @('203.0.113.10','198.51.100.0/24')"
+        ),
+    ]
+
+
+def test_disabled_rule_of_another_profile_plans_set_netfirewallrule() -> None:
+    fw, fake = firewall(
+        [
+            (FW_LOOKUP, recorded(rec.FW_DISABLED_PUBLIC_ONLY)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_DOMAIN)),
+        ]
+    )
+    plan = fw.plan_rule(5432, ADDRESSES, ["Domain", "Private"])
+    fake.assert_all_used()
+    assert plan.argv_list == [
+        ps(
+            "Set-NetFirewallRule -Name 'fdw-wizard-postgresql' -Enabled True -Direction Inbound "
+            "-Action Allow -Profile 'Domain,Private'"
+        )
+    ]
+    assert plan.warnings == []  # DomainAuthenticated is the Domain profile
+
+
+def test_public_network_with_a_private_only_rule_warns() -> None:
+    fw, fake = firewall(
+        [(FW_LOOKUP, recorded(rec.FW_MATCHING)), (NET_PROFILES, recorded(rec.NET_PROFILES_PUBLIC))]
+    )
+    plan = fw.plan_rule(5432, ADDRESSES, ["Private"])
+    fake.assert_all_used()
+    assert plan.nothing_to_do
+    (warning,) = plan.warnings
+    assert warning.key == "platform.firewall.profile_mismatch"
+    assert warning.params == {"network": "Rede 2", "category": "Public", "profiles": "Private"}
+    assert "continua fechada" in warning.render("pt-BR")
+
+
+def test_remove_rule_and_apply() -> None:
+    remove = ps("Remove-NetFirewallRule -Name 'fdw-wizard-postgresql'")
+    fw, fake = firewall([(FW_LOOKUP, recorded(rec.FW_MATCHING)), (remove, recorded(""))])
+    plan = fw.remove_rule()
+    assert plan.argv_list == [remove]
+    fw.apply(plan)
+    fake.assert_all_used()
+    fw, fake = firewall([(FW_LOOKUP, recorded(rec.FW_NO_RULE))])
+    assert fw.remove_rule().nothing_to_do
+    fake.assert_all_used()
+
+
+def test_apply_stops_at_the_first_failure() -> None:
+    cmd = ps("Remove-NetFirewallRule -Name 'fdw-wizard-postgresql'")
+    fake = RecordedRunner([(cmd, recorded("", 1, "Access is denied.\n"))])
+    fw = WindowsFirewall(fake)
+    with pytest.raises(PlatformError) as info:
+        fw.apply(FirewallPlan("windows-powershell", argv_list=[cmd, ["never", "run"]]))
+    assert info.value.message.key == "platform.command.failed"
+    fake.assert_all_used()
+
+
+def test_invalid_inputs_are_refused_before_any_command() -> None:
+    fw, fake = firewall([])
+    for port, addresses, profiles in [
+        (0, ADDRESSES, ["Private"]),
+        (5432, ["203.0.113.10; rm -rf /"], ["Private"]),
+        (5432, ["'); Remove-Item C:\\ -Recurse; ('"], ["Private"]),
+        (5432, [], ["Private"]),
+        (5432, ADDRESSES, ["Home"]),
+    ]:
+        with pytest.raises(PlatformError):
+            fw.plan_rule(port, addresses, profiles)
+    assert fake.calls == []
+
+
+# -- firewall: netsh fallback -------------------------------------------------------------------
+
+NETSH_ADD = [
+    "netsh", "advfirewall", "firewall", "add", "rule", "name=fdw-wizard-postgresql",
+    "dir=in", "action=allow", "protocol=TCP", "localport=5432",
+    "remoteip=203.0.113.10,198.51.100.0/24", "profile=domain,private", "enable=yes",
+]  # fmt: skip
+
+
+def test_netsh_when_powershell_is_missing() -> None:
+    fw, fake = firewall(
+        [
+            (FW_LOOKUP, recorded(not_found=True)),
+            (NETSH_SHOW, recorded(rec.NETSH_NO_RULE, 1)),
+        ]
+    )
+    plan = fw.plan_rule(5432, ADDRESSES, ["Domain", "Private"])
+    fake.assert_all_used()
+    assert plan.backend == "windows-netsh"
+    assert plan.argv_list == [NETSH_ADD]
+    assert [n.key for n in plan.notes] == [
+        "platform.firewall.netsh_fallback",
+        "platform.firewall.profiles_unchecked",
+    ]
+
+
+def test_netsh_when_the_cmdlets_are_missing_and_the_rule_matches() -> None:
+    fw, fake = firewall(
+        [
+            (FW_LOOKUP, recorded("", 1, rec.PS_CMDLET_MISSING)),
+            (NETSH_SHOW, recorded(rec.NETSH_RULE_EN)),
+        ]
+    )
+    plan = fw.plan_rule(5432, ADDRESSES, ["Domain", "Private"])
+    fake.assert_all_used()
+    assert plan.nothing_to_do
+
+
+def test_netsh_rule_with_other_addresses_plans_set_rule() -> None:
+    fw, fake = firewall(
+        [(FW_LOOKUP, recorded(not_found=True)), (NETSH_SHOW, recorded(rec.NETSH_RULE_EN))]
+    )
+    plan = fw.plan_rule(5432, ["203.0.113.10"], ["Domain", "Private"])
+    fake.assert_all_used()
+    assert plan.argv_list == [
+        [
+            "netsh", "advfirewall", "firewall", "set", "rule", "name=fdw-wizard-postgresql",
+            "new", "dir=in", "action=allow", "protocol=TCP", "localport=5432",
+            "remoteip=203.0.113.10", "profile=domain,private", "enable=yes",
+        ]
+    ]  # fmt: skip
+
+
+def test_netsh_output_in_portuguese() -> None:
+    rule = parse_netsh_rule("fdw-wizard-postgresql", rec.NETSH_RULE_PT_BR)
+    assert rule.complete
+    assert (rule.enabled, rule.direction, rule.action, rule.protocol) == (
+        True,
+        "inbound",
+        "allow",
+        "tcp",
+    )
+    assert rule.profiles == ("Domain", "Private")
+    assert rule.remote_addresses == ("203.0.113.10", "198.51.100.0/24")
+
+
+def test_netsh_remove_rule() -> None:
+    fw, fake = firewall(
+        [(FW_LOOKUP, recorded(not_found=True)), (NETSH_SHOW, recorded(rec.NETSH_RULE_EN))]
+    )
+    plan = fw.remove_rule()
+    fake.assert_all_used()
+    assert plan.argv_list == [
+        ["netsh", "advfirewall", "firewall", "delete", "rule", "name=fdw-wizard-postgresql"]
+    ]
+
+
+def test_messages_render_in_both_languages() -> None:
+    for lang in ("en", "pt-BR"):
+        assert "postgresql-x64-16" in t("platform.control.windows_service", lang, service=SVC)

@@ -1,0 +1,334 @@
+"""Running OS commands: the result type, the runner protocol, the real runner and a test fake.
+
+Every command goes through a :class:`CommandRunner` so that the Windows code (which cannot run
+on the Linux CI) is tested against recorded outputs with the exact argv asserted. No command is
+ever run through a shell, and no secret ever goes on a command line (nothing here needs one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath, PureWindowsPath
+from typing import IO, Any, Protocol
+
+from wizard.engine import StepError
+from wizard.i18n import Message
+
+IS_WINDOWS = sys.platform == "win32"
+
+# Conventional exit codes for the two failures that have no real exit code.
+RC_TIMEOUT = -1
+RC_NOT_FOUND = 127
+
+# Prefix of every PowerShell script: output is UTF-8 whatever the console code page (guarded:
+# without a console the setter throws), errors fail the command (non-zero exit code), and no
+# progress records pollute the output.
+POWERSHELL_PREFIX = (
+    "try { [Console]::OutputEncoding = [System.Text.Encoding]::UTF8 } catch { }; "
+    "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; "
+)
+POWERSHELL_EXE = "powershell.exe"
+
+
+class PlatformError(StepError):
+    """An OS-level failure with an operator-facing message (and a fix when there is one)."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did. ``timed_out``/``not_found`` mark the runs that never completed."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration_s: float = 0.0
+    timed_out: bool = False
+    not_found: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.not_found
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together, stripped (for error messages)."""
+        return "\n".join(p for p in (self.stdout.strip(), self.stderr.strip()) if p)
+
+    def tail(self, limit: int = 2000) -> str:
+        return self.output[-limit:]
+
+    @property
+    def command(self) -> str:
+        return command_line(self.argv)
+
+    def error(self) -> PlatformError:
+        """The operator-facing error for a run that did not succeed."""
+        if self.not_found:
+            return PlatformError(Message("platform.command.not_found", {"program": self.argv[0]}))
+        if self.timed_out:
+            return PlatformError(
+                Message(
+                    "platform.command.timeout",
+                    {"command": self.command, "seconds": round(self.duration_s)},
+                )
+            )
+        return PlatformError(
+            Message(
+                "platform.command.failed",
+                {"command": self.command, "code": self.returncode, "output": self.tail()},
+            )
+        )
+
+    def check(self) -> CommandResult:
+        """Self when it succeeded, else raise :meth:`error`."""
+        if not self.ok:
+            raise self.error()
+        return self
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """argv as one display string (never executed through a shell)."""
+    if IS_WINDOWS:
+        return subprocess.list2cmdline(list(argv))
+    import shlex
+
+    return shlex.join(argv)
+
+
+class CommandRunner(Protocol):
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        input_text: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        """Run argv (no shell) and wait at most ``timeout`` seconds; never raises for a
+        failing, missing or timed-out command: that is in the result."""
+        ...
+
+
+def powershell(script: str) -> list[str]:
+    """The argv running one PowerShell script. Scripts quote with single quotes only, since
+    double quotes do not survive Windows command-line parsing into ``-Command`` reliably."""
+    if '"' in script:
+        raise ValueError("PowerShell scripts built here use single quotes only")
+    return [POWERSHELL_EXE, "-NoProfile", "-NonInteractive", "-Command", POWERSHELL_PREFIX + script]
+
+
+def ps_quote(value: str) -> str:
+    """A PowerShell single-quoted string literal (nothing inside is expanded)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ps_list(values: Sequence[str]) -> str:
+    return "@(" + ",".join(ps_quote(v) for v in values) + ")"
+
+
+def _program_name(argv0: str) -> str:
+    path: PurePath = PureWindowsPath(argv0) if "\\" in argv0 else PurePath(argv0)
+    return path.name.lower().removesuffix(".exe")
+
+
+_oem_encoding: str | None = None
+
+
+def oem_encoding() -> str:
+    """The console (OEM) code page cmd tools like sc.exe, net and netsh write in: cp850 on a
+    pt-BR Windows, cp437 on en-US. Not the ANSI page (cp1252) that locale reports."""
+    global _oem_encoding
+    if _oem_encoding is None:
+        _oem_encoding = "cp850"
+        if IS_WINDOWS:
+            try:
+                import ctypes
+
+                code_page = int(getattr(ctypes, "windll").kernel32.GetOEMCP())  # noqa: B009
+                "".encode(f"cp{code_page}")  # a code page Python knows
+                _oem_encoding = f"cp{code_page}"
+            except (AttributeError, OSError, LookupError, ValueError):
+                pass
+    return _oem_encoding
+
+
+def decode_output(argv0: str, raw: bytes) -> str:
+    """Decode a command's output: PowerShell (with our prefix) writes UTF-8; on Windows the cmd
+    tools write the OEM code page; elsewhere UTF-8. Undecodable bytes are replaced, never fatal."""
+    if not IS_WINDOWS or _program_name(argv0) in ("powershell", "pwsh"):
+        text = raw.decode("utf-8", errors="replace")
+    else:
+        text = raw.decode(oem_encoding(), errors="replace")
+    return text.replace("\r\n", "\n").lstrip("\ufeff")
+
+
+class SubprocessRunner:
+    """The real runner.
+
+    Output goes to temporary files, not pipes: ``pg_ctl start`` leaves a server behind that
+    inherits its stdout, and reading a pipe until EOF would then wait for that server to exit.
+    Commands run from ``/`` on POSIX so that a user we drop to (``runuser -u postgres``) can
+    enter the working directory; every path we pass is absolute.
+    """
+
+    def __init__(self, cwd: str | None = None) -> None:
+        self.cwd = cwd if cwd is not None else (None if IS_WINDOWS else "/")
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        input_text: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        argv = [str(a) for a in argv]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        started = time.monotonic()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = self._spawn(argv, out, err, full_env, input_text is not None)
+            except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+                return CommandResult(
+                    argv, RC_NOT_FOUND, "", str(exc), time.monotonic() - started, not_found=True
+                )
+            timed_out = False
+            try:
+                if input_text is not None and proc.stdin is not None:
+                    try:
+                        proc.stdin.write(input_text.encode("utf-8"))
+                        proc.stdin.close()
+                    except BrokenPipeError:
+                        pass
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                self._kill(proc)
+            duration = time.monotonic() - started
+            out.seek(0)
+            err.seek(0)
+            stdout = decode_output(argv[0], out.read())
+            stderr = decode_output(argv[0], err.read())
+        code = RC_TIMEOUT if timed_out else proc.returncode
+        return CommandResult(argv, code, stdout, stderr, duration, timed_out=timed_out)
+
+    def _spawn(
+        self,
+        argv: list[str],
+        out: IO[bytes],
+        err: IO[bytes],
+        env: Mapping[str, str],
+        with_input: bool,
+    ) -> subprocess.Popen[bytes]:
+        kwargs: dict[str, Any] = {}
+        if not IS_WINDOWS:
+            # Its own process group, so a timeout can stop the command and its children.
+            kwargs["start_new_session"] = True
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if with_input else subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=dict(env),
+            cwd=self.cwd,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        try:
+            if IS_WINDOWS:
+                proc.kill()
+            else:
+                os.killpg(proc.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fake
+
+
+@dataclass
+class RecordedCall:
+    argv: list[str]
+    timeout: float
+    input_text: str | None
+    env: dict[str, str] | None
+
+
+def recorded(
+    stdout: str = "",
+    returncode: int = 0,
+    stderr: str = "",
+    *,
+    timed_out: bool = False,
+    not_found: bool = False,
+) -> CommandResult:
+    """A recorded result (its argv is filled in by :class:`RecordedRunner`)."""
+    if timed_out:
+        returncode = RC_TIMEOUT
+    if not_found:
+        returncode = RC_NOT_FOUND
+    return CommandResult([], returncode, stdout, stderr, 0.0, timed_out, not_found)
+
+
+@dataclass
+class RecordedRunner:
+    """A FAKE runner for TESTS ONLY — Windows commands cannot run on the Linux CI.
+
+    Built with the ordered conversation ``[(exact argv, recorded result), ...]``. Each call must
+    pass exactly the next expected argv, else it fails loudly (AssertionError naming both);
+    :meth:`assert_all_used` proves nothing expected was skipped.
+    """
+
+    script: Sequence[tuple[Sequence[str], CommandResult]]
+    calls: list[RecordedCall] = field(default_factory=list)
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        input_text: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        index = len(self.calls)
+        got = [str(a) for a in argv]
+        if index >= len(self.script):
+            raise AssertionError(f"unexpected command #{index + 1} (none left): {got!r}")
+        want, result = self.script[index]
+        if got != list(want):
+            raise AssertionError(
+                f"command #{index + 1} differs from the recording:\n"
+                f"  expected {list(want)!r}\n  got      {got!r}"
+            )
+        if timeout <= 0:
+            raise AssertionError(f"command #{index + 1} has no positive timeout: {got!r}")
+        self.calls.append(RecordedCall(got, timeout, input_text, env))
+        return CommandResult(
+            got,
+            result.returncode,
+            result.stdout,
+            result.stderr,
+            result.duration_s,
+            result.timed_out,
+            result.not_found,
+        )
+
+    def assert_all_used(self) -> None:
+        left = [list(a) for a, _ in self.script[len(self.calls) :]]
+        if left:
+            raise AssertionError(f"{len(left)} recorded command(s) never ran: {left!r}")

@@ -1,0 +1,985 @@
+"""Windows: EDB installation discovery (registry), service control, elevation, firewall.
+
+Importable on Linux: ``winreg`` and ``ctypes.windll`` are only touched inside functions, and
+every command goes through a :class:`CommandRunner` so the tests replay recorded outputs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import ntpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wizard.i18n import Message
+from wizard.platform.firewall import (
+    PROFILES,
+    RULE_DISPLAY_NAME,
+    Firewall,
+    FirewallPlan,
+    FirewallRule,
+    normalize_address,
+    validate_addresses,
+    validate_port,
+    validate_profiles,
+)
+from wizard.platform.runner import (
+    CommandResult,
+    CommandRunner,
+    PlatformError,
+    SubprocessRunner,
+    powershell,
+    ps_list,
+    ps_quote,
+)
+from wizard.platform.service import (
+    AUTO,
+    DEFAULT_TIMEOUT,
+    ControlMethod,
+    ServiceControl,
+    ServiceState,
+    ServiceStatus,
+)
+
+REG_INSTALLATIONS = r"SOFTWARE\PostgreSQL\Installations"
+REG_SERVICES = r"SOFTWARE\PostgreSQL\Services"
+REG_SCM = r"SYSTEM\CurrentControlSet\Services"
+QUERY_TIMEOUT = 30.0
+ERROR_SERVICE_DOES_NOT_EXIST = 1060
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+
+
+class RegistryReader(Protocol):
+    """Read-only access to HKEY_LOCAL_MACHINE (the 64-bit view)."""
+
+    def subkeys(self, path: str) -> list[str]:
+        """Names of the subkeys of ``path``; [] when the key does not exist."""
+        ...
+
+    def values(self, path: str) -> dict[str, Any] | None:
+        """The values of ``path`` by name; None when the key does not exist."""
+        ...
+
+
+class WinRegReader:
+    """The real registry. KEY_WOW64_64KEY: a 32-bit Python would otherwise read the
+    WOW6432Node view, where the 64-bit EDB installer wrote nothing."""
+
+    def _open(self, path: str) -> Any:
+        winreg: Any = importlib.import_module("winreg")
+        access = winreg.KEY_READ | winreg.KEY_WOW64_64KEY
+        return winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, path, 0, access)
+
+    def subkeys(self, path: str) -> list[str]:
+        winreg: Any = importlib.import_module("winreg")
+        try:
+            key = self._open(path)
+        except OSError:
+            return []
+        names: list[str] = []
+        with key:
+            index = 0
+            while True:
+                try:
+                    names.append(str(winreg.EnumKey(key, index)))
+                except OSError:
+                    return names
+                index += 1
+
+    def values(self, path: str) -> dict[str, Any] | None:
+        winreg: Any = importlib.import_module("winreg")
+        try:
+            key = self._open(path)
+        except OSError:
+            return None
+        found: dict[str, Any] = {}
+        with key:
+            index = 0
+            while True:
+                try:
+                    name, value, _kind = winreg.EnumValue(key, index)
+                except OSError:
+                    return found
+                found[str(name)] = value
+                index += 1
+
+
+class MappingRegistry:
+    """A FAKE registry for TESTS ONLY: ``{key path: {value name: value}}`` (case-insensitive
+    paths, like the real one). Subkeys are derived from the paths."""
+
+    def __init__(self, data: Mapping[str, Mapping[str, Any]]) -> None:
+        self.data = {k.lower().rstrip("\\"): dict(v) for k, v in data.items()}
+        self.names = {k.lower().rstrip("\\"): k.rstrip("\\") for k in data}
+
+    def subkeys(self, path: str) -> list[str]:
+        prefix = path.lower().rstrip("\\") + "\\"
+        found: list[str] = []
+        for low, original in self.names.items():
+            if low.startswith(prefix):
+                child = original[len(prefix) :].split("\\")[0]
+                if child not in found:
+                    found.append(child)
+        return found
+
+    def values(self, path: str) -> dict[str, Any] | None:
+        return self.data.get(path.lower().rstrip("\\"))
+
+
+# ---------------------------------------------------------------------------------------------
+# ImagePath
+
+
+@dataclass(frozen=True)
+class ImagePath:
+    pg_ctl: str
+    service: str | None
+    data_dir: str | None
+    port: int | None = None  # from -o "-p 5433", when the service passes one
+
+
+_PG_CTL_RE = re.compile(r"pg_ctl(?:\.exe)?", re.IGNORECASE)
+
+
+def _split_windows_args(text: str) -> list[tuple[str, bool]]:
+    """Tokens and whether each was quoted. Quotes group, backslashes are literal (paths)."""
+    tokens: list[tuple[str, bool]] = []
+    current: list[str] = []
+    quoted = in_token = in_quotes = False
+    for char in text:
+        if char == '"':
+            in_quotes = not in_quotes
+            quoted = in_token = True
+        elif char.isspace() and not in_quotes:
+            if in_token:
+                tokens.append(("".join(current), quoted))
+            current, quoted, in_token = [], False, False
+        else:
+            current.append(char)
+            in_token = True
+    if in_token:
+        tokens.append(("".join(current), quoted))
+    return tokens
+
+
+def parse_image_path(text: str) -> ImagePath | None:
+    """pg_ctl path, service name and data dir from a service's ImagePath, e.g.
+    ``"C:\\...\\bin\\pg_ctl.exe" runservice -N "postgresql-x64-16" -D "C:\\...\\data" -w``.
+
+    Robust to missing quotes (also around paths with spaces), ``-D"dir"``, ``--pgdata=dir``,
+    ``-N name``, a trailing backslash, and environment variables left unexpanded. None when it
+    is not a pg_ctl runservice command line."""
+    text = text.strip()
+    found = _PG_CTL_RE.search(text)
+    if not found or "runservice" not in text.lower():
+        return None
+    program = text[: found.end()].strip().strip('"').strip()
+    rest = text[found.end() :]
+    if rest.startswith('"'):
+        rest = rest[1:]
+    tokens = _split_windows_args(rest)
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        token, _quoted = tokens[i]
+        option, inline = _option(token)
+        if option in ("N", "D", "o"):
+            if inline is not None:
+                value = inline
+            else:
+                # An unquoted value with spaces spans tokens up to the next option.
+                parts: list[str] = []
+                j = i + 1
+                while j < len(tokens):
+                    part, part_quoted = tokens[j]
+                    if parts and (part.startswith("-") and not part_quoted):
+                        break
+                    parts.append(part)
+                    j += 1
+                    if part_quoted:
+                        break
+                value = " ".join(parts)
+                i = j - 1
+            values[option] = value
+        i += 1
+    data_dir = values.get("D")
+    if data_dir:
+        data_dir = data_dir.rstrip("\\") if len(data_dir) > 3 else data_dir
+    port = None
+    port_match = re.search(r"(?:-p\s*|--port[= ])(\d{1,5})\b", values.get("o", ""))
+    if port_match:
+        port = int(port_match.group(1))
+    return ImagePath(program, values.get("N") or None, data_dir or None, port)
+
+
+def _option(token: str) -> tuple[str | None, str | None]:
+    if token.startswith("--pgdata="):
+        return "D", token[len("--pgdata=") :]
+    if token == "--pgdata":  # noqa: S105 (an option name, not a password)
+        return "D", None
+    if len(token) >= 2 and token[0] == "-" and token[1] in "NDo":
+        return token[1], (token[2:] or None)
+    return None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Installations
+
+
+@dataclass(frozen=True)
+class WindowsInstallation:
+    """One PostgreSQL service as the registry describes it (any field may be unknown)."""
+
+    service: str
+    data_dir: str | None = None
+    pg_ctl: str | None = None
+    bin_dir: str | None = None
+    base_dir: str | None = None
+    port: int | None = None
+    version: str | None = None
+    super_user: str | None = None
+    service_account: str | None = None
+    display_name: str | None = None
+
+
+def _text(values: Mapping[str, Any] | None, name: str) -> str | None:
+    if not values:
+        return None
+    for key, value in values.items():
+        if key.lower() == name.lower() and value not in (None, ""):
+            return str(value).strip()
+    return None
+
+
+def _int(values: Mapping[str, Any] | None, name: str) -> int | None:
+    raw = _text(values, name)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def discover_installations(reader: RegistryReader | None = None) -> list[WindowsInstallation]:
+    """Every PostgreSQL service on this machine, from the EDB keys and the service manager.
+    The service's ImagePath wins for data dir and pg_ctl: it is what actually runs."""
+    reader = reader or WinRegReader()
+    installs: dict[str, Mapping[str, Any]] = {}
+    for sub in reader.subkeys(REG_INSTALLATIONS):
+        values = reader.values(f"{REG_INSTALLATIONS}\\{sub}") or {}
+        installs[(_text(values, "Service ID") or sub).lower()] = values
+    names: dict[str, str] = {}
+    for sub in reader.subkeys(REG_INSTALLATIONS):
+        values = reader.values(f"{REG_INSTALLATIONS}\\{sub}") or {}
+        svc = _text(values, "Service ID") or sub
+        names.setdefault(svc.lower(), svc)
+    for svc in reader.subkeys(REG_SERVICES):
+        names.setdefault(svc.lower(), svc)
+    for svc in reader.subkeys(REG_SCM):
+        image = _text(reader.values(f"{REG_SCM}\\{svc}"), "ImagePath")
+        if image and parse_image_path(image):
+            names.setdefault(svc.lower(), svc)
+    found = []
+    for low, svc in names.items():
+        found.append(_installation(reader, svc, installs.get(low)))
+    return found
+
+
+def _installation(
+    reader: RegistryReader, service: str, install: Mapping[str, Any] | None
+) -> WindowsInstallation:
+    pg_svc = reader.values(f"{REG_SERVICES}\\{service}")
+    scm = reader.values(f"{REG_SCM}\\{service}")
+    image_text = _text(scm, "ImagePath")
+    image = parse_image_path(image_text) if image_text else None
+    base_dir = _text(install, "Base Directory")
+    pg_ctl = image.pg_ctl if image else None
+    if pg_ctl is None and base_dir:
+        pg_ctl = ntpath.join(base_dir, "bin", "pg_ctl.exe")
+    data_dir = (
+        (image.data_dir if image else None)
+        or _text(pg_svc, "Data Directory")
+        or _text(install, "Data Directory")
+    )
+    return WindowsInstallation(
+        service=service,
+        data_dir=data_dir,
+        pg_ctl=pg_ctl,
+        bin_dir=ntpath.dirname(pg_ctl) if pg_ctl else None,
+        base_dir=base_dir,
+        port=_int(pg_svc, "Port") or (image.port if image else None),
+        version=_text(install, "Version"),
+        super_user=_text(install, "Super User") or _text(pg_svc, "Database Superuser"),
+        service_account=_text(scm, "ObjectName") or _text(pg_svc, "Service Account"),
+        display_name=_text(scm, "DisplayName") or _text(pg_svc, "Display Name"),
+    )
+
+
+def _same_path(a: str, b: str) -> bool:
+    def norm(p: str) -> str:
+        return ntpath.normcase(ntpath.normpath(p.replace("/", "\\").strip().strip('"')))
+
+    return norm(a) == norm(b)
+
+
+def find_installation(
+    installations: Sequence[WindowsInstallation],
+    *,
+    service: str = AUTO,
+    data_dir: str = AUTO,
+    port: int | None = None,
+) -> WindowsInstallation:
+    """The installation the config means: by service name, else data dir, else port, else the
+    only one. Raises PlatformError (none / several found) naming the key to set."""
+    if service != AUTO:
+        for inst in installations:
+            if inst.service.lower() == service.lower():
+                return inst
+        raise PlatformError(
+            Message("platform.windows.service_unknown", {"service": service}),
+            Message("platform.windows.fix_service", {"found": _names(installations)}),
+        )
+    candidates = list(installations)
+    if data_dir != AUTO:
+        candidates = [i for i in candidates if i.data_dir and _same_path(i.data_dir, data_dir)]
+    elif port is not None and len(candidates) > 1:
+        by_port = [i for i in candidates if i.port == port]
+        candidates = by_port or candidates
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise PlatformError(
+            Message("platform.windows.no_installation", {"data_dir": data_dir}),
+            Message("platform.windows.fix_service", {"found": _names(installations)}),
+        )
+    raise PlatformError(
+        Message("platform.windows.ambiguous", {"found": _names(candidates)}),
+        Message("platform.windows.fix_service", {"found": _names(candidates)}),
+    )
+
+
+def _names(installations: Sequence[WindowsInstallation]) -> str:
+    return ", ".join(i.service for i in installations) or "-"
+
+
+# ---------------------------------------------------------------------------------------------
+# Service control
+
+# sc.exe's STATE numbers (SERVICE_STOPPED=1 ... SERVICE_PAUSED=7); the words after them and the
+# label itself ("ESTADO" on a pt-BR Windows) may be localized, the numbers are not.
+_SC_STATES = {
+    1: ServiceStatus.STOPPED,
+    2: ServiceStatus.STARTING,
+    3: ServiceStatus.STOPPING,
+    4: ServiceStatus.RUNNING,
+    5: ServiceStatus.STARTING,  # CONTINUE_PENDING
+    6: ServiceStatus.STOPPING,  # PAUSE_PENDING
+    7: ServiceStatus.PAUSED,
+}
+_STATE_LABELS = ("state", "estado", "état", "etat", "zustand", "stato", "status")
+_NUMBERED_LINE = re.compile(r"^\s*([^:\n]+?)\s*:\s*(\d+)\s+(\S.*?)\s*$", re.MULTILINE)
+
+
+def parse_sc_query(result: CommandResult) -> ServiceState:
+    """The state in ``sc.exe query <svc>`` output. A missing service is exit code 1060."""
+    if result.returncode == ERROR_SERVICE_DOES_NOT_EXIST or re.search(r"\b1060:", result.output):
+        return ServiceState(ServiceStatus.NOT_FOUND, result.output[-200:])
+    numbered = _NUMBERED_LINE.findall(result.stdout)
+    chosen = None
+    for label, number, words in numbered:
+        if label.strip().lower() in _STATE_LABELS:
+            chosen = (number, words)
+            break
+    if chosen is None and len(numbered) >= 2:
+        # Fixed layout: TYPE, then STATE.
+        chosen = (numbered[1][1], numbered[1][2])
+    if chosen is None:
+        return ServiceState(ServiceStatus.UNKNOWN, result.output[-200:])
+    status = _SC_STATES.get(int(chosen[0]), ServiceStatus.UNKNOWN)
+    return ServiceState(status, f"{chosen[0]}  {chosen[1]}")
+
+
+class WindowsService(ServiceControl):
+    """A PostgreSQL Windows service. Never ``pg_ctl restart`` here: that server would run
+    outside the service manager (FIELD-GUIDE §1). ``sc.exe`` always, since ``sc`` is
+    Set-Content in PowerShell."""
+
+    method = ControlMethod.WINDOWS_SERVICE
+
+    def __init__(
+        self,
+        service: str,
+        runner: CommandRunner | None = None,
+        *,
+        data_dir: str | None = None,
+        pg_ctl: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(runner or SubprocessRunner(), **kwargs)
+        self.service = service
+        self.data_dir = data_dir
+        self.pg_ctl = pg_ctl
+
+    @property
+    def target(self) -> str:
+        return self.service
+
+    def describe(self) -> Message:
+        return Message("platform.control.windows_service", {"service": self.service})
+
+    def log_location(self) -> str | None:
+        return ntpath.join(self.data_dir, "log") if self.data_dir else None
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def query_argv(self) -> list[str]:
+        return ["sc.exe", "query", self.service]
+
+    def restart_argv(self) -> list[str]:
+        return powershell(f"Restart-Service -Name {ps_quote(self.service)}")
+
+    def reload_argv(self) -> list[str]:
+        if not (self.pg_ctl and self.data_dir):
+            raise PlatformError(
+                Message("platform.windows.reload_needs_paths", {"service": self.service}),
+                Message("platform.windows.fix_paths"),
+            )
+        return [self.pg_ctl, "reload", "-D", self.data_dir]
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def status(self) -> ServiceState:
+        result = self.runner.run(self.query_argv(), timeout=QUERY_TIMEOUT)
+        if result.not_found or result.timed_out:
+            raise result.error()
+        return parse_sc_query(result)
+
+    def start(self) -> ServiceState:
+        state = self._existing_state()
+        if state.running:
+            return state
+        result = self.runner.run(["net", "start", self.service], timeout=self.timeout)
+        if result.not_found:  # no net.exe: sc.exe returns at once, the polling waits
+            result = self.runner.run(["sc.exe", "start", self.service], timeout=self.timeout)
+        return self._wait_for(ServiceStatus.RUNNING, result)
+
+    def stop(self) -> ServiceState:
+        state = self._existing_state()
+        if state.status is ServiceStatus.STOPPED:
+            return state
+        result = self.runner.run(["net", "stop", self.service], timeout=self.timeout)
+        if result.not_found:
+            result = self.runner.run(["sc.exe", "stop", self.service], timeout=self.timeout)
+        return self._wait_for(ServiceStatus.STOPPED, result)
+
+    def restart(self) -> ServiceState:
+        self._existing_state()
+        result = self.runner.run(self.restart_argv(), timeout=self.timeout)
+        state = self._wait_for(ServiceStatus.RUNNING, result)
+        self._require_accepting()
+        return state
+
+    def reload(self) -> None:
+        argv = self.reload_argv()
+        result = self.runner.run(argv, timeout=QUERY_TIMEOUT)
+        if not result.ok:
+            raise PlatformError(
+                Message(
+                    "platform.service.reload_failed",
+                    {"target": self.service, "output": result.tail()},
+                ),
+                self._log_fix(),
+            )
+
+    def _existing_state(self) -> ServiceState:
+        state = self.status()
+        if state.status is ServiceStatus.NOT_FOUND:
+            raise PlatformError(
+                Message("platform.service.not_found", {"service": self.service}),
+                Message("platform.windows.fix_service", {"found": "-"}),
+            )
+        return state
+
+    def _wait_for(self, target: ServiceStatus, command: CommandResult) -> ServiceState:
+        """Poll ``sc.exe query`` until ``target``. A service that settles in the opposite
+        state (crashed at start, refused to stop) fails at once, not after the timeout."""
+        opposite = (
+            ServiceStatus.STOPPED if target is ServiceStatus.RUNNING else ServiceStatus.RUNNING
+        )
+        deadline = self.clock() + self.timeout
+        while True:
+            state = self.status()
+            if state.status is target:
+                return state
+            settled_wrong = state.status in (opposite, ServiceStatus.NOT_FOUND)
+            if settled_wrong or self.clock() >= deadline:
+                key = (
+                    "platform.service.not_running"
+                    if target is ServiceStatus.RUNNING
+                    else "platform.service.not_stopped"
+                )
+                output = command.tail(1000) or "-"
+                log = self.log_tail()
+                if log:  # the service manager only says "error 1067": the log says why
+                    output = f"{output}\n{log}"
+                raise PlatformError(
+                    Message(
+                        key,
+                        {
+                            "service": self.service,
+                            "seconds": round(self.timeout),
+                            "state": f"{state.status.value} ({state.raw})",
+                            "output": output,
+                        },
+                    ),
+                    self._log_fix(),
+                )
+            self.sleep(self.poll_interval)
+
+
+def control_for(
+    *,
+    service: str,
+    data_dir: str,
+    port: int | None,
+    runner: CommandRunner,
+    registry: RegistryReader | None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> WindowsService:
+    """The Windows service for the config's ``local`` values (``auto`` = from the registry)."""
+    installations = discover_installations(registry)
+    try:
+        inst = find_installation(installations, service=service, data_dir=data_dir, port=port)
+    except PlatformError:
+        if service == AUTO:
+            raise
+        # Named explicitly but unknown to the registry: trust the operator, sc.exe will tell.
+        inst = WindowsInstallation(service=service)
+    return WindowsService(
+        inst.service,
+        runner,
+        data_dir=inst.data_dir or (None if data_dir == AUTO else data_dir),
+        pg_ctl=inst.pg_ctl,
+        port=port or inst.port,
+        timeout=timeout,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Elevation
+
+
+def is_elevated() -> bool:
+    """True when this process runs elevated (an administrator token). False when unknown."""
+    try:
+        import ctypes
+
+        return bool(getattr(ctypes, "windll").shell32.IsUserAnAdmin())  # noqa: B009
+    except (AttributeError, OSError, ImportError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Firewall
+
+_PS_MISSING_MARKERS = ("CommandNotFoundException", "is not recognized", "não é reconhecido")
+
+
+def _powershell_unusable(result: CommandResult) -> bool:
+    return result.not_found or any(m in result.output for m in _PS_MISSING_MARKERS)
+
+
+# netsh's labels and values are localized; English and pt-BR are known, anything else leaves
+# the rule "incomplete" and the plan converges it with `set rule` (harmless when it matched).
+_NETSH_LABELS = {
+    "enabled": "enabled",
+    "habilitado": "enabled",
+    "habilitada": "enabled",
+    "direction": "direction",
+    "direção": "direction",
+    "profiles": "profiles",
+    "perfis": "profiles",
+    "remoteip": "remote",
+    "ip remoto": "remote",
+    "protocol": "protocol",
+    "protocolo": "protocol",
+    "localport": "port",
+    "porta local": "port",
+    "action": "action",
+    "ação": "action",
+}
+_NETSH_VALUES = {
+    "yes": "true",
+    "sim": "true",
+    "no": "false",
+    "não": "false",
+    "in": "inbound",
+    "entrada": "inbound",
+    "out": "outbound",
+    "saída": "outbound",
+    "allow": "allow",
+    "permitir": "allow",
+    "block": "block",
+    "bloquear": "block",
+}
+_NETSH_PROFILES = {
+    "domain": "Domain",
+    "domínio": "Domain",
+    "private": "Private",
+    "particular": "Private",
+    "privado": "Private",
+    "public": "Public",
+    "público": "Public",
+}
+
+
+def parse_netsh_rule(name: str, text: str) -> FirewallRule:
+    """Our rule from ``netsh advfirewall firewall show rule name=... verbose``."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        label, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = _NETSH_LABELS.get(label.strip().lower())
+        if key and key not in fields:
+            fields[key] = value.strip()
+    needed = ("enabled", "direction", "profiles", "remote", "protocol", "port", "action")
+    complete = all(k in fields for k in needed)
+
+    def word(key: str) -> str | None:
+        raw = fields.get(key)
+        return _NETSH_VALUES.get(raw.lower(), raw.lower()) if raw else None
+
+    profiles: list[str] = []
+    for part in fields.get("profiles", "").split(","):
+        low = part.strip().lower()
+        if low in ("any", "qualquer"):
+            profiles = list(PROFILES)
+            break
+        if low in _NETSH_PROFILES:
+            profiles.append(_NETSH_PROFILES[low])
+        elif low:
+            complete = False
+    remote = [normalize_address(a) for a in fields.get("remote", "").split(",") if a.strip()]
+    enabled = word("enabled")
+    return FirewallRule(
+        name=name,
+        enabled=None if enabled is None else enabled == "true",
+        direction=word("direction"),
+        action=word("action"),
+        protocol=word("protocol"),
+        local_ports=tuple(p.strip() for p in fields.get("port", "").split(",") if p.strip()),
+        remote_addresses=tuple(remote),
+        profiles=tuple(p for p in PROFILES if p in profiles),
+        complete=complete,
+    )
+
+
+def _profiles_from_text(text: str) -> tuple[str, ...]:
+    """Windows' profile flags as text: "Any", "Private", "Domain, Private" ..."""
+    try:
+        return validate_profiles([text or "Any"])
+    except PlatformError:
+        return ()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def parse_ps_rule(name: str, text: str) -> FirewallRule | None:
+    """Our rule from the JSON the lookup script prints ('null' when there is none)."""
+    text = text.strip()
+    if not text or text == "null":
+        return None
+    data = json.loads(text)
+    if isinstance(data, list):
+        data = data[0] if data else None
+    if not isinstance(data, dict):
+        return None
+    return FirewallRule(
+        name=str(data.get("Name") or name),
+        enabled=str(data.get("Enabled", "")).lower() == "true",
+        direction=str(data.get("Direction", "")).lower() or None,
+        action=str(data.get("Action", "")).lower() or None,
+        protocol=str(data.get("Protocol", "")).lower() or None,
+        local_ports=tuple(_as_list(data.get("LocalPort"))),
+        remote_addresses=tuple(normalize_address(a) for a in _as_list(data.get("RemoteAddress"))),
+        profiles=_profiles_from_text(str(data.get("Profile") or "Any")),
+    )
+
+
+@dataclass(frozen=True)
+class NetworkProfile:
+    name: str
+    interface: str
+    category: str  # Domain | Private | Public
+
+
+def parse_connection_profiles(text: str) -> list[NetworkProfile]:
+    text = text.strip()
+    if not text:
+        return []
+    data = json.loads(text)
+    items = data if isinstance(data, list) else [data]
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        category = str(item.get("NetworkCategory", ""))
+        # DomainAuthenticated networks use the Domain firewall profile.
+        category = "Domain" if category.lower().startswith("domain") else category.capitalize()
+        out.append(
+            NetworkProfile(str(item.get("Name", "")), str(item.get("InterfaceAlias", "")), category)
+        )
+    return out
+
+
+class WindowsFirewall(Firewall):
+    """Windows Defender Firewall: PowerShell's NetSecurity cmdlets, else ``netsh advfirewall``.
+
+    The rule is found by ``-Name`` (a DisplayName may be localized). netsh adds duplicates
+    happily, so every plan looks the rule up first.
+    """
+
+    backend = "windows-powershell"
+
+    def __init__(self, runner: CommandRunner | None = None, rule_name: str | None = None) -> None:
+        super().__init__(runner, rule_name or "fdw-wizard-postgresql")
+        self.use_netsh = False
+
+    # -- argv ----------------------------------------------------------------------------------
+
+    def lookup_argv(self) -> list[str]:
+        name = ps_quote(self.rule_name)
+        return powershell(
+            f"$r = Get-NetFirewallRule -Name {name} -ErrorAction SilentlyContinue; "
+            "if ($null -eq $r) { 'null' } else { "
+            "$p = $r | Get-NetFirewallPortFilter; $a = $r | Get-NetFirewallAddressFilter; "
+            "[pscustomobject]@{ Name = $r.Name; Enabled = [string]$r.Enabled; "
+            "Direction = [string]$r.Direction; Action = [string]$r.Action; "
+            "Profile = [string]$r.Profile; Protocol = [string]$p.Protocol; "
+            "LocalPort = @($p.LocalPort); RemoteAddress = @($a.RemoteAddress) } "
+            "| ConvertTo-Json -Compress }"
+        )
+
+    @staticmethod
+    def profiles_argv() -> list[str]:
+        return powershell(
+            "ConvertTo-Json -Compress -InputObject @(Get-NetConnectionProfile | "
+            "ForEach-Object { [pscustomobject]@{ Name = $_.Name; "
+            "InterfaceAlias = $_.InterfaceAlias; NetworkCategory = [string]$_.NetworkCategory } })"
+        )
+
+    def netsh_lookup_argv(self) -> list[str]:
+        return [
+            "netsh",
+            "advfirewall",
+            "firewall",
+            "show",
+            "rule",
+            f"name={self.rule_name}",
+            "verbose",
+        ]
+
+    def _ps_create(self, port: int, addresses: Sequence[str], profiles: Sequence[str]) -> list[str]:
+        return powershell(
+            f"New-NetFirewallRule -Name {ps_quote(self.rule_name)} "
+            f"-DisplayName {ps_quote(RULE_DISPLAY_NAME)} -Direction Inbound -Action Allow "
+            f"-Protocol TCP -LocalPort {port} -RemoteAddress {ps_list(addresses)} "
+            f"-Profile {ps_quote(_profile_arg(profiles))} -Enabled True | Out-Null"
+        )
+
+    def _netsh_rule_args(
+        self, port: int, addresses: Sequence[str], profiles: Sequence[str]
+    ) -> list[str]:
+        return [
+            "dir=in",
+            "action=allow",
+            "protocol=TCP",
+            f"localport={port}",
+            "remoteip=" + ",".join(addresses),
+            "profile=" + _profile_arg(profiles).lower().replace(" ", ""),
+            "enable=yes",
+        ]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def current_rule(self) -> FirewallRule | None:
+        """Our rule, or None. Falls back to netsh (and remembers it) when PowerShell or its
+        NetSecurity cmdlets are not there."""
+        if not self.use_netsh:
+            result = self.runner.run(self.lookup_argv(), timeout=60.0)
+            if result.ok:
+                try:
+                    return parse_ps_rule(self.rule_name, result.stdout)
+                except ValueError as exc:
+                    raise PlatformError(
+                        Message("platform.firewall.lookup_failed", {"output": str(exc)})
+                    ) from None
+            if not _powershell_unusable(result):
+                raise PlatformError(
+                    Message("platform.firewall.lookup_failed", {"output": result.tail()})
+                )
+            self.use_netsh = True
+        result = self.runner.run(self.netsh_lookup_argv(), timeout=60.0)
+        if result.not_found or result.timed_out:
+            raise result.error()
+        if result.returncode != 0:  # "No rules match the specified criteria."
+            return None
+        return parse_netsh_rule(self.rule_name, result.stdout)
+
+    def network_profiles(self) -> list[NetworkProfile] | None:
+        """The active networks and their category; None when it cannot be read."""
+        result = self.runner.run(self.profiles_argv(), timeout=60.0)
+        if not result.ok:
+            return None
+        try:
+            return parse_connection_profiles(result.stdout)
+        except ValueError:
+            return None
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def plan_rule(
+        self, port: int, remote_addresses: Sequence[str], profiles: Sequence[str] = ("Any",)
+    ) -> FirewallPlan:
+        port = validate_port(port)
+        addresses = validate_addresses(remote_addresses)
+        wanted_profiles = validate_profiles(profiles)
+        existing = self.current_rule()
+        plan = FirewallPlan(self._backend(), existing=existing)
+        if self.use_netsh:
+            plan.notes.append(Message("platform.firewall.netsh_fallback"))
+        args = {"name": self.rule_name, "port": port, "addresses": ", ".join(addresses)}
+        if existing is None:
+            if self.use_netsh:
+                argv = ["netsh", "advfirewall", "firewall", "add", "rule", f"name={self.rule_name}"]
+                plan.argv_list.append(
+                    argv + self._netsh_rule_args(port, addresses, wanted_profiles)
+                )
+            else:
+                plan.argv_list.append(self._ps_create(port, addresses, wanted_profiles))
+            plan.descriptions.append(Message("platform.firewall.action.create", args))
+        elif self.use_netsh:
+            if not _matches(existing, port, addresses, wanted_profiles):
+                argv = ["netsh", "advfirewall", "firewall", "set", "rule", f"name={self.rule_name}"]
+                argv += ["new", *self._netsh_rule_args(port, addresses, wanted_profiles)]
+                plan.argv_list.append(argv)
+                plan.descriptions.append(Message("platform.firewall.action.update", args))
+        else:
+            self._plan_ps_update(plan, existing, port, addresses, wanted_profiles, args)
+        if not plan.argv_list:
+            plan.notes.append(Message("platform.firewall.already", args))
+        self._check_profiles(plan, wanted_profiles)
+        return plan
+
+    def _plan_ps_update(
+        self,
+        plan: FirewallPlan,
+        rule: FirewallRule,
+        port: int,
+        addresses: tuple[str, ...],
+        profiles: tuple[str, ...],
+        args: dict[str, Any],
+    ) -> None:
+        name = ps_quote(self.rule_name)
+        if not (
+            rule.enabled
+            and rule.direction == "inbound"
+            and rule.action == "allow"
+            and set(rule.profiles) == set(profiles)
+        ):
+            plan.argv_list.append(
+                powershell(
+                    f"Set-NetFirewallRule -Name {name} -Enabled True -Direction Inbound "
+                    f"-Action Allow -Profile {ps_quote(_profile_arg(profiles))}"
+                )
+            )
+            plan.descriptions.append(Message("platform.firewall.action.update", args))
+        if rule.protocol != "tcp" or rule.local_ports != (str(port),):
+            plan.argv_list.append(
+                powershell(
+                    f"Get-NetFirewallRule -Name {name} | Get-NetFirewallPortFilter | "
+                    f"Set-NetFirewallPortFilter -Protocol TCP -LocalPort {port}"
+                )
+            )
+            plan.descriptions.append(Message("platform.firewall.action.update_port", args))
+        if set(rule.remote_addresses) != set(addresses):
+            plan.argv_list.append(
+                powershell(
+                    f"Get-NetFirewallRule -Name {name} | Get-NetFirewallAddressFilter | "
+                    f"Set-NetFirewallAddressFilter -RemoteAddress {ps_list(addresses)}"
+                )
+            )
+            plan.descriptions.append(Message("platform.firewall.action.update_addresses", args))
+
+    def _check_profiles(self, plan: FirewallPlan, profiles: tuple[str, ...]) -> None:
+        """A rule limited to some profiles does nothing on a network of another one."""
+        if self.use_netsh:
+            plan.notes.append(Message("platform.firewall.profiles_unchecked"))
+            return
+        networks = self.network_profiles()
+        if networks is None:
+            plan.notes.append(Message("platform.firewall.profiles_unchecked"))
+            return
+        for net in networks:
+            if net.category not in profiles:
+                plan.warnings.append(
+                    Message(
+                        "platform.firewall.profile_mismatch",
+                        {
+                            "network": net.name or net.interface,
+                            "category": net.category,
+                            "profiles": ", ".join(profiles),
+                        },
+                    )
+                )
+
+    def remove_rule(self) -> FirewallPlan:
+        existing = self.current_rule()
+        plan = FirewallPlan(self._backend(), existing=existing)
+        if existing is None:
+            plan.notes.append(
+                Message("platform.firewall.nothing_to_remove", {"name": self.rule_name})
+            )
+            return plan
+        if self.use_netsh:
+            argv = ["netsh", "advfirewall", "firewall", "delete", "rule", f"name={self.rule_name}"]
+        else:
+            argv = powershell(f"Remove-NetFirewallRule -Name {ps_quote(self.rule_name)}")
+        plan.argv_list.append(argv)
+        plan.descriptions.append(
+            Message("platform.firewall.action.remove", {"name": self.rule_name})
+        )
+        return plan
+
+    def _backend(self) -> str:
+        return "windows-netsh" if self.use_netsh else "windows-powershell"
+
+
+def _profile_arg(profiles: Sequence[str]) -> str:
+    return "Any" if set(profiles) == set(PROFILES) else ",".join(profiles)
+
+
+def _matches(
+    rule: FirewallRule, port: int, addresses: tuple[str, ...], profiles: tuple[str, ...]
+) -> bool:
+    return (
+        rule.complete
+        and bool(rule.enabled)
+        and rule.direction == "inbound"
+        and rule.action == "allow"
+        and rule.protocol == "tcp"
+        and rule.local_ports == (str(port),)
+        and set(rule.remote_addresses) == set(addresses)
+        and set(rule.profiles) == set(profiles)
+    )

@@ -1,0 +1,132 @@
+"""The one way Phase 1 steps change postgresql.conf / pg_hba.conf.
+
+Write atomically with a timestamped backup, let the server judge the new file (pg_file_settings
+or pg_hba_file_rules read the files before any reload), and put the old bytes back on any new
+error, showing the server's own message. Every step that edits a file remembers what it wrote,
+so its undo can restore the exact original and local.reload knows a reload is due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wizard.engine import FileEdit, StepError
+from wizard.fileio import atomic_write_bytes
+from wizard.i18n import Message
+
+RELOAD_STEP = "local.reload"
+
+Judge = Callable[[Any], list[str]]
+
+
+def conf_judge(conn: Any) -> list[str]:
+    """Errors PostgreSQL sees in postgresql.conf and its includes (restart-only is fine)."""
+    from wizard.pgfiles.judge import conf_errors
+
+    return sorted(
+        f"{e.sourcefile}:{e.sourceline}: {e.name or ''} {e.error}"
+        for e in conf_errors(conn, include_pending_restart=False)
+    )
+
+
+def hba_judge(conn: Any) -> list[str]:
+    """Errors PostgreSQL sees in pg_hba.conf. A hostssl line while ssl is still off in the
+    running server is not an error when the file already turns ssl on (local.reload will)."""
+    from wizard.pgfiles.judge import file_settings, hba_errors
+
+    ssl_pending = any(
+        (s.name or "").lower() == "ssl" and (s.setting or "").lower() in ("on", "true", "1")
+        for s in file_settings(conn)
+    )
+    errors = []
+    for rule in hba_errors(conn):
+        if ssl_pending and rule.error and "SSL is disabled" in rule.error:
+            continue
+        errors.append(f"line {rule.line_number}: {rule.error}")
+    return sorted(errors)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_judged(ctx: Any, step_id: str, edits: list[FileEdit], judge: Judge) -> list[str]:
+    """Write ``edits``; if the server sees a new error, restore every file and raise."""
+    conn = ctx.local_conn()
+    baseline = set(judge(conn))
+    written: list[tuple[FileEdit, Path | None]] = []
+    try:
+        for edit in edits:
+            ctx.progress(step_id, Message("step.local.files.writing", {"path": str(edit.path)}))
+            backup = atomic_write_bytes(edit.path, edit.after)
+            written.append((edit, backup))
+        new_errors = [e for e in judge(conn) if e not in baseline]
+    except BaseException:
+        _restore(written)
+        raise
+    if new_errors:
+        _restore(written)
+        raise StepError(
+            Message("step.local.files.rejected", {"errors": "; ".join(new_errors)}),
+            Message("step.local.files.rejected.fix"),
+        )
+    memory = ctx.recall(step_id).get("files", {})
+    for edit, backup in written:
+        entry = memory.get(str(edit.path), {})
+        # The first backup of a file holds the operator's original: keep it across re-runs.
+        entry.setdefault("backup", str(backup) if backup else None)
+        entry.setdefault("original_sha256", digest(edit.before or b""))
+        entry["written_sha256"] = digest(edit.after)
+        memory[str(edit.path)] = entry
+    ctx.remember(step_id, files=memory)
+    request_reload(ctx, step_id)
+    return [str(b) for _, b in written if b is not None]
+
+
+def _restore(written: list[tuple[FileEdit, Path | None]]) -> None:
+    for edit, _backup in reversed(written):
+        if edit.before is None:
+            edit.path.unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(edit.path, edit.before, backup=False)
+
+
+def request_reload(ctx: Any, step_id: str) -> None:
+    """Tell local.reload that ``step_id`` changed a file the server reads on reload."""
+    requested = set(ctx.recall(RELOAD_STEP).get("requested_by", []))
+    requested.add(step_id)
+    ctx.remember(RELOAD_STEP, requested_by=sorted(requested))
+
+
+def restore_originals(ctx: Any, step_id: str) -> tuple[list[str], list[str]]:
+    """Undo: put back each file's original bytes when nobody changed it since the wizard did.
+    Returns (restored paths, paths left alone because they changed since)."""
+    memory = ctx.recall(step_id).get("files", {})
+    restored: list[str] = []
+    kept: list[str] = []
+    for path_text, entry in memory.items():
+        path = Path(path_text)
+        backup = entry.get("backup")
+        current = path.read_bytes() if path.exists() else b""
+        if backup and digest(current) == entry.get("written_sha256") and Path(backup).exists():
+            atomic_write_bytes(path, Path(backup).read_bytes())
+            restored.append(path_text)
+        else:
+            kept.append(path_text)
+    ctx.remember(step_id, files=None)
+    if restored:
+        request_reload(ctx, step_id)
+    return restored, kept
+
+
+def backups_of_run(ctx: Any, step_ids: tuple[str, ...]) -> list[tuple[Path, Path]]:
+    """(file, its original backup) for every file the given steps wrote."""
+    pairs = []
+    for step_id in step_ids:
+        for path_text, entry in ctx.recall(step_id).get("files", {}).items():
+            if entry.get("backup"):
+                pairs.append((Path(path_text), Path(entry["backup"])))
+    return pairs
