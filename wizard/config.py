@@ -322,10 +322,10 @@ class ViewConfig(_Model):
         "public", alias="schema", description="Schema of the view (exposed by the API)."
     )
     security_invoker: bool = Field(
-        False,
+        True,
         description=(
-            "true: the view checks the caller's rights (each API role needs its own mapping); "
-            "false: it runs as its owner."
+            "true: the view checks the caller's rights and RLS (each API role that reads it "
+            "needs a user mapping); false: it runs as its owner and ignores RLS (lint 0010)."
         ),
     )
     grant_to: list[Identifier] = Field(

@@ -325,15 +325,13 @@ class RunReport:
     @property
     def exit_code(self) -> int:
         statuses = {o.status for o in self.outcomes}
-        if Status.FAILED in statuses and not all(
-            o.operator_action for o in self.outcomes if o.status is Status.FAILED
-        ):
+        if any(o.status is Status.FAILED and not o.operator_action for o in self.outcomes):
             return exitcodes.FAILED
-        if Status.BLOCKED in statuses and self.mode != "status":
-            return exitcodes.FAILED
+        waiting = {Status.MANUAL, Status.SKIPPED, Status.BLOCKED}
         if any(o.operator_action for o in self.outcomes) or (
-            self.mode == "apply" and Status.SKIPPED in statuses
+            self.mode == "apply" and statuses & waiting
         ):
+            # Nothing failed, but the operator has something to do (confirm, a manual task).
             return exitcodes.OPERATOR
         return exitcodes.OK
 
@@ -480,6 +478,23 @@ class Runner:
                 continue
             results[step.id] = self._check_one(step, announce=False)
 
+    def _pending_upstream(self, step: Step, results: dict[str, StepOutcome]) -> list[str]:
+        """Prerequisites (direct or not) that a dry run found would change."""
+        found: list[str] = []
+        todo = list(step.requires)
+        seen: set[str] = set()
+        while todo:
+            req = todo.pop(0)
+            if req in seen:
+                continue
+            seen.add(req)
+            outcome = results.get(req)
+            if outcome is not None and outcome.status is Status.PENDING:
+                found.append(req)
+            elif req in self.by_id:
+                todo.extend(self.by_id[req].requires)
+        return found
+
     def _check_one(self, step: Step, *, announce: bool = True) -> StepOutcome:
         started = _now_ms()
         if announce:
@@ -567,6 +582,14 @@ class Runner:
                 self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
             else:
                 outcome = self._apply_one(step, dry_run=dry_run, confirm=confirm)
+                waits_for = self._pending_upstream(step, results) if dry_run else []
+                if waits_for and outcome.status in (Status.FAILED, Status.DONE):
+                    # Its check needs what an earlier step would create: not a failure yet.
+                    outcome = StepOutcome(
+                        step.id,
+                        Status.PENDING,
+                        Message("engine.waits_for", {"steps": ", ".join(waits_for)}),
+                    )
                 if pending_sources and outcome.status is Status.DONE:
                     outcome.status = Status.PENDING
                     outcome.details.insert(0, outcome.message)
@@ -653,6 +676,26 @@ class Runner:
         outcome.duration_ms = int(_now_ms() - started)
         self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
         return outcome
+
+    def confirm_manual(self, ids: Iterable[str]) -> RunReport:
+        """Record the operator's word that manual steps are done (state + audit)."""
+        report = RunReport("confirm")
+        for step in select_steps(self.steps, ids):
+            confirm = getattr(step, "confirm", None)
+            if confirm is None:
+                raise UnknownStep(Message("engine.not_manual", {"step": step.id}))
+            result = confirm(self.ctx)
+            outcome = StepOutcome(
+                step.id,
+                Status.DONE,
+                Message("engine.confirmed"),
+                changed=True,
+                changes=result.changes,
+            )
+            report.outcomes.append(outcome)
+            self._record(outcome, "apply")
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+        return report
 
     def undo(
         self, only: Iterable[str] | None = None, *, confirm: Confirm | None = None

@@ -20,6 +20,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help=t("cli.opt.dry_run"))
     parser.add_argument("--yes", action="store_true", help=t("cli.opt.yes"))
     parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    parser.add_argument("--confirm-manual", metavar="IDS", help=t("cli.opt.confirm_manual"))
     parser.set_defaults(handler=run)
 
 
@@ -50,8 +51,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         sink=LivePrinter(ctx, show_plans=args.dry_run),
     )
     try:
-        only = args.only.split(",") if args.only else None
-        report = runner.apply(only, dry_run=args.dry_run, confirm=make_confirm(args, ctx))
+        if args.confirm_manual:
+            report = runner.confirm_manual(args.confirm_manual.split(","))
+        else:
+            only = args.only.split(",") if args.only else None
+            report = runner.apply(only, dry_run=args.dry_run, confirm=make_confirm(args, ctx))
     except StepError as exc:
         say(ctx, exc.message, err=True)
         return exitcodes.USAGE

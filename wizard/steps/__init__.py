@@ -13,7 +13,18 @@ PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "valid
 
 
 def all_steps() -> list[Step]:
-    from wizard.steps import local_conf, local_hba, local_role, local_service, prereq
+    from wizard.steps import (
+        local_conf,
+        local_hba,
+        local_role,
+        local_service,
+        manual,
+        prereq,
+        supabase_checks,
+        supabase_fdw,
+        supabase_import,
+        views,
+    )
 
     return [
         prereq.LocalConnection(),
@@ -26,4 +37,17 @@ def all_steps() -> list[Step]:
         local_service.Reload(),
         local_role.ReaderRole(),
         local_service.Firewall(),
+        supabase_fdw.Extension(),
+        supabase_fdw.Server(),
+        supabase_fdw.UserMappings(),
+        supabase_import.Import(),
+        supabase_import.Analyze(),
+        supabase_import.Grants(),
+        supabase_checks.TestQueries(),
+        views.Clientes360(),
+        views.Frota360(),
+        manual.Hooks(),
+        manual.SyncFlag(),
+        manual.Etl(),
+        manual.Dashboards(),
     ]

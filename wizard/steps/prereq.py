@@ -69,7 +69,10 @@ class SupabaseConnection(Step):
         ).fetchone()
         assert row is not None
         version, user, is_super, fdw_available, fdw_installed = row
+        from wizard.steps.supabase_import import exposed_schemas
+
         facts = {
+            "exposed_schemas": exposed_schemas(conn),
             "server_version": version,
             "user": user,
             "superuser": is_super,

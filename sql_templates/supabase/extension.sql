@@ -1,0 +1,1 @@
+CREATE EXTENSION IF NOT EXISTS postgres_fdw WITH SCHEMA {schema}

@@ -1,0 +1,1 @@
+ALTER USER MAPPING FOR {role} SERVER {server} OPTIONS (SET user {remote_user}, SET password {password})

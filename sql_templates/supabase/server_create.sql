@@ -1,0 +1,1 @@
+CREATE SERVER {server} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({options})
