@@ -15,14 +15,20 @@ from wizard.commands import CliContext
 from wizard.config import DEFAULT_CONFIG_NAME
 from wizard.i18n import LANGUAGES, set_language, t
 
-# (module, command) in the order --help lists them (DESIGN.md "Commands").
+# In the order --help lists them (DESIGN.md "Commands"). A module not present in this version
+# is skipped, and `notbuilt` then registers its command as "not available yet" (exit 2).
 COMMAND_MODULES = (
     "wizard.commands.demo",
     "wizard.commands.status",
     "wizard.commands.apply",
-    "wizard.commands.notbuilt",
+    "wizard.commands.validate",
+    "wizard.commands.doctor",
     "wizard.commands.rollback",
+    "wizard.commands.watch",
+    "wizard.commands.cleanup",
+    "wizard.commands.export_sql",
     "wizard.commands.secrets_cmd",
+    "wizard.commands.notbuilt",
 )
 
 
@@ -48,6 +54,7 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
+    import importlib.util
 
     parser = argparse.ArgumentParser(
         prog="fdw-wizard",
@@ -57,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=t("cli.commands"))
     common = _common(suppress=True)
     for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
         importlib.import_module(name).register(sub, common)
     return parser
 

@@ -13,7 +13,8 @@ _known: set[str] = set()
 
 # Secrets we never saw as values but can recognize by shape (an error or a DSN pasted by a user).
 _PATTERNS = (
-    re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.|'')*'|\S+)"),
+    # libpq's keyword form (password=...); not "reader_password=" (a psql variable name).
+    re.compile(r"(?i)((?<![\w])password\s*=\s*)('(?:[^'\\]|\\.|'')*'|\S+)"),
     re.compile(r"(?i)(PASSWORD\s+)('(?:[^']|'')*')"),
     re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)([^@\s]+)(@)"),
     re.compile(r"(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.)([A-Za-z0-9_-]+)"),

@@ -19,6 +19,8 @@ NOT_BUILT = ("validate", "doctor", "watch", "cleanup", "export-sql")
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     for name in NOT_BUILT:
+        if name in sub.choices:
+            continue  # built in this version
         parser = sub.add_parser(name, parents=[common], help=t("cli.cmd." + name))
         parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
         if name == "doctor":

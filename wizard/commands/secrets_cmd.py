@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 from wizard import exitcodes, redact
 from wizard.commands import CliContext
+from wizard.config import ConfigError
+from wizard.engine import StepError
 from wizard.i18n import Message, t
 from wizard.secrets import (
     DEFAULT_NAMESPACE,
@@ -73,6 +75,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return _fail(ctx, as_json, action, exc.message, None, exitcodes.USAGE)
     except SecretsError as exc:
         return _fail(ctx, as_json, action, exc.message, exc.fix, _exit_code(exc))
+    except StepError as exc:  # a malformed connection string, or a config it cannot take
+        return _fail(ctx, as_json, action, exc.message, exc.fix, exitcodes.USAGE)
+    except ConfigError as exc:
+        return _fail(ctx, as_json, action, exc.messages[0], None, exitcodes.USAGE)
 
 
 def _exit_code(exc: SecretsError) -> int:
@@ -141,6 +147,40 @@ def _read_value(name: str, lang: str) -> str:
     return line.removesuffix("\n").removesuffix("\r")
 
 
+def _from_connection_string(value: str, ctx: CliContext) -> tuple[str, list[Message]]:
+    """A pasted dashboard connection string: keep its password as the secret and write the
+    rest (host, port, user, database) into fdw-wizard.yaml. A plain password passes through."""
+    from wizard.supabase_dsn import (
+        ConnectionStringError,
+        looks_like_connection_string,
+        notes_for,
+        parse_connection_string,
+    )
+
+    if not looks_like_connection_string(value):
+        return value, []
+    dsn = parse_connection_string(value)  # ConnectionStringError names what is wrong
+    if dsn.password is None:
+        raise ConnectionStringError(Message("dsn.no_password"), Message("dsn.no_password.fix"))
+    notes = notes_for(dsn)
+    if ctx.config_path.exists():
+        from wizard.config_edit import update_config_file
+
+        update_config_file(
+            ctx.config_path,
+            "supabase",
+            {"host": dsn.host, "port": dsn.port, "user": dsn.user, "database": dsn.database},
+        )
+        notes.append(
+            Message("dsn.config_updated", {"path": str(ctx.config_path), "host": dsn.host})
+        )
+    else:
+        notes.append(
+            Message("dsn.no_config", {"host": dsn.host, "port": dsn.port, "user": dsn.user})
+        )
+    return dsn.password, notes
+
+
 def _set(store: SecretStore, name: str, ctx: CliContext, as_json: bool) -> int:
     spec = store.spec(name)
     report = store.backend_report(probe=False)
@@ -148,8 +188,11 @@ def _set(store: SecretStore, name: str, ctx: CliContext, as_json: bool) -> int:
         # Fail before asking for a value the operator would have to type again.
         raise BackendUnusable(report.problem or Message("secrets.problem.no-keyring"), report.fix)
     value = _read_value(name, ctx.lang)
-    store.set(name, value)
     warnings: list[Message] = []
+    if name == "supabase-db":
+        value, notes = _from_connection_string(value, ctx)
+        warnings.extend(notes)
+    store.set(name, value)
     if report.insecure and report.problem is not None:
         warnings.append(report.problem)
     if store.describe(name) == "env":

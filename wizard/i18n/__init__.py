@@ -2,7 +2,9 @@
 
 The engine never formats operator-facing text itself: it returns ``Message(key, params)``
 and the driver (CLI or TUI) renders it in the operator's language with :func:`render`.
-Catalogs live in ``wizard/i18n/<lang>/<area>.json``; every key starts with ``<area>.``.
+Catalogs live in ``wizard/i18n/<lang>/<area>[-<part>].json``; every key starts with
+``<area>.`` (``step-validate.json`` holds ``step.validate.*`` keys, so each module's messages
+can live in a file of its own).
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def catalog(lang: str) -> dict[str, str]:
         if not entry.name.endswith(".json"):
             continue
         data = json.loads(entry.read_text(encoding="utf-8"))
-        area = entry.name[: -len(".json")]
+        area = entry.name[: -len(".json")].split("-", 1)[0]
         for key, text in data.items():
             if not key.startswith(area + "."):
                 raise ValueError(f"i18n key {key!r} in {lang}/{entry.name} must start with {area}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.engine import CheckResult, OperatorActionNeeded, Status, Step
+from wizard.engine import CheckResult, OperatorActionNeeded, Status, Step, StepError
 from wizard.i18n import Message
 
 
@@ -60,7 +60,28 @@ class SupabaseConnection(Step):
                 Message("step.prereq.supabase-connection.no_host"),
                 Message("step.prereq.supabase-connection.no_host.fix"),
             )
-        conn = ctx.supabase_conn()
+        from wizard import db
+        from wizard.supabase_dsn import DIRECT_HOST
+
+        try:
+            conn = ctx.supabase_conn()
+        except db.DbError as exc:
+            direct = DIRECT_HOST.match(supa.host)
+            if direct and exc.kind in (
+                "db.err.network_unreachable",
+                "db.err.dns",
+                "db.err.timeout",
+            ):
+                raise StepError(
+                    Message(
+                        "step.prereq.supabase-connection.ipv6_only",
+                        {"host": supa.host, "detail": exc.detail},
+                    ),
+                    Message(
+                        "step.prereq.supabase-connection.ipv6_only.fix", {"ref": direct.group(1)}
+                    ),
+                ) from None
+            raise
         row = conn.execute(
             "SELECT current_setting('server_version'), current_user, r.rolsuper,"
             " (SELECT default_version FROM pg_available_extensions WHERE name = 'postgres_fdw'),"

@@ -1,0 +1,117 @@
+"""export-sql: the scripts, run by hand with psql on fresh clusters, make the same objects the
+steps make — proven by the wizard's own checks finding every step done afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import sandbox_config_for
+from wizard.config import save_config
+from wizard.engine import Status
+from wizard.session import open_session
+from wizard.testbed import TestBed
+
+pytestmark = pytest.mark.clusters
+
+READER_PASSWORD = "exported-reader-password-0123456789-abcdef"
+
+
+def psql(bed_endpoint: object, user: str, script: Path, password: str) -> None:
+    psql_bin = shutil.which("psql")
+    assert psql_bin, "psql is needed to run the exported scripts"
+    cluster = bed_endpoint.cluster  # type: ignore[attr-defined]
+    dbname = bed_endpoint.dbname  # type: ignore[attr-defined]
+    env = dict(os.environ, PGPASSWORD=password)
+    result = subprocess.run(
+        [psql_bin, "-X", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", user, "-d", dbname,
+         "-v", f"reader_password={READER_PASSWORD}", "-f", str(script)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_exported_scripts_make_what_the_steps_check(
+    private_testbed: TestBed,
+    bed_secrets: Callable[[TestBed], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bed = private_testbed
+    bed_secrets(bed)
+    monkeypatch.setenv("FDW_WIZARD_SECRET_READER", READER_PASSWORD)
+    config = sandbox_config_for(bed)
+    config_path = tmp_path / "fdw-wizard.yaml"
+    save_config(config, config_path)
+    out = tmp_path / "export"
+    env = dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "export-sql", "--out", str(out), "--json",
+         "--config", str(config_path)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["password_variable"] == "reader_password"
+    local_sql = (out / "setup-postgresql-local-fdw.sql").read_text()
+    supabase_sql = (out / "setup-fdw-supabase.sql").read_text()
+    assert READER_PASSWORD not in local_sql + supabase_sql  # a placeholder, not the secret
+    assert 'INTO "bi"' in supabase_sql and "anon" not in supabase_sql.split("REVOKE")[0]
+
+    ctx, runner = open_session(config, config_path)
+    try:
+        # The files part of Phase 1 (conf, hba, TLS) by the wizard; everything SQL by psql.
+        files = runner.apply(
+            ["local.listen", "local.tls", "local.hba", "local.reload"], confirm=lambda s, p: True
+        )
+        assert all(o.status is Status.DONE for o in files.outcomes)
+        psql(
+            bed.dw,
+            "postgres",
+            out / "setup-postgresql-local-fdw.sql",
+            bed.passwords["dw-superuser"],
+        )
+        psql(
+            bed.supabase,
+            "postgres",
+            out / "setup-fdw-supabase.sql",
+            bed.passwords["supabase-postgres"],
+        )
+        report = runner.status(["local.reader-role", "supabase", "views"])
+        not_done = {
+            o.step_id: [o.message.render("en"), *(d.render("en") for d in o.details)]
+            for o in report.outcomes
+            if o.status is not Status.DONE
+        }
+        assert not_done == {}
+    finally:
+        ctx.close()
+
+
+def test_with_secrets_writes_the_password_and_warns(
+    private_testbed: TestBed,
+    bed_secrets: Callable[[TestBed], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wizard.export import export_scripts
+
+    bed_secrets(private_testbed)
+    monkeypatch.setenv("FDW_WIZARD_SECRET_READER", READER_PASSWORD)
+    config = sandbox_config_for(private_testbed)
+    ctx, _runner = open_session(config, tmp_path / "fdw-wizard.yaml")
+    try:
+        result = export_scripts(ctx, tmp_path / "out", with_secrets=True)
+    finally:
+        ctx.close()
+    assert any(n.key == "export.with_secrets" for n in result.notes)
+    text = (tmp_path / "out" / "setup-fdw-supabase.sql").read_text()
+    assert READER_PASSWORD in text
+    assert oct((tmp_path / "out" / "setup-fdw-supabase.sql").stat().st_mode & 0o777) == "0o600"

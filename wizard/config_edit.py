@@ -1,0 +1,63 @@
+"""Change a few values of fdw-wizard.yaml in place, keeping the operator's comments and layout.
+
+Only ``section.key: value`` lines of a block-style section are touched (the layout the
+template and `demo` write); the result is validated as a whole before it replaces the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from wizard.config import Config, parse_config
+from wizard.fileio import atomic_write_bytes
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+def update_section(text: str, section: str, values: dict[str, Any]) -> str:
+    lines = text.splitlines(keepends=True)
+    header = re.compile(rf"^{re.escape(section)}:\s*(#.*)?$")
+    start = next((i for i, line in enumerate(lines) if header.match(line.rstrip("\r\n"))), None)
+    newline = "\r\n" if text.count("\r\n") > text.count("\n") / 2 else "\n"
+    if start is None:
+        block = [f"{section}:{newline}"]
+        block += [f"  {key}: {_scalar(value)}{newline}" for key, value in values.items()]
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += newline
+        return "".join(lines + block)
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+        end += 1
+    pending = dict(values)
+    for index in range(start + 1, end):
+        match = re.match(
+            r"^(\s+)([A-Za-z_][\w-]*):(\s*)([^#\r\n]*?)(\s*#.*)?(\r?\n)?$", lines[index]
+        )
+        if match and match.group(2) in pending:
+            indent, key, space, _old, comment, eol = match.groups()
+            value = _scalar(pending.pop(key))
+            lines[index] = f"{indent}{key}:{space or ' '}{value}{comment or ''}{eol or ''}"
+    insert_at = start + 1
+    for key, value in pending.items():
+        lines.insert(insert_at, f"  {key}: {_scalar(value)}{newline}")
+        insert_at += 1
+    return "".join(lines)
+
+
+def update_config_file(path: Path, section: str, values: dict[str, Any]) -> Config:
+    """Apply ``values`` to ``section`` of the file; raises ConfigError (file untouched)."""
+    text = path.read_text(encoding="utf-8-sig")
+    new = update_section(text, section, values)
+    config = parse_config(new, path)
+    if new != text:
+        atomic_write_bytes(path, new.encode("utf-8"))
+    return config
