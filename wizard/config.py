@@ -280,8 +280,12 @@ class FdwConfig(_Model):
         ),
     )
     map_roles: list[Identifier] = Field(
-        default_factory=lambda: ["postgres", "authenticated"],
-        description="Roles that get a user mapping. Adding `anon` exposes data to anyone.",
+        default_factory=lambda: ["postgres", "authenticated", "service_role"],
+        description=(
+            "Roles that get a user mapping (and may read the foreign tables): the app's "
+            "logged-in users and the server-side service role (the health function). Adding "
+            "`anon` exposes data to anyone holding the public key."
+        ),
     )
     fetch_size: Annotated[int | Literal["auto"], BeforeValidator(_fetch_size)] = Field(
         "auto",
@@ -329,7 +333,8 @@ class ViewConfig(_Model):
         ),
     )
     grant_to: list[Identifier] = Field(
-        default_factory=lambda: ["authenticated"], description="Roles granted SELECT."
+        default_factory=lambda: ["authenticated", "service_role"],
+        description="Roles granted SELECT (each needs a user mapping: fdw.map_roles).",
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

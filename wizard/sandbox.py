@@ -37,6 +37,9 @@ CLUSTERS_DIR = "clusters"
 
 # test bed password name -> wizard secret name
 _SECRET_MAP = {"dw-superuser": "local-superuser", "supabase-postgres": "supabase-db"}
+API_DIR = "api"
+API_SECRETS = ("supabase-anon-key", "supabase-service-key")
+API_START_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -47,6 +50,7 @@ class SandboxInfo:
     supabase_port: int
     secrets_where: str  # "keyring" or the path of the sandbox secrets file
     keyring_problem: Message | None = None
+    api_url: str = ""
 
 
 def default_dir() -> Path:
@@ -101,8 +105,12 @@ def _store_secrets(directory: Path, namespace: str, passwords: dict[str, str]) -
     if report.usable:
         for source, name in _SECRET_MAP.items():
             store.set(name, passwords[source])
+        for name in API_SECRETS:
+            if name in passwords:
+                store.set(name, passwords[name])
         return "keyring", None
     values = {name: passwords[source] for source, name in _SECRET_MAP.items()}
+    values.update({name: passwords[name] for name in API_SECRETS if name in passwords})
     target = sandbox_secrets_path(directory / CONFIG_NAME)
     atomic_write_bytes(target, json.dumps(values).encode("utf-8"), backup=False, mode=0o600)
     return str(target), report.problem
@@ -133,7 +141,10 @@ def start(directory: Path, scale: float = 0.05) -> SandboxInfo:
             Message("sandbox.already_running.fix", {"dir": str(directory)}),
         )
     bed: TestBed = start_testbed(directory / CLUSTERS_DIR, scale=scale)
+    api_pid: int | None = None
     try:
+        api_url, api_pid, api_keys = _start_api(directory, bed)
+        passwords = {**bed.passwords, **api_keys}
         namespace = namespace_for(directory)
         config = sandbox_config(
             bed.dw.port,
@@ -143,7 +154,8 @@ def start(directory: Path, scale: float = 0.05) -> SandboxInfo:
             bed.dw.cluster.owner,
         )
         config.secrets = SecretsConfig(namespace=namespace)
-        where, problem = _store_secrets(directory, namespace, bed.passwords)
+        config.supabase.project_url = api_url
+        where, problem = _store_secrets(directory, namespace, passwords)
         config_path = directory / CONFIG_NAME
         save_config(
             config,
@@ -152,14 +164,17 @@ def start(directory: Path, scale: float = 0.05) -> SandboxInfo:
         )
         bed.save(state_path)
         meta = json.loads(state_path.read_text(encoding="utf-8"))
-        meta["sandbox"] = {"namespace": namespace, "secrets": where}
+        meta["sandbox"] = {"namespace": namespace, "secrets": where, "api_pid": api_pid}
         atomic_write_bytes(state_path, json.dumps(meta, indent=2).encode("utf-8"), backup=False)
     except BaseException:
+        _stop_api(api_pid)
         bed.stop(remove=True)
         with contextlib.suppress(OSError):
             state_path.unlink()
         raise
-    return SandboxInfo(directory, config_path, bed.dw.port, bed.supabase.port, where, problem)
+    return SandboxInfo(
+        directory, config_path, bed.dw.port, bed.supabase.port, where, problem, api_url
+    )
 
 
 def stop(directory: Path) -> list[str]:
@@ -174,6 +189,7 @@ def stop(directory: Path) -> list[str]:
             Message("sandbox.not_found.fix"),
         )
     meta = json.loads(state_path.read_text(encoding="utf-8")).get("sandbox", {})
+    _stop_api(meta.get("api_pid"))
     bed = TestBed.load(state_path)
     bed.stop(remove=True)
     removed = [str(directory / CLUSTERS_DIR)]
@@ -182,7 +198,7 @@ def stop(directory: Path) -> list[str]:
         from wizard.secrets import SecretStore
 
         store = SecretStore(namespace)
-        for name in _SECRET_MAP.values():
+        for name in (*_SECRET_MAP.values(), *API_SECRETS, "reader"):
             with contextlib.suppress(Exception):  # best effort: the clusters are gone anyway
                 store.delete(name)
         removed.append(f"keyring:{namespace}")
@@ -194,10 +210,87 @@ def stop(directory: Path) -> list[str]:
             path.unlink()
             removed.append(str(path))
     shutil.rmtree(directory / CLUSTERS_DIR, ignore_errors=True)
+    shutil.rmtree(directory / API_DIR, ignore_errors=True)
     with contextlib.suppress(OSError):
         directory.rmdir()  # only if empty: never delete what the operator put there
     return removed
 
 
-def python_executable() -> str:
-    return sys.executable
+def _start_api(directory: Path, bed: Any) -> tuple[str, int, dict[str, str]]:
+    """The local stand-in of Supabase's HTTP APIs (REST, Storage, the health function) in a
+    process of its own, so the sandbox keeps answering after `demo` returns. Returns (url, pid,
+    the anon and service keys). The fallback JSONs are exported from the DW, as the ETL does."""
+    import secrets as pysecrets
+    import subprocess
+    import time
+
+    from wizard.pgcluster import free_loopback_port
+    from wizard.supabase_standin import make_key, write_fallback_files
+
+    api = directory / API_DIR
+    api.mkdir(parents=True, exist_ok=True)
+    jwt_secret = pysecrets.token_urlsafe(32)
+    secret_file = api / "jwt-secret"
+    atomic_write_bytes(secret_file, jwt_secret.encode("ascii"), backup=False, mode=0o600)
+    storage = api / "storage"
+    with bed.dw.connect() as dw, bed.supabase.connect() as supa:
+        write_fallback_files(dw, supa, storage)
+    log_path = api / "standin.log"
+    env = dict(os.environ, FDW_WIZARD_STANDIN_DB_PASSWORD=bed.passwords["supabase-admin"])
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "wizard.supabase_standin",
+                "--db-port", str(bed.supabase.port),
+                "--storage-dir", str(storage),
+                "--jwt-secret-file", str(secret_file),
+                "--port", str(free_loopback_port()),
+                "--health-relation", "v_clientes_360",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # keeps running after this command returns
+        )  # fmt: skip
+    deadline = time.monotonic() + API_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        first = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        if first and first[0].startswith("{"):
+            url = str(json.loads(first[0])["url"])
+            keys = {
+                "supabase-anon-key": make_key(jwt_secret, "anon"),
+                "supabase-service-key": make_key(jwt_secret, "service_role"),
+            }
+            return url, process.pid, keys
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    _stop_api(process.pid)
+    raise StepError(
+        Message("sandbox.api_failed", {"log": log_path.read_text(errors="replace")[-800:]})
+    )
+
+
+def _stop_api(pid: int | None) -> None:
+    """Stop the API stand-in (SIGTERM, then SIGKILL) and reap it when it is our child."""
+    import signal
+    import time
+
+    if not pid:
+        return
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)

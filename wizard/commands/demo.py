@@ -54,6 +54,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 "config": str(info.config_path),
                 "dw": {"host": "127.0.0.1", "port": info.dw_port},
                 "supabase": {"host": "127.0.0.1", "port": info.supabase_port},
+                "api": info.api_url,
                 "secrets": info.secrets_where,
             },
         )
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         say(
             ctx,
             Message(
-                "sandbox.started", {"dw_port": info.dw_port, "supabase_port": info.supabase_port}
+                "sandbox.started",
+                {"dw_port": info.dw_port, "supabase_port": info.supabase_port, "api": info.api_url},
             ),
         )
         say(ctx, Message("sandbox.config", {"path": str(info.config_path)}))

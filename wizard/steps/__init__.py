@@ -14,6 +14,7 @@ PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "valid
 
 def all_steps() -> list[Step]:
     from wizard.steps import (
+        app,
         local_conf,
         local_hba,
         local_role,
@@ -46,6 +47,9 @@ def all_steps() -> list[Step]:
         supabase_checks.TestQueries(),
         views.Clientes360(),
         views.Frota360(),
+        app.RestCheck(),
+        app.Fallback(),
+        app.HealthFunction(),
         manual.Hooks(),
         manual.SyncFlag(),
         manual.Etl(),

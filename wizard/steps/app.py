@@ -1,0 +1,467 @@
+"""Phase 3, the app's side: does the app read the FDW data through the API, does its Storage
+fallback hold, does the health-check Edge Function answer? All three only check (nothing to
+apply): they read the world the way the runbook's app does (section 4.1 ``useBIDataWithFDW``,
+section 5.1 ``fdw-health-check``) through :mod:`wizard.supabase_api`.
+
+Keys: ``supabase-anon-key`` sees what an anonymous visitor sees; ``supabase-service-key`` what
+the service role (Edge Functions) sees. The app's logged-in users run as ``authenticated``,
+whose tokens only Supabase Auth can mint: with these keys the wizard can prove the path works
+(service role) and that anonymous visitors are kept out, and says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wizard.engine import CheckResult, Status, Step
+from wizard.i18n import Message
+
+ANON_KEY = "supabase-anon-key"
+SERVICE_KEY = "supabase-service-key"
+HEALTH_FUNCTION = "fdw-health-check"
+# The runbook's Phase 3 views (config key -> view name).
+VIEWS: tuple[tuple[str, str], ...] = (
+    ("clientes_360", "v_clientes_360"),
+    ("frota_360", "v_frota_360"),
+)
+# Runbook "Métricas de Sucesso": Storage use ~28 MB -> under 10 MB.
+STORAGE_GOAL_BYTES = 10 * 1000 * 1000
+_FDW_DOWN = ("dw_unreachable", "fdw_down")
+
+
+def _optional_secret(ctx: Any, name: str) -> str | None:
+    """A key if one is configured; never prompts (a missing optional key is an answer)."""
+    if ctx.secrets.describe(name) == "missing":
+        return None
+    value = ctx.secrets.get(name)
+    return str(value) if value else None
+
+
+def _keys(ctx: Any) -> list[tuple[str, str]]:
+    """(role, key) for each configured key, anon first (it is what the app ships)."""
+    from wizard.supabase_api import key_role
+
+    found: list[tuple[str, str]] = []
+    for name, default_role in ((ANON_KEY, "anon"), (SERVICE_KEY, "service_role")):
+        key = _optional_secret(ctx, name)
+        if key:
+            found.append((key_role(key) or default_role, key))
+    return found
+
+
+def _where_to_find() -> list[Message]:
+    return [Message("app.guide.project_url"), Message("app.guide.keys")]
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f}"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class RestCheck(Step):
+    """Runbook 4.1: the hook reads ``.from(table).select('*').limit(10000)``."""
+
+    id = "app.rest-check"
+    phase = "app"
+    # It reads the views (and the tables when they are exposed): they must exist first.
+    requires = ("prereq.supabase-connection", "views.clientes-360", "views.frota-360")
+
+    def check(self, ctx: Any) -> CheckResult:
+        from wizard.supabase_api import SupabaseApiError, read_as_app
+
+        config = ctx.config
+        url = config.supabase.project_url.strip()
+        if not url:
+            return CheckResult(Status.MANUAL, Message("app.rest.no_url"), _where_to_find())
+        keys = _keys(ctx)
+        if not keys:
+            return CheckResult(Status.MANUAL, Message("app.rest.no_key"), _where_to_find())
+
+        exposed = _exposed_schemas(ctx)
+        fdw_schema = config.fdw.target_schema
+        details: list[Message] = []
+        failures: list[Message] = []
+        reads: list[dict[str, Any]] = []
+
+        # Are the foreign tables themselves reachable through the API (the runbook's `public`
+        # mode), or kept private (the secure default)? Ask the database, else the API itself.
+        if exposed is not None:
+            fdw_exposed = fdw_schema in exposed
+        elif config.fdw.tables:
+            try:
+                read_as_app(url, keys[0][1], config.fdw.tables[0], fdw_schema, limit=1)
+                fdw_exposed = True
+            except SupabaseApiError as exc:
+                fdw_exposed = exc.kind != "schema_not_exposed"
+        else:
+            fdw_exposed = False
+
+        targets: list[tuple[str, str]] = []
+        for attr, view in VIEWS:
+            view_config = getattr(config.views, attr)
+            if view_config.enabled:
+                targets.append((view_config.schema_name, view))
+        params = {"schema": fdw_schema, "views": ", ".join(v for _, v in targets) or "-"}
+        if fdw_exposed:
+            targets.extend((fdw_schema, table) for table in config.fdw.tables)
+            details.append(Message("app.rest.public_mode", params))
+        else:
+            details.append(Message("app.rest.secure_mode", params))
+
+        target_ms = config.validation.latency_target_ms
+        for schema, relation in targets:
+            for role, key in keys:
+                what = f"{schema}.{relation}"
+                ctx.progress(self.id, Message("app.rest.reading", {"what": what, "role": role}))
+                record: dict[str, Any] = {"relation": what, "role": role}
+                try:
+                    result = read_as_app(url, key, relation, schema)
+                except SupabaseApiError as exc:
+                    record.update(
+                        ok=False,
+                        http_status=exc.http_status,
+                        code=exc.code,
+                        kind=exc.kind,
+                        latency_ms=exc.latency_ms,
+                    )
+                    reads.append(record)
+                    self._judge_failure(exc, role, what, details, failures)
+                    continue
+                record.update(
+                    ok=True,
+                    http_status=result.http_status,
+                    rows=result.rows,
+                    latency_ms=result.latency_ms,
+                )
+                reads.append(record)
+                read_params = {
+                    "what": what,
+                    "role": role,
+                    "rows": result.rows,
+                    "ms": result.latency_ms,
+                    "status": result.http_status,
+                }
+                details.append(Message("app.rest.read_ok", read_params))
+                if role == "anon":
+                    details.append(Message("app.rest.anon_reads", read_params))
+                if result.latency_ms > target_ms:
+                    details.append(Message("app.rest.slow", {**read_params, "target": target_ms}))
+
+        facts = {
+            "project_url": url,
+            "roles": [role for role, _ in keys],
+            "exposed_schemas": exposed,
+            "fdw_schema": fdw_schema,
+            "fdw_schema_exposed": fdw_exposed,
+            "reads": reads,
+        }
+        ok = [r for r in reads if r["ok"]]
+        if failures:
+            # The FDW being down is what the operator must see first: it is why the app falls back.
+            failures.sort(key=lambda m: not m.key.startswith(("app.err.dw_", "app.err.fdw_")))
+            return CheckResult(Status.FAILED, failures[0], details + failures[1:], facts)
+        if not ok:
+            return CheckResult(
+                Status.MANUAL,
+                Message("app.rest.nothing_readable", {"roles": ", ".join(r for r, _ in keys)}),
+                [*details, Message("app.rest.authenticated_note")],
+                facts,
+            )
+        if all(role == "anon" for role, _ in keys):
+            details.append(Message("app.rest.authenticated_note"))
+        slowest = max(r["latency_ms"] for r in ok)
+        return CheckResult(
+            Status.DONE,
+            Message("app.rest.ok", {"ok": len(ok), "total": len(reads), "ms": slowest}),
+            details,
+            facts,
+        )
+
+    @staticmethod
+    def _judge_failure(
+        exc: Any, role: str, what: str, details: list[Message], failures: list[Message]
+    ) -> None:
+        """A refused read is sometimes the right answer: anon kept out of BI data."""
+        params = {"what": what, "role": role, "status": exc.http_status or "-"}
+        if exc.kind == "denied" and role == "anon":
+            details.append(Message("app.rest.anon_denied", params))
+        elif exc.kind == "denied" and role == "service_role":
+            details.append(Message("app.rest.service_denied", params))
+        elif exc.kind == "denied":
+            details.append(exc.message)
+        else:
+            failures.append(exc.message)
+            if exc.fix is not None:
+                failures.append(exc.fix)
+
+
+def _exposed_schemas(ctx: Any) -> list[str] | None:
+    """pgrst.db_schemas of authenticator, when the API is configured in the database."""
+    from psycopg import sql
+
+    from sql_templates import load
+
+    row = ctx.supabase_conn().execute(sql.SQL(load("app/exposed_schemas.sql"))).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return [s.strip() for s in str(row[0]).split(",") if s.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Fallback(Step):
+    """Runbook 4.1's fallback: ``storage.from('bi-reports').download(`${table}.json`)``."""
+
+    id = "app.fallback"
+    phase = "app"
+    requires = ("prereq.supabase-connection",)
+
+    def check(self, ctx: Any) -> CheckResult:
+        from wizard.supabase_api import SupabaseApiError
+
+        config = ctx.config
+        bucket = config.fallback.bucket
+        max_age = timedelta(hours=config.fallback.max_age_hours)
+        url = config.supabase.project_url.strip()
+        service = _optional_secret(ctx, SERVICE_KEY) if url else None
+        source = "api" if service else "database"
+        try:
+            objects = (
+                _objects_from_api(url, service, bucket)
+                if service
+                else _objects_from_db(ctx, bucket)
+            )
+        except SupabaseApiError as exc:
+            fix = [exc.fix] if exc.fix is not None else []
+            return CheckResult(Status.FAILED, exc.message, fix, {"source": source})
+        if objects is None:
+            return CheckResult(
+                Status.FAILED,
+                Message("app.fallback.no_bucket", {"bucket": bucket}),
+                [Message("app.fallback.no_bucket.fix", {"bucket": bucket})],
+                {"source": source},
+            )
+
+        now = datetime.now(UTC)
+        tables: dict[str, dict[str, Any]] = {}
+        details: list[Message] = []
+        counts = {"ok": 0, "missing": 0, "stale": 0, "unparseable": 0}
+        for table in config.fdw.tables:
+            name = f"{table}.json"
+            entry = objects.get(name)
+            info: dict[str, Any] = {"file": name}
+            tables[table] = info
+            params: dict[str, Any] = {"file": name, "bucket": bucket}
+            if entry is None:
+                info["state"] = "missing"
+                counts["missing"] += 1
+                details.append(Message("app.fallback.missing", params))
+                continue
+            size, modified = entry
+            info["bytes"] = size
+            age_h = (now - modified).total_seconds() / 3600 if modified else None
+            info["age_hours"] = round(age_h, 1) if age_h is not None else None
+            state = "ok"
+            if modified is None or now - modified > max_age:
+                state = "stale"
+                details.append(
+                    Message(
+                        "app.fallback.stale",
+                        {
+                            **params,
+                            "age": f"{age_h:.0f}" if age_h is not None else "?",
+                            "max": config.fallback.max_age_hours,
+                        },
+                    )
+                )
+            if service:
+                ctx.progress(self.id, Message("app.fallback.downloading", params))
+                problem = _parse_problem(url, service, bucket, name, info)
+                if problem is not None:
+                    state = "unparseable"
+                    details.append(Message("app.fallback.unparseable", {**params, **problem}))
+            info["state"] = state
+            counts[state] += 1
+
+        total = sum(size for size, _ in objects.values())
+        size_params = {
+            "bucket": bucket,
+            "mb": _mb(total),
+            "files": len(objects),
+            "goal_mb": _mb(STORAGE_GOAL_BYTES),
+        }
+        details.append(Message("app.fallback.size", size_params))
+        if not service:
+            details.append(Message("app.fallback.not_parsed"))
+        facts = {
+            "source": source,
+            "bucket": bucket,
+            "bucket_bytes": total,
+            "bucket_objects": len(objects),
+            "storage_goal_bytes": STORAGE_GOAL_BYTES,
+            "storage_goal_met": total < STORAGE_GOAL_BYTES,
+            "max_age_hours": config.fallback.max_age_hours,
+            "tables": tables,
+        }
+        summary = {**counts, "total": len(tables), "bucket": bucket}
+        if counts["ok"] == len(tables):
+            key = "app.fallback.ok" if service else "app.fallback.ok_metadata"
+            return CheckResult(
+                Status.DONE,
+                Message(key, {**summary, "hours": config.fallback.max_age_hours}),
+                details,
+                facts,
+            )
+        details.append(Message("app.fallback.fix"))
+        return CheckResult(Status.FAILED, Message("app.fallback.problems", summary), details, facts)
+
+
+Modified = datetime | None
+
+
+def _parse_time(value: Any) -> Modified:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _objects_from_api(url: str, key: str, bucket: str) -> dict[str, tuple[int, Modified]] | None:
+    from wizard.supabase_api import SupabaseApiError, list_bucket
+
+    try:
+        entries = list_bucket(url, key, bucket)
+    except SupabaseApiError as exc:
+        if exc.kind == "bucket_missing":
+            return None
+        raise
+    objects: dict[str, tuple[int, Modified]] = {}
+    for entry in entries:
+        metadata = entry.get("metadata")
+        if entry.get("id") is None or not isinstance(metadata, dict):
+            continue  # a folder
+        modified = _parse_time(metadata.get("lastModified")) or _parse_time(entry.get("updated_at"))
+        objects[str(entry["name"])] = (int(metadata.get("size") or 0), modified)
+    return objects
+
+
+def _objects_from_db(ctx: Any, bucket: str) -> dict[str, tuple[int, Modified]] | None:
+    from psycopg import sql
+
+    from sql_templates import load
+
+    query = sql.SQL(load("app/fallback_objects.sql")).format(bucket=sql.Literal(bucket))  # type: ignore[arg-type]
+    rows = ctx.supabase_conn().execute(query).fetchall()
+    if not rows or not rows[0][0]:
+        return None
+    objects: dict[str, tuple[int, Modified]] = {}
+    for _exists, name, size, last_modified, updated_at in rows:
+        if name is None:
+            continue  # the bucket exists but is empty
+        modified = _parse_time(last_modified) or _parse_time(updated_at)
+        objects[str(name)] = (int(size or 0), modified)
+    return objects
+
+
+def _parse_problem(
+    url: str, key: str, bucket: str, name: str, info: dict[str, Any]
+) -> dict[str, str] | None:
+    """Download and parse one fallback file as the app does (JSON.parse); None when fine."""
+    from wizard.supabase_api import SupabaseApiError, download
+
+    try:
+        data = download(url, key, bucket, name)
+    except SupabaseApiError as exc:
+        return {"error": exc.message.render("en") if exc.kind != "object_missing" else exc.kind}
+    try:
+        parsed = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return {"error": f"{type(exc).__name__}: {str(exc)[:120]}"}
+    if not isinstance(parsed, list):
+        return {"error": f"expected a JSON array of rows, found {type(parsed).__name__}"}
+    info["rows"] = len(parsed)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class HealthFunction(Step):
+    """Runbook 5.1: the ``fdw-health-check`` Edge Function."""
+
+    id = "app.health-function"
+    phase = "app"
+    requires = ("prereq.supabase-connection", "views.clientes-360")  # the function reads it
+
+    def check(self, ctx: Any) -> CheckResult:
+        from wizard.supabase_api import SupabaseApiError, invoke_function
+
+        config = ctx.config
+        url = config.supabase.project_url.strip()
+        keys = _keys(ctx) if url else []
+        guide = [Message("app.health.deploy", {"function": HEALTH_FUNCTION})]
+        secure_hint = Message("app.health.secure_hint", {"schema": config.fdw.target_schema})
+        if config.fdw.target_schema != "public":
+            guide.append(secure_hint)  # the runbook's .from("dim_clientes") cannot work there
+        if not url or not keys:
+            return CheckResult(
+                Status.MANUAL,
+                Message("app.health.no_config", {"function": HEALTH_FUNCTION}),
+                _where_to_find() + guide,
+            )
+        role, key = keys[0]  # the anon key: what the app itself calls the function with
+        ctx.progress(self.id, Message("app.health.invoking", {"function": HEALTH_FUNCTION}))
+        try:
+            result = invoke_function(url, key, HEALTH_FUNCTION)
+        except SupabaseApiError as exc:
+            if exc.kind == "function_missing":
+                return CheckResult(
+                    Status.MANUAL,
+                    Message("app.health.not_deployed", {"function": HEALTH_FUNCTION}),
+                    guide,
+                    {"http_status": 404},
+                )
+            fix = [exc.fix] if exc.fix is not None else []
+            return CheckResult(Status.FAILED, exc.message, fix, {"http_status": exc.http_status})
+        body = result.body if isinstance(result.body, dict) else {}
+        facts = {
+            "http_status": result.http_status,
+            "round_trip_ms": result.latency_ms,
+            "answer": body or str(result.body)[:500],
+            "role": role,
+        }
+        params: dict[str, Any] = {
+            "function": HEALTH_FUNCTION,
+            "status": result.http_status,
+            "round_trip": result.latency_ms,
+            "latency": body.get("latency_ms", "?"),
+            "error": str(body.get("error") or str(result.body)[:200]),
+        }
+        healthy = result.http_status == 200 and body.get("status") == "healthy"
+        if healthy and body.get("fdw_available", True):
+            details: list[Message] = []
+            fdw_ms = body.get("latency_ms")
+            target = config.validation.latency_target_ms
+            if isinstance(fdw_ms, int | float) and fdw_ms > target:
+                details.append(Message("app.health.slow", {**params, "target": target}))
+            return CheckResult(Status.DONE, Message("app.health.healthy", params), details, facts)
+        details = [Message("app.health.fallback_note")]
+        error_text = params["error"].lower()
+        if "schema" in error_text or "could not find" in error_text:
+            details.append(secure_hint)
+        return CheckResult(Status.FAILED, Message("app.health.error", params), details, facts)
+
+
+def steps() -> list[Step]:
+    """This phase's steps in checklist order (for tests; the checklist is all_steps())."""
+    return [RestCheck(), Fallback(), HealthFunction()]
