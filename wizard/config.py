@@ -382,6 +382,32 @@ class ValidationConfig(_Model):
     )
 
 
+class CleanupConfig(_Model):
+    """Phase 5 (Limpeza): what cleanup removes from Supabase and where the backup goes."""
+
+    mode: Literal["delete-bi-rows", "truncate"] = Field(
+        "delete-bi-rows",
+        description=(
+            "`delete-bi-rows`: runbook 6.1 option 2, DELETE FROM clientes WHERE origem = "
+            "'dim_clientes_bi' (default); `truncate`: option 1, TRUNCATE TABLE clientes."
+        ),
+    )
+    backup_scope: Literal["removed", "all"] = Field(
+        "removed",
+        description=(
+            "Rows the backup holds: `removed` (what cleanup removes) or `all`. "
+            "`truncate` always backs up every row."
+        ),
+    )
+    backup_dir: str = Field(
+        "auto",
+        description=(
+            "Backup folder (`auto`: <data dir>/backups; relative to this file). "
+            "Backups hold customer data (mode 0600)."
+        ),
+    )
+
+
 class SecretsConfig(_Model):
     """Where secrets live (never in this file)."""
 
@@ -415,6 +441,7 @@ class Config(_Model):
     validation: ValidationConfig = Field(
         default_factory=ValidationConfig, description="Validation targets."
     )
+    cleanup: CleanupConfig = Field(default_factory=CleanupConfig, description="Phase 5 cleanup.")
     secrets: SecretsConfig = Field(default_factory=SecretsConfig, description="Secrets.")
 
 

@@ -15,6 +15,7 @@ PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "valid
 def all_steps() -> list[Step]:
     from wizard.steps import (
         app,
+        cleanup,
         local_conf,
         local_hba,
         local_role,
@@ -54,4 +55,7 @@ def all_steps() -> list[Step]:
         manual.SyncFlag(),
         manual.Etl(),
         manual.Dashboards(),
+        cleanup.Backup(),
+        cleanup.Dedupe(),
+        cleanup.Report(),
     ]

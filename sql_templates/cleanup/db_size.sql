@@ -1,0 +1,2 @@
+-- Runbook 6.1 "Verificar espaço recuperado": the database size in bytes.
+SELECT pg_database_size(current_database());

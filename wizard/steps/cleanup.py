@@ -1,0 +1,856 @@
+"""Phase 5, "Limpeza" (runbook 6.1 and the checklist's Fase 5): back up the Supabase
+``public.clientes`` rows, remove the duplicated ones, then measure the "Métricas de Sucesso".
+
+Deleting production rows is the most dangerous thing the wizard does, so ``cleanup.dedupe``
+refuses, in its own ``apply`` (whatever driver calls it, even ``apply --yes``), unless:
+
+1. the operator typed the confirmation word (``cleanup.confirm_word`` in the catalogs; a driver
+   passes it with :func:`authorize`, which is consumed by one deletion);
+2. the monitoring gate passed (``wizard.monitor.monitor_gate``), or the operator overrode it on
+   purpose (``authorize(..., skip_monitor_gate=True)``; recorded in the plan and the audit log);
+3. a verified backup exists (file checksum and row count against its manifest, and the state's
+   own record of the checksum) and, with the table locked, the rows about to be removed are
+   exactly the rows it holds (count and content digest) — else the transaction rolls back.
+
+``undo`` of ``cleanup.dedupe`` restores the rows from the backup (rows already there are skipped).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wizard import backup
+from wizard.engine import (
+    ApplyResult,
+    CheckResult,
+    GeneratedFile,
+    NoteAction,
+    NotUndoable,
+    OperatorActionNeeded,
+    Plan,
+    Risk,
+    SqlAction,
+    Status,
+    Step,
+    StepError,
+)
+from wizard.i18n import LANGUAGES, Message, t
+from wizard.sql_text import compose
+
+DEFAULT_MODE = "delete-bi-rows"
+DEFAULT_SCOPE = "removed"
+CONFIRM_WORD_KEY = "cleanup.confirm_word"
+# Runbook "Métricas de Sucesso".
+STORAGE_BEFORE_BYTES = 28 * 1000 * 1000
+STORAGE_GOAL_BYTES = 10 * 1000 * 1000
+BACKUP_ID = "cleanup.backup"
+DEDUPE_ID = "cleanup.dedupe"
+REPORT_ID = "cleanup.report"
+_AUTH_ATTR = "cleanup_authorization"
+_RESTORE_ATTR = "cleanup_restore_path"
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings (read defensively: the `cleanup` config section may not exist yet)
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    mode: str
+    scope: str
+    backup_dir: Path
+
+
+def settings(ctx: Any) -> CleanupSettings:
+    section = getattr(ctx.config, "cleanup", None)
+    mode = str(getattr(section, "mode", DEFAULT_MODE) or DEFAULT_MODE)
+    if mode not in backup.MODES:
+        raise StepError(
+            Message("cleanup.err.mode", {"mode": mode, "modes": ", ".join(backup.MODES)})
+        )
+    scope = str(getattr(section, "backup_scope", DEFAULT_SCOPE) or DEFAULT_SCOPE)
+    if scope not in backup.SCOPES:
+        scope = DEFAULT_SCOPE
+    if mode == "truncate":
+        scope = "all"  # TRUNCATE removes every row, so the backup holds every row
+    raw_dir = str(getattr(section, "backup_dir", "auto") or "auto")
+    if raw_dir == "auto":
+        directory = backup.default_dir()
+    else:
+        directory = Path(raw_dir).expanduser()
+        if not directory.is_absolute():
+            directory = Path(ctx.config_path).resolve().parent / directory
+    return CleanupSettings(mode, scope, directory)
+
+
+def source(ctx: Any) -> dict[str, Any]:
+    """Where the rows come from (never a secret)."""
+    supa = ctx.config.supabase
+    return {"host": supa.host, "port": supa.port, "database": supa.database}
+
+
+def _table_name() -> str:
+    return f"{backup.SCHEMA}.{backup.TABLE}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The operator's authorization: a typed word, and the deliberate gate override
+
+
+@dataclass(frozen=True)
+class Authorization:
+    word: str
+    skip_monitor_gate: bool = False
+
+
+def confirm_word(lang: str | None = None) -> str:
+    """The word the operator types to allow the deletion, in ``lang`` (default: current)."""
+    return t(CONFIRM_WORD_KEY, lang)
+
+
+def confirm_words() -> set[str]:
+    """Every language's word: automation may pass either, whatever the display language."""
+    return {t(CONFIRM_WORD_KEY, lang) for lang in LANGUAGES}
+
+
+def is_confirm_word(word: str | None) -> bool:
+    return bool(word) and str(word).strip() in confirm_words()
+
+
+def authorize(ctx: Any, word: str | None, *, skip_monitor_gate: bool = False) -> bool:
+    """Arm one deletion on ``ctx`` with what the operator typed; False (and nothing armed) when
+    the word is wrong."""
+    if not is_confirm_word(word):
+        setattr(ctx, _AUTH_ATTR, None)
+        return False
+    setattr(ctx, _AUTH_ATTR, Authorization(str(word).strip(), skip_monitor_gate))
+    return True
+
+
+def authorization(ctx: Any) -> Authorization | None:
+    auth = getattr(ctx, _AUTH_ATTR, None)
+    return auth if isinstance(auth, Authorization) and is_confirm_word(auth.word) else None
+
+
+def request_restore(ctx: Any, path: Path | None) -> None:
+    """Make the next ``cleanup.dedupe`` undo restore ``path`` instead of the last backup."""
+    setattr(ctx, _RESTORE_ATTR, str(path) if path is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The monitoring gate (wizard.monitor, owned by the validation phase)
+
+
+def monitor_gate(ctx: Any) -> tuple[bool, Message]:
+    """(passed, why). A missing monitor module or a gate that errors counts as not passed."""
+    try:
+        module = importlib.import_module("wizard.monitor")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("wizard.monitor", "wizard"):
+            raise
+        return False, Message("cleanup.gate.unavailable")
+    gate = getattr(module, "monitor_gate", None)
+    if gate is None:
+        return False, Message("cleanup.gate.unavailable")
+    try:
+        passed, detail = gate(ctx)
+    except Exception as exc:  # a broken gate must not open the way to a deletion
+        return False, Message("cleanup.gate.error", {"error": f"{type(exc).__name__}: {exc}"})
+    return bool(passed), _gate_message(detail)
+
+
+def _gate_message(detail: Any) -> Message:
+    if isinstance(detail, Message):
+        return detail
+    if isinstance(detail, dict) and "required_hours" in detail:  # wizard.monitor's summary
+        incidents = detail.get("incidents")
+        return Message(
+            "cleanup.gate.summary",
+            {
+                "clean": f"{float(detail.get('clean_hours') or 0):.1f}",
+                "required": f"{float(detail.get('required_hours') or 0):.1f}",
+                "records": detail.get("records", 0),
+                "incidents": len(incidents) if isinstance(incidents, list) else 0,
+                "log": detail.get("log", "-"),
+            },
+        )
+    return Message("cleanup.gate.detail", {"detail": str(detail)[:300] if detail else "-"})
+
+
+# ---------------------------------------------------------------------------------------------
+# The verified backup cleanup.dedupe relies on
+
+
+def remembered_backup(ctx: Any) -> tuple[Path | None, dict[str, Any]]:
+    memory = ctx.recall(BACKUP_ID)
+    path = memory.get("path")
+    return (Path(path) if path else None), memory
+
+
+def verified_backup(ctx: Any, conn: Any, mode: str) -> backup.Verification:
+    """The remembered backup, checked against its manifest, the state's own record of its
+    checksum, the mode and the live rows; raises an operator-facing error naming the fix."""
+    path, memory = remembered_backup(ctx)
+    if path is None:
+        raise OperatorActionNeeded(
+            Message("cleanup.refuse.no_backup", {"table": _table_name()}),
+            Message("cleanup.fix.new_backup"),
+        )
+    verification = backup.quick_verify(conn, path, mode=mode)
+    if verification.sha256 != memory.get("sha256"):
+        raise backup.BackupError(
+            "tampered",
+            Message(
+                "cleanup.err.not_the_verified_one",
+                {"path": str(path), "sha256": verification.sha256[:16]},
+            ),
+            Message("cleanup.fix.new_backup"),
+        )
+    if verification.manifest.mode != mode:
+        raise OperatorActionNeeded(
+            Message(
+                "cleanup.refuse.other_mode",
+                {"path": str(path), "backup_mode": verification.manifest.mode, "mode": mode},
+            ),
+            Message("cleanup.fix.new_backup"),
+        )
+    backup.require_current(verification)
+    return verification
+
+
+def preflight(
+    ctx: Any, *, skip_monitor_gate: bool = False
+) -> list[tuple[str, Message, Message | None]]:
+    """Why a deletion would be refused right now: [(kind, message, fix)]; empty = it may go.
+    A driver calls it before asking for the word; the same checks run again inside apply."""
+    refusals: list[tuple[str, Message, Message | None]] = []
+    conn = ctx.supabase_conn()
+    cfg = settings(ctx)
+    try:
+        verified_backup(ctx, conn, cfg.mode)
+    except StepError as exc:
+        kind = getattr(exc, "kind", "no_backup")
+        refusals.append((str(kind), exc.message, exc.fix))
+    passed, why = monitor_gate(ctx)
+    if not passed and not skip_monitor_gate:
+        refusals.append(
+            ("gate", Message("cleanup.refuse.gate", {"why": why.render()}), _gate_fix())
+        )
+    return refusals
+
+
+def _gate_fix() -> Message:
+    return Message("cleanup.fix.gate")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements for the report
+
+
+def storage_usage(conn: Any, bucket: str) -> tuple[int, int] | None:
+    """(objects, bytes) of the fallback bucket, or None where there is no Storage schema."""
+    import psycopg
+
+    try:
+        row = conn.execute(compose("cleanup/storage_size.sql", bucket=bucket)).fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege):
+        return None
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1_000_000:.1f} MB"
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+
+class Backup(Step):
+    """Checklist "Backup dos dados do Supabase": the rows cleanup would remove, to a local file."""
+
+    id = BACKUP_ID
+    phase = "cleanup"
+    requires = ("prereq.supabase-connection",)
+
+    def check(self, ctx: Any) -> CheckResult:
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        table = _table_name()
+        facts: dict[str, Any] = {
+            "mode": cfg.mode,
+            "scope": cfg.scope,
+            "backup_dir": str(cfg.backup_dir),
+        }
+        if not backup.table_exists(conn):
+            return CheckResult(
+                Status.NOT_APPLICABLE, Message("cleanup.no_table", {"table": table}), facts=facts
+            )
+        backup.require_origin_column(backup.columns(conn), cfg.mode)
+        removable, _ = backup.live_removable(conn, cfg.mode)
+        facts["removable_rows"] = removable
+        path, memory = remembered_backup(ctx)
+        if path is None:
+            if removable == 0:
+                return CheckResult(
+                    Status.DONE,
+                    Message("step.cleanup.backup.nothing", {"table": table, "mode": cfg.mode}),
+                    facts=facts,
+                )
+            return CheckResult(
+                Status.PENDING,
+                Message("step.cleanup.backup.none", {"rows": removable, "table": table}),
+                facts=facts,
+            )
+        try:
+            verification = backup.quick_verify(conn, path, mode=cfg.mode)
+            if verification.sha256 != memory.get("sha256"):
+                raise backup.BackupError(
+                    "tampered",
+                    Message(
+                        "cleanup.err.not_the_verified_one",
+                        {"path": str(path), "sha256": verification.sha256[:16]},
+                    ),
+                    Message("cleanup.fix.new_backup"),
+                )
+        except backup.BackupError as exc:
+            details = [exc.fix] if exc.fix is not None else []
+            return CheckResult(Status.FAILED, exc.message, details, facts)
+        facts["backup"] = verification.to_json()
+        params = {
+            "path": str(path),
+            "rows": verification.manifest.rows,
+            "removable": verification.manifest.removable_rows,
+            "live": removable,
+            "table": table,
+        }
+        if verification.live_matches:
+            return CheckResult(Status.DONE, Message("step.cleanup.backup.ok", params), facts=facts)
+        if removable == 0:
+            return CheckResult(
+                Status.DONE, Message("step.cleanup.backup.kept", params), facts=facts
+            )
+        return CheckResult(
+            Status.PENDING, Message("step.cleanup.backup.stale", params), facts=facts
+        )
+
+    def plan(self, ctx: Any) -> Plan:
+        from psycopg import sql
+
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        cols = backup.columns(conn)
+        backup.require_origin_column(cols, cfg.mode)
+        removable, _ = backup.live_removable(conn, cfg.mode)
+        total = backup.count_all(conn)
+        rows = total if cfg.scope == "all" else removable
+        path = backup.new_backup_path(cfg.backup_dir, cfg.mode)
+        pk = [c.name for c in cols if c.in_primary_key]
+        query = compose(
+            "cleanup/copy_out.sql",
+            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in cols),
+            table=backup.table_ident(),
+            filter=backup.removal_filter("truncate" if cfg.scope == "all" else cfg.mode),
+            order=sql.SQL(", ").join(sql.Identifier(n) for n in pk) if pk else sql.SQL("1"),
+        )
+        params = {"rows": rows, "table": _table_name(), "path": str(path)}
+        return Plan(
+            self.id,
+            actions=[
+                SqlAction(
+                    "supabase",
+                    backup.statement_text(conn, query),
+                    Message("step.cleanup.backup.action.read", params),
+                ),
+                GeneratedFile(path, Message("step.cleanup.backup.action.file", params), 0o600),
+                GeneratedFile(
+                    backup.manifest_path_for(path),
+                    Message("step.cleanup.backup.action.manifest", params),
+                    0o600,
+                ),
+            ],
+            warnings=[Message("step.cleanup.backup.personal_data", {"dir": str(cfg.backup_dir)})],
+        )
+
+    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        files = [a for a in plan.actions if isinstance(a, GeneratedFile)]
+        path = files[0].path
+        before = {
+            "db_size_bytes": backup.database_size(conn),
+            "storage_bytes": _storage_bytes(ctx, conn),
+            "table_rows": backup.count_all(conn),
+        }
+        ctx.progress(self.id, Message("step.cleanup.backup.exporting", {"path": str(path)}))
+        manifest = backup.export(conn, path, mode=cfg.mode, scope=cfg.scope, source=source(ctx))
+        ctx.progress(self.id, Message("step.cleanup.backup.verifying", {"rows": manifest.rows}))
+        verification = backup.verify(conn, path, mode=cfg.mode)
+        backup.require_current(verification)  # rows changed between export and read-back
+        ctx.remember(
+            self.id,
+            path=str(path),
+            manifest=str(verification.manifest_path),
+            sha256=manifest.sha256,
+            rows=manifest.rows,
+            removable_rows=manifest.removable_rows,
+            mode=manifest.mode,
+            scope=manifest.scope,
+            created_at=manifest.created_at,
+            verified_at=_now(),
+            before=before,
+        )
+        return ApplyResult(
+            changes=[
+                Message(
+                    "step.cleanup.backup.written",
+                    {
+                        "path": str(path),
+                        "rows": manifest.rows,
+                        "sha256": manifest.sha256[:16],
+                    },
+                )
+            ],
+            backups=[str(path)],
+        )
+
+
+def _storage_bytes(ctx: Any, conn: Any) -> int | None:
+    usage = storage_usage(conn, ctx.config.fallback.bucket)
+    return usage[1] if usage is not None else None
+
+
+class Dedupe(Step):
+    """Checklist "Remover dados duplicados": runbook 6.1 option 2 (DELETE the BI rows, default)
+    or option 1 (TRUNCATE), in one transaction, only with a verified backup and a typed word."""
+
+    id = DEDUPE_ID
+    phase = "cleanup"
+    requires = (BACKUP_ID,)
+
+    def check(self, ctx: Any) -> CheckResult:
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        table = _table_name()
+        if not backup.table_exists(conn):
+            return CheckResult(Status.NOT_APPLICABLE, Message("cleanup.no_table", {"table": table}))
+        backup.require_origin_column(backup.columns(conn), cfg.mode)
+        removable, _ = backup.live_removable(conn, cfg.mode)
+        memory = ctx.recall(self.id)
+        facts: dict[str, Any] = {"mode": cfg.mode, "removable_rows": removable}
+        if memory.get("removed_at"):
+            facts["last_removal"] = {
+                k: memory.get(k) for k in ("removed_rows", "removed_at", "mode", "backup")
+            }
+        params = {"rows": removable, "table": table, "mode": cfg.mode}
+        if removable == 0:
+            return CheckResult(
+                Status.DONE, Message("step.cleanup.dedupe.nothing_left", params), facts=facts
+            )
+        return CheckResult(
+            Status.PENDING, Message("step.cleanup.dedupe.pending", params), facts=facts
+        )
+
+    def plan(self, ctx: Any) -> Plan:
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        removable, _ = backup.live_removable(conn, cfg.mode)
+        lock = backup.statement_text(conn, compose("cleanup/lock.sql", table=backup.table_ident()))
+        statement = backup.statement_text(conn, backup.removal_statement(cfg.mode))
+        vacuum = backup.statement_text(
+            conn, compose("cleanup/vacuum.sql", table=backup.table_ident())
+        )
+        params = {"rows": removable, "table": _table_name(), "mode": cfg.mode}
+        actions: list[Any] = []
+        warnings: list[Message] = []
+        path, memory = remembered_backup(ctx)
+        if path is not None:
+            actions.append(
+                NoteAction(
+                    Message(
+                        "step.cleanup.dedupe.action.backup",
+                        {"path": str(path), "rows": memory.get("removable_rows", "?")},
+                    )
+                )
+            )
+        else:
+            warnings.append(Message("cleanup.refuse.no_backup", {"table": _table_name()}))
+        actions.append(
+            SqlAction(
+                "supabase",
+                f"BEGIN;\n{lock}\n{statement}\nCOMMIT;",
+                Message("step.cleanup.dedupe.action", params),
+            )
+        )
+        actions.append(
+            SqlAction("supabase", vacuum, Message("step.cleanup.dedupe.action.vacuum", params))
+        )
+        if cfg.mode == "truncate":
+            warnings.append(Message("step.cleanup.dedupe.truncate_warning", params))
+        passed, why = monitor_gate(ctx)
+        if not passed:
+            auth = getattr(ctx, _AUTH_ATTR, None)
+            if isinstance(auth, Authorization) and auth.skip_monitor_gate:
+                warnings.append(Message("cleanup.gate.overridden", {"why": why.render()}))
+            else:
+                warnings.append(Message("cleanup.refuse.gate", {"why": why.render()}))
+        warnings.append(Message("step.cleanup.dedupe.word", {"word": confirm_word()}))
+        return Plan(self.id, actions=actions, risks={Risk.DELETE}, warnings=warnings)
+
+    @staticmethod
+    def _planned_rows(plan: Plan) -> int:
+        for action in plan.actions:
+            if isinstance(action, SqlAction) and action.description.key == (
+                "step.cleanup.dedupe.action"
+            ):
+                return int(action.description.params["rows"])
+        raise StepError(Message("engine.unexpected_error", {"error": "plan without a count"}))
+
+    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+        auth = authorization(ctx)
+        if auth is None:
+            raise OperatorActionNeeded(
+                Message("cleanup.refuse.word", {"word": confirm_word()}),
+                Message("cleanup.fix.word", {"word": confirm_word()}),
+            )
+        changes: list[Message] = []
+        passed, why = monitor_gate(ctx)
+        if not passed:
+            if not auth.skip_monitor_gate:
+                raise OperatorActionNeeded(
+                    Message("cleanup.refuse.gate", {"why": why.render()}), _gate_fix()
+                )
+            # The override is part of what changed: it lands in the audit log with the deletion.
+            changes.append(Message("cleanup.gate.overridden", {"why": why.render()}))
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        verification = verified_backup(ctx, conn, cfg.mode)
+        manifest = verification.manifest
+        expected = self._planned_rows(plan)
+        names = [c.name for c in manifest.columns]
+        live = {c.name: c.type for c in backup.columns(conn)}
+        if any(live.get(c.name) != c.type for c in manifest.columns) or set(live) != set(names):
+            raise OperatorActionNeeded(
+                Message("cleanup.refuse.columns", {"table": _table_name()}),
+                Message("cleanup.fix.new_backup"),
+            )
+        db_before = backup.database_size(conn)
+        ctx.progress(self.id, Message("step.cleanup.dedupe.locking", {"table": _table_name()}))
+        with backup.stable_text(conn):
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [backup.LOCK_TIMEOUT])
+            conn.execute(compose("cleanup/lock.sql", table=backup.table_ident()))
+            rows, content = backup.digest(conn, names, cfg.mode)
+            if (rows, content) != (manifest.removable_rows, manifest.removable_digest) or (
+                rows != expected
+            ):
+                # Raising inside the transaction rolls it back: nothing is removed.
+                raise OperatorActionNeeded(
+                    Message(
+                        "cleanup.refuse.changed",
+                        {
+                            "live": rows,
+                            "backup": manifest.removable_rows,
+                            "planned": expected,
+                            "path": str(verification.data_path),
+                        },
+                    ),
+                    Message("cleanup.fix.new_backup"),
+                )
+            ctx.progress(self.id, Message("step.cleanup.dedupe.removing", {"rows": rows}))
+            cursor = conn.execute(backup.removal_statement(cfg.mode))
+            if cfg.mode == "truncate":
+                left = backup.count_all(conn)
+                removed = rows if left == 0 else rows - left
+            else:
+                removed = cursor.rowcount
+            if removed != rows:
+                raise StepError(
+                    Message("cleanup.err.removed_count", {"removed": removed, "expected": rows})
+                )
+        setattr(ctx, _AUTH_ATTR, None)  # one word, one deletion
+        try:
+            conn.execute(compose("cleanup/vacuum.sql", table=backup.table_ident()))
+        except Exception as exc:  # the rows are gone and backed up; only the space waits
+            changes.append(Message("step.cleanup.dedupe.vacuum_failed", {"error": str(exc)}))
+        db_after = backup.database_size(conn)
+        ctx.remember(
+            self.id,
+            removed_rows=removed,
+            removed_at=_now(),
+            mode=cfg.mode,
+            backup=str(verification.data_path),
+            db_size_before=db_before,
+            db_size_after=db_after,
+            gate_overridden=not passed,
+        )
+        changes.append(
+            Message(
+                "step.cleanup.dedupe.removed",
+                {
+                    "rows": removed,
+                    "table": _table_name(),
+                    "path": str(verification.data_path),
+                    "before": _mb(db_before),
+                    "after": _mb(db_after),
+                },
+            )
+        )
+        return ApplyResult(changes=changes, backups=[str(verification.data_path)])
+
+    def undo(self, ctx: Any) -> ApplyResult:
+        chosen = getattr(ctx, _RESTORE_ATTR, None)
+        path = Path(chosen) if chosen else remembered_backup(ctx)[0]
+        if path is None:
+            raise NotUndoable(Message("cleanup.restore.no_backup"))
+        conn = ctx.supabase_conn()
+        ctx.progress(self.id, Message("cleanup.restore.running", {"path": str(path)}))
+        result = backup.restore(conn, path, source=source(ctx))
+        setattr(ctx, _RESTORE_ATTR, None)
+        ctx.remember(
+            self.id,
+            restored_at=_now(),
+            restored_rows=result.inserted,
+            restored_from=result.path,
+        )
+        return ApplyResult(
+            changes=[
+                Message(
+                    "cleanup.restore.done",
+                    {
+                        "inserted": result.inserted,
+                        "skipped": result.skipped,
+                        "rows": result.rows,
+                        "path": result.path,
+                        "table": _table_name(),
+                    },
+                )
+            ],
+            backups=[result.path],
+        )
+
+
+class Report(Step):
+    """The runbook's "Métricas de Sucesso", measured: before, goal, now. Changes nothing."""
+
+    id = REPORT_ID
+    phase = "cleanup"
+    requires = ("prereq.supabase-connection",)
+
+    def check(self, ctx: Any) -> CheckResult:
+        conn = ctx.supabase_conn()
+        cfg = settings(ctx)
+        backup_memory = ctx.recall(BACKUP_ID)
+        dedupe_memory = ctx.recall(DEDUPE_ID)
+        before = backup_memory.get("before") or {}
+        metrics: list[dict[str, Any]] = []
+
+        # 1. Storage use of the fallback bucket (runbook: ~28 MB before, goal < 10 MB).
+        usage = storage_usage(conn, ctx.config.fallback.bucket)
+        now_storage = usage[1] if usage is not None else None
+        metrics.append(
+            {
+                "id": "storage",
+                "before": before.get("storage_bytes"),
+                "runbook_before": STORAGE_BEFORE_BYTES,
+                "goal": STORAGE_GOAL_BYTES,
+                "now": now_storage,
+                "objects": usage[0] if usage is not None else None,
+                "bucket": ctx.config.fallback.bucket,
+                "state": _state(None if now_storage is None else now_storage < STORAGE_GOAL_BYTES),
+            }
+        )
+
+        # 2. Database size (runbook 6.1 "Verificar espaço recuperado").
+        db_now = backup.database_size(conn)
+        db_before = dedupe_memory.get("db_size_before", before.get("db_size_bytes"))
+        metrics.append(
+            {
+                "id": "database",
+                "before": db_before,
+                "after": dedupe_memory.get("db_size_after"),
+                "now": db_now,
+                "recovered": (db_before - db_now) if isinstance(db_before, int) else None,
+                "state": "info",
+            }
+        )
+
+        # 3. The duplicated rows themselves.
+        removable: int | None = None
+        if backup.table_exists(conn):
+            backup.require_origin_column(backup.columns(conn), cfg.mode)
+            removable, _ = backup.live_removable(conn, cfg.mode)
+        metrics.append(
+            {
+                "id": "duplicated_rows",
+                "before": backup_memory.get("removable_rows"),
+                "removed": dedupe_memory.get("removed_rows"),
+                "now": removable,
+                "mode": cfg.mode,
+                "state": _state(None if removable is None else removable == 0),
+            }
+        )
+
+        # 4. BI query latency vs the target (from validate.latency, when it ran).
+        metrics.append(_latency_metric(ctx))
+
+        # 5. Freshness: real time through the FDW instead of the ETL's 3x/day.
+        row = conn.execute(
+            compose("cleanup/foreign_tables.sql", server_name=ctx.config.fdw.server_name)
+        ).fetchone()
+        foreign = int(row[0]) if row else 0
+        metrics.append(
+            {
+                "id": "freshness",
+                "before": "3x/day",
+                "goal": "real time",
+                "now": "real time" if foreign else "3x/day",
+                "foreign_tables": foreign,
+                "state": _state(foreign > 0),
+            }
+        )
+
+        # 6. Fallback available (app.fallback's last result).
+        fallback = _step_status(ctx, "app.fallback")
+        metrics.append(
+            {
+                "id": "fallback",
+                "before": False,
+                "goal": True,
+                "now": fallback,
+                "state": "not_measured" if fallback is None else _state(fallback == "done"),
+            }
+        )
+
+        details = [_metric_message(m) for m in metrics]
+        judged = [m for m in metrics if m["state"] in ("met", "not_met")]
+        met = sum(1 for m in judged if m["state"] == "met")
+        params = {"met": met, "total": len(judged)}
+        facts = {"metrics": metrics, "measured_at": _now()}
+        if removable:
+            return CheckResult(
+                Status.PENDING,
+                Message("step.cleanup.report.pending", {**params, "rows": removable}),
+                details,
+                facts,
+            )
+        return CheckResult(
+            Status.DONE, Message("step.cleanup.report.summary", params), details, facts
+        )
+
+
+def _state(ok: bool | None) -> str:
+    if ok is None:
+        return "not_measured"
+    return "met" if ok else "not_met"
+
+
+def _step_status(ctx: Any, step_id: str) -> str | None:
+    state = getattr(ctx, "state", None)
+    if state is None:
+        return None
+    entry = state.steps().get(step_id)
+    return str(entry["status"]) if isinstance(entry, dict) and entry.get("status") else None
+
+
+# Keys validate.latency may remember its worst p95 under (first found wins).
+_LATENCY_KEYS = ("p95_ms", "worst_p95_ms", "max_p95_ms", "slowest_p95_ms")
+
+
+def _latency_metric(ctx: Any) -> dict[str, Any]:
+    target = ctx.config.validation.latency_target_ms
+    memory = ctx.recall("validate.latency")
+    value = next((memory[k] for k in _LATENCY_KEYS if isinstance(memory.get(k), int | float)), None)
+    status = _step_status(ctx, "validate.latency")
+    metric: dict[str, Any] = {
+        "id": "latency",
+        "before": None,
+        "goal": target,
+        "now": value,
+        "step_status": status,
+    }
+    if value is not None:
+        metric["state"] = _state(value < target)
+    elif status in ("done", "failed"):
+        metric["state"] = _state(status == "done")
+    else:
+        metric["state"] = "not_measured"
+    return metric
+
+
+def _metric_message(metric: dict[str, Any]) -> Message:
+    state = t("cleanup.metric.state." + metric["state"])
+    kind = metric["id"]
+    if kind == "storage":
+        params = {
+            "bucket": metric["bucket"],
+            "before": _mb(metric["before"]),
+            "runbook": _mb(metric["runbook_before"]),
+            "goal": _mb(metric["goal"]),
+            "now": _mb(metric["now"]),
+            "state": state,
+        }
+        return Message("cleanup.metric.storage", params)
+    if kind == "database":
+        return Message(
+            "cleanup.metric.database",
+            {
+                "before": _mb(metric["before"]),
+                "after": _mb(metric["after"]),
+                "now": _mb(metric["now"]),
+                "state": state,
+            },
+        )
+    if kind == "duplicated_rows":
+        return Message(
+            "cleanup.metric.rows",
+            {
+                "before": _dash(metric["before"]),
+                "now": _dash(metric["now"]),
+                "mode": metric["mode"],
+                "state": state,
+            },
+        )
+    if kind == "latency":
+        now = metric["now"]
+        if metric["state"] == "not_measured":
+            return Message("cleanup.metric.latency_unmeasured", {"goal": metric["goal"]})
+        shown = f"{now:.0f} ms" if isinstance(now, int | float) else t("status.done")
+        return Message(
+            "cleanup.metric.latency", {"now": shown, "goal": metric["goal"], "state": state}
+        )
+    if kind == "freshness":
+        return Message(
+            "cleanup.metric.freshness",
+            {"tables": metric["foreign_tables"], "state": state},
+        )
+    if metric["now"] is None:
+        return Message("cleanup.metric.fallback_unchecked")
+    return Message(
+        "cleanup.metric.fallback", {"now": t("status." + str(metric["now"])), "state": state}
+    )
+
+
+def _dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def steps() -> list[Step]:
+    """This phase's steps in checklist order (for tests; the checklist is all_steps())."""
+    return [Backup(), Dedupe(), Report()]
+
+
+def checklist() -> list[Step]:
+    """all_steps(), with this phase's steps added when the checklist does not list them yet."""
+    from wizard.steps import all_steps
+
+    found = all_steps()
+    known = {s.id for s in found}
+    return found + [s for s in steps() if s.id not in known]
