@@ -38,7 +38,7 @@ def with_secrets(testbed: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
 def run_status(config: Config, tmp_path: Path) -> Any:
     ctx, runner = open_session(config, tmp_path / "fdw-wizard.yaml")
     try:
-        return runner.status()
+        return runner.status(["prereq"])
     finally:
         ctx.close()
 

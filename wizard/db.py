@@ -21,6 +21,7 @@ DEFAULT_CONNECT_TIMEOUT_S = 10
 _CLASSIFY: tuple[tuple[str, str], ...] = (
     ("password authentication failed", "db.err.auth_failed"),
     ("no pg_hba.conf entry", "db.err.no_hba"),
+    ("pg_hba.conf rejects connection", "db.err.hba_reject"),
     ("does not support ssl", "db.err.ssl_unsupported"),
     ("ssl is not enabled", "db.err.ssl_unsupported"),
     ("connection requires a valid client certificate", "db.err.ssl_cert"),

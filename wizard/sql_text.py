@@ -9,7 +9,18 @@ import sql_templates
 
 # Template placeholders that are object names; every other placeholder is a value.
 IDENTIFIER_PARAMS = frozenset(
-    {"role", "owner", "schema", "database", "table", "server", "view", "bucket_table", "mapped"}
+    {
+        "role",
+        "owner",
+        "schema",
+        "database",
+        "table",
+        "server",
+        "view",
+        "view_schema",
+        "fdw_schema",
+        "source_schema",
+    }
 )
 
 VERIFIER_PLACEHOLDER = "<scram-verifier>"
@@ -20,7 +31,9 @@ def compose(template: str, **params: Any) -> Any:
 
     parts: dict[str, Any] = {}
     for name, value in params.items():
-        if name in IDENTIFIER_PARAMS:
+        if isinstance(value, sql.Composable):
+            parts[name] = value  # already composed (option lists, identifier lists)
+        elif name in IDENTIFIER_PARAMS:
             parts[name] = (
                 sql.Identifier(*value) if isinstance(value, tuple) else sql.Identifier(value)
             )
@@ -40,6 +53,21 @@ def literal(conn: Any, value: Any) -> str:
 
     text: str = sql.Literal(value).as_string(conn)
     return text
+
+
+def options(pairs: dict[str, str]) -> Any:
+    """``key 'value', ...`` for OPTIONS (...): keys as identifiers, values as literals."""
+    from psycopg import sql
+
+    return sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in pairs.items()
+    )
+
+
+def identifiers(names: list[str]) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
 def identifier(*parts: str) -> str:

@@ -25,6 +25,7 @@ def all_steps() -> list[Step]:
         supabase_checks,
         supabase_fdw,
         supabase_import,
+        validate,
         views,
     )
 
@@ -55,6 +56,9 @@ def all_steps() -> list[Step]:
         manual.SyncFlag(),
         manual.Etl(),
         manual.Dashboards(),
+        validate.Latency(),
+        validate.Offline(),
+        validate.Monitor(),
         cleanup.Backup(),
         cleanup.Dedupe(),
         cleanup.Report(),

@@ -302,7 +302,7 @@ def probe_mapping(conn: Any, server: str, role: str) -> str | None:
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
             conn.execute("SELECT count(*) FROM fdw_wizard_probe.probe")
     except psycopg.Error as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return " ".join(str(exc).split()) or type(exc).__name__  # DETAIL holds the cause
     finally:
         conn.execute("SELECT postgres_fdw_disconnect_all()")
     return None
@@ -369,14 +369,22 @@ class UserMappings(Step):
         plan = Plan(self.id)
         password = ctx.secret("reader")
         for role in missing + list(broken):
-            template = (
-                "supabase/mapping_create.sql"
-                if role in missing
-                else "supabase/mapping_password.sql"
-            )
+            if role in broken:
+                # ALTER ... SET fails on an option the mapping lacks, and postgres cannot see
+                # other roles' options: replace the mapping (same transaction, no gap).
+                drop = sql.SQL("DROP USER MAPPING FOR {} SERVER {}").format(
+                    sql.Identifier(role), sql.Identifier(server)
+                )
+                plan.actions.append(
+                    SqlAction(
+                        "supabase",
+                        drop.as_string(conn),
+                        Message("step.supabase.user-mappings.replace", {"role": role}),
+                    )
+                )
             text = sql_text.render(
                 conn,
-                template,
+                "supabase/mapping_create.sql",
                 role=role,
                 server=server,
                 remote_user=cfg.reader.name,

@@ -1,0 +1,106 @@
+"""`fdw-wizard doctor` as an operator runs it, on a test bed of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import sandbox_config_for
+from wizard import exitcodes
+from wizard.config import save_config
+from wizard.testbed import TestBed
+
+pytestmark = pytest.mark.clusters
+
+EXE = [sys.executable, "-m", "wizard.cli"]
+
+
+@pytest.fixture(scope="module")
+def site(private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("doctor")
+    config_path = folder / "fdw-wizard.yaml"
+    save_config(sandbox_config_for(private_testbed), config_path)
+    env = dict(os.environ)
+    env["FDW_WIZARD_SECRET_LOCAL_SUPERUSER"] = private_testbed.passwords["dw-superuser"]
+    env["FDW_WIZARD_SECRET_SUPABASE_DB"] = private_testbed.passwords["supabase-postgres"]
+    env["FDW_WIZARD_DATA_DIR"] = str(folder / "data")
+    yield {"bed": private_testbed, "config": config_path, "env": env, "folder": folder}
+
+
+def doctor(site: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*EXE, "doctor", "--config", str(site["config"]), "--lang", "en", *args],
+        capture_output=True,
+        text=True,
+        env=site["env"],
+        timeout=180,
+        check=False,
+    )
+
+
+def test_pasted_error_never_echoes_its_password(site: dict[str, Any]) -> None:
+    pasted = (
+        "connection failed: host=127.0.0.1 user=postgres password=secret123 FATAL:  password"
+        ' authentication failed for user "postgres"'
+    )
+    for extra in ((), ("--json",)):
+        result = doctor(site, "--error", pasted, *extra)
+        assert "secret123" not in result.stdout + result.stderr
+        assert result.returncode in (exitcodes.OK, exitcodes.FAILED)
+    document = json.loads(doctor(site, "--error", pasted, "--json").stdout)
+    assert isinstance(document["diagnoses"], list)
+
+
+def test_symptom_is_validated_and_listed(site: dict[str, Any]) -> None:
+    bad = doctor(site, "--symptom", "no-such-symptom")
+    assert bad.returncode == exitcodes.USAGE
+    assert "cannot-connect" in bad.stderr  # argparse lists the valid choices
+    healthy = doctor(site, "--symptom", "cgnat", "--json")
+    document = json.loads(healthy.stdout)
+    assert healthy.returncode == exitcodes.OK
+    assert document["diagnoses"][0]["id"] == "nothing-found"
+
+
+def test_transaction_pooler_in_the_config(site: dict[str, Any]) -> None:
+    text = site["config"].read_text(encoding="utf-8")
+    pooled = Path(site["folder"]) / "pooled.yaml"
+    supabase_port = str(site["bed"].supabase.port)
+    pooled.write_text(text.replace(f"port: {supabase_port}", "port: 6543"), encoding="utf-8")
+    result = subprocess.run(
+        [*EXE, "doctor", "--config", str(pooled), "--json"],
+        capture_output=True,
+        text=True,
+        env=site["env"],
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == exitcodes.USAGE
+    document = json.loads(result.stdout)
+    first = document["diagnoses"][0]
+    assert first["id"] == "transaction-pooler" and first["confidence"] == "confirmed"
+
+
+def test_doctor_json_on_a_stopped_dw_says_server_down(site: dict[str, Any]) -> None:
+    bed: TestBed = site["bed"]
+    bed.dw.cluster.stop()
+    try:
+        result = doctor(site, "--json")
+        document = json.loads(result.stdout)  # one JSON document, nothing else on stdout
+        assert result.returncode == exitcodes.FAILED
+        first = document["diagnoses"][0]
+        assert first["id"] == "server-down" and first["confidence"] == "confirmed"
+        assert "firewall-or-blackhole" not in [d["id"] for d in document["diagnoses"]]
+        assert document["checked"]["prereq.local-connection"] == "failed"
+        text = doctor(site)
+        assert text.returncode == exitcodes.FAILED
+        assert "] server-down:" in text.stdout.splitlines()[1]
+        assert "firewall-or-blackhole" not in text.stdout
+    finally:
+        bed.dw.cluster.start()

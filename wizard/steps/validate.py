@@ -1,0 +1,483 @@
+"""Phase 4 (runbook "Validação"): latency under the target, the fallback in time when the DW is
+offline, and the monitoring window before cleanup. All three only measure (nothing to apply).
+
+- validate.latency: every imported foreign table and every enabled view, read the way the app
+  reads them (the hook's LIMIT 10000, a COUNT, a monthly dashboard total) as ``authenticated``
+  (its role settings, 8 s statement_timeout), ``validation.samples`` times; p50/p95/max against
+  ``validation.latency_target_ms`` next to the network round trip; pushdown from the plan; a
+  remedy naming the step or config key for each read over the target.
+- validate.offline: a throwaway copy of the foreign server pointed at an address that accepts
+  nothing back; the time until the app's query errors must stay within
+  ``fdw.connect_timeout_s`` + 2 s, or the app's Storage fallback never gets its turn.
+- validate.monitor: one health probe appended to the log, and the log's summary: DONE once it
+  covers ``validation.monitor_window_hours`` without an incident (the cleanup gate).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from wizard import latency, monitor
+from wizard.engine import CheckResult, Status, Step
+from wizard.i18n import Message
+
+APP_ROLE = "authenticated"
+OFFLINE_MARGIN_S = 2.0  # the bound: connect_timeout + this
+OFFLINE_CAP_EXTRA_S = 5.0  # how much longer than the bound the wizard waits before giving up
+VIEW_REQUIRES = ("views.clientes-360", "views.frota-360")
+
+
+def _relations(ctx: Any) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(schema, name, kind, columns) of every imported foreign table and enabled view."""
+    from wizard.steps.supabase_import import foreign_tables
+    from wizard.steps.views import Clientes360, Frota360
+
+    cfg = ctx.config
+    out = [
+        (cfg.fdw.target_schema, name, "table", columns)
+        for name, columns in sorted(foreign_tables(ctx).items())
+    ]
+    conn = ctx.supabase_conn()
+    for step in (Clientes360, Frota360):
+        view_cfg = getattr(cfg.views, step.config_key)
+        if not view_cfg.enabled:
+            continue
+        rows = conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped"
+            " ORDER BY a.attnum",
+            (view_cfg.schema_name, step.view_name),
+        ).fetchall()
+        if rows:
+            out.append((view_cfg.schema_name, step.view_name, "view", {r[0]: r[1] for r in rows}))
+    return out
+
+
+def _fetch_sizes(ctx: Any) -> tuple[int, dict[str, int]]:
+    """The server's fetch_size and per-table overrides (postgres_fdw's default is 100)."""
+    from wizard.steps.supabase_fdw import current_server
+
+    conn = ctx.supabase_conn()
+    server = current_server(conn, ctx.config.fdw.server_name)
+    default = int(
+        (server[1] if server else {}).get("fetch_size", latency.POSTGRES_FDW_DEFAULT_FETCH)
+    )
+    per_table: dict[str, int] = {}
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname, ft.ftoptions FROM pg_foreign_table ft"
+        " JOIN pg_class c ON c.oid = ft.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+    ).fetchall()
+    for name, options in rows:
+        for item in options or []:
+            key, _, value = str(item).partition("=")
+            if key == "fetch_size":
+                per_table[name] = int(value)
+    return default, per_table
+
+
+def network(ctx: Any) -> dict[str, Any]:
+    """Round trips: to the DW's public address (the brief's measure of the FDW path) and to
+    Supabase (from the DW's site this approximates the Supabase -> DW path)."""
+    cfg = ctx.config
+    dw_ms, dw_error = latency.tcp_rtt_ms(cfg.exposure.public_host, cfg.exposure.public_port)
+    supa_ms, supa_error = latency.tcp_rtt_ms(cfg.supabase.host, cfg.supabase.port)
+    known = [v for v in (dw_ms, supa_ms) if v is not None]
+    return {
+        "dw_address": f"{cfg.exposure.public_host}:{cfg.exposure.public_port}",
+        "dw_rtt_ms": dw_ms,
+        "dw_error": dw_error,
+        "supabase_rtt_ms": supa_ms,
+        "supabase_error": supa_error,
+        "rtt_ms": max(known) if known else None,
+    }
+
+
+class Latency(Step):
+    """Runbook Fase 4: "Verificar latência aceitável (<500ms)"."""
+
+    id = "validate.latency"
+    phase = "validate"
+    requires = ("supabase.test-queries", *VIEW_REQUIRES)
+
+    def check(self, ctx: Any) -> CheckResult:
+        cfg = ctx.config
+        target = float(cfg.validation.latency_target_ms)
+        conn = ctx.supabase_conn()
+        net = network(ctx)
+        rtt = net["rtt_ms"]
+        ctx.progress(
+            self.id,
+            Message(
+                "step.validate.latency.network",
+                {
+                    "address": net["dw_address"],
+                    "rtt": net["dw_rtt_ms"] if net["dw_rtt_ms"] is not None else "-",
+                },
+            ),
+        )
+        fetch_default, fetch_tables = _fetch_sizes(ctx)
+        relations = _relations(ctx)
+        cold = None
+        if relations:
+            first = next((r for r in relations if r[2] == "table"), relations[0])
+            cold = latency.cold_connect_ms(conn, APP_ROLE, (first[0], first[1]))
+        table: list[dict[str, Any]] = []
+        details: list[Message] = []
+        over = errors = 0
+        widest = 0
+        date_trunc_local = 0
+        for index, (schema, name, kind, columns) in enumerate(relations, 1):
+            relation = f"{schema}.{name}"
+            ctx.progress(
+                self.id,
+                Message(
+                    "step.validate.latency.measuring",
+                    {"relation": relation, "done": index, "total": len(relations)},
+                ),
+            )
+            fetch = fetch_tables.get(relation, fetch_default)
+            row: dict[str, Any] = {"relation": relation, "kind": kind, "reads": []}
+            worst = 0.0
+            for read in latency.reads_for(schema, name, kind, columns):
+                m = latency.measure(conn, APP_ROLE, read, cfg.validation.samples)
+                entry = self._entry(ctx, m, target, rtt, fetch)
+                row["reads"].append(entry)
+                widest = max([widest, *(s.width for s in m.foreign_scans)])
+                if entry["pushdown"]["aggregate"] == "not_pushed" and "date_trunc" in m.sql:
+                    date_trunc_local += 1
+                if entry["verdict"] == "error":
+                    errors += 1
+                    details.append(
+                        Message(
+                            "step.validate.latency.read_error",
+                            {"relation": relation, "read": read.read, "error": m.error or "-"},
+                        )
+                    )
+                elif entry["verdict"] == "over":
+                    over += 1
+                    details.append(
+                        Message(
+                            "step.validate.latency.read_over",
+                            {
+                                "relation": relation,
+                                "read": read.read,
+                                "p50": entry["p50_ms"],
+                                "p95": entry["p95_ms"],
+                                "target": int(target),
+                            },
+                        )
+                    )
+                    details += [Message(r["key"], r["params"]) for r in entry["remedies"]]
+                worst = max(worst, entry["p95_ms"] or 0.0)
+            table.append(row)
+            ctx.progress(
+                self.id,
+                Message("step.validate.latency.measured", {"relation": relation, "p95": worst}),
+            )
+        if date_trunc_local:
+            details.append(Message("step.validate.latency.date_trunc", {"count": date_trunc_local}))
+        reads = sum(len(r["reads"]) for r in table)
+        facts: dict[str, Any] = {
+            "target_ms": int(target),
+            "samples": cfg.validation.samples,
+            "role": APP_ROLE,
+            "network": net,
+            "cold_connect_ms": cold,
+            "fetch_size": fetch_default,
+            "recommended_fetch_size": latency.recommend_fetch_size(rtt or 0.0, widest or 200),
+            "relations": table,
+            "reads": reads,
+            "over": over,
+            "errors": errors,
+        }
+        params = {"reads": reads, "relations": len(table), "target": int(target)}
+        if not table:
+            return CheckResult(Status.FAILED, Message("step.validate.latency.none"), details, facts)
+        if over or errors:
+            return CheckResult(
+                Status.FAILED,
+                Message("step.validate.latency.failed", {**params, "over": over, "errors": errors}),
+                details,
+                facts,
+            )
+        return CheckResult(Status.DONE, Message("step.validate.latency.ok", params), details, facts)
+
+    def _entry(
+        self, ctx: Any, m: latency.Measured, target: float, rtt: float | None, fetch: int
+    ) -> dict[str, Any]:
+        stats = latency.summarize(m.server_ms)
+        wall = latency.summarize(m.wall_ms)
+        flags = latency.pushdown(m)
+        entry: dict[str, Any] = {
+            "read": m.read.read,
+            "sql": m.sql,
+            **stats,
+            "wall_p50_ms": wall["p50_ms"],
+            "rows": m.rows,
+            "rows_fetched": sum(s.rows for s in m.foreign_scans),
+            "round_trips": latency.round_trips((s.rows for s in m.foreign_scans), fetch),
+            "remote_sql": m.remote_sql,
+            "pushdown": flags,
+            "findings": [f.to_json() for f in latency.findings(m, flags)],
+            "remedies": [],
+            "error": m.error,
+            "sqlstate": m.sqlstate,
+        }
+        entry["network_floor_ms"] = (
+            round(entry["round_trips"] * rtt, 2) if rtt is not None else None
+        )
+        if m.error is not None:
+            entry["verdict"] = "error"
+            if m.sqlstate == "57014":
+                entry["remedies"] = [Message("validate.remedy.timeout").to_json()]
+            return entry
+        p95 = float(stats["p95_ms"] or 0.0)
+        entry["verdict"] = "ok" if p95 <= target else "over"
+        if entry["verdict"] == "over":
+            scans: list[str] = []
+            for sent in m.remote_sql:
+                with contextlib.suppress(Exception):  # the index advice is optional
+                    scans += latency.dw_seq_scans(ctx.local_conn(), sent)
+            entry["remedies"] = [
+                r.to_json()
+                for r in latency.remedies(
+                    m, flags, target_ms=target, rtt_ms=rtt, fetch_size=fetch, seq_scans=scans
+                )
+            ]
+        return entry
+
+
+class Offline(Step):
+    """Runbook Fase 4: "Testar fallback quando FDW offline"."""
+
+    id = "validate.offline"
+    phase = "validate"
+    requires = ("supabase.test-queries", *VIEW_REQUIRES)
+
+    def check(self, ctx: Any) -> CheckResult:
+        from wizard.blackhole import Blackhole, RefusedPort, is_loopback
+        from wizard.steps.supabase_fdw import current_server
+
+        cfg = ctx.config
+        conn = ctx.supabase_conn()
+        server = current_server(conn, cfg.fdw.server_name)
+        if server is None:
+            return CheckResult(
+                Status.FAILED,
+                Message("step.validate.offline.no_server", {"server": cfg.fdw.server_name}),
+            )
+        options = server[1]
+        bound = cfg.fdw.connect_timeout_s + OFFLINE_MARGIN_S
+        cap = bound + OFFLINE_CAP_EXTRA_S
+        details: list[Message] = []
+        facts: dict[str, Any] = {
+            "bound_s": bound,
+            "server_connect_timeout": options.get("connect_timeout"),
+        }
+        if "connect_timeout" not in options:
+            details.append(Message("step.validate.offline.no_connect_timeout"))
+        addresses = latency.resolved_addresses(cfg.exposure.public_host, cfg.exposure.public_port)
+        facts["dw_addresses"] = addresses
+        if addresses > 1:
+            details.append(
+                Message(
+                    "step.validate.offline.addresses",
+                    {
+                        "host": cfg.exposure.public_host,
+                        "count": addresses,
+                        "worst": addresses * cfg.fdw.connect_timeout_s,
+                    },
+                )
+            )
+        timeout = self._statement_timeout(conn)
+        probe = cfg.validation.offline_probe_host.strip()
+
+        def measure(kind: str, host: str, port: int, release: Any = None) -> latency.Offline:
+            ctx.progress(
+                self.id,
+                Message(
+                    "step.validate.offline.measuring", {"kind": kind, "address": f"{host}:{port}"}
+                ),
+            )
+            return latency.time_to_error(
+                lambda: monitor.open_supabase(ctx),
+                conn,
+                options,
+                host,
+                port,
+                kind=kind,
+                remote_user=cfg.reader.name,
+                statement_timeout=timeout,
+                cap_s=cap,
+                release=release,
+            )
+
+        if probe:
+            host, port = latency.parse_host_port(probe, cfg.exposure.public_port)
+            main = measure("configured", host, port)
+            refused = None
+        elif is_loopback(cfg.supabase.host):
+            # Supabase shares this machine's loopback (the rehearsal): a listener here is one
+            # it can reach.
+            with Blackhole() as hole:
+                main = measure("blackhole", hole.host, hole.port, hole.release)
+            with RefusedPort() as port_holder:
+                refused = measure("refused", port_holder.host, port_holder.port)
+        else:
+            return CheckResult(
+                Status.PENDING,
+                Message("step.validate.offline.need_probe_host"),
+                [*details, Message("step.validate.offline.need_probe_host.how")],
+                facts,
+            )
+        facts["probe"] = main.to_json()
+        facts["refused"] = refused.to_json() if refused is not None else None
+        if refused is not None and refused.seconds is not None:
+            details.append(
+                Message(
+                    "step.validate.offline.refused",
+                    {"seconds": refused.seconds, "error": refused.error or "-"},
+                )
+            )
+        if not main.cleaned or (refused is not None and not refused.cleaned):
+            return CheckResult(
+                Status.FAILED,
+                Message("step.validate.offline.left_behind", {"server": main.server}),
+                details,
+                facts,
+            )
+        if main.problem:
+            return CheckResult(
+                Status.FAILED,
+                Message("step.validate.offline.problem", {"error": main.problem}),
+                details,
+                facts,
+            )
+        if main.answered:
+            return CheckResult(
+                Status.FAILED,
+                Message("step.validate.offline.answered", {"address": f"{main.host}:{main.port}"}),
+                details,
+                facts,
+            )
+        if main.hung or main.seconds is None or main.seconds > bound:
+            waited = f"> {cap:g}" if main.hung else f"{main.seconds}"
+            return CheckResult(
+                Status.FAILED,
+                Message(
+                    "step.validate.offline.slow",
+                    {"seconds": waited, "bound": bound, "error": main.error or "-"},
+                ),
+                [*details, Message("step.validate.offline.slow.fix")],
+                facts,
+            )
+        return CheckResult(
+            Status.DONE,
+            Message(
+                "step.validate.offline.ok",
+                {"seconds": main.seconds, "bound": bound, "error": main.error or "-"},
+            ),
+            details,
+            facts,
+        )
+
+    @staticmethod
+    def _statement_timeout(conn: Any) -> str | None:
+        row = conn.execute(
+            "SELECT rolconfig FROM pg_roles WHERE rolname = %s", (APP_ROLE,)
+        ).fetchone()
+        for entry in row[0] if row and row[0] else []:
+            name, _, value = str(entry).partition("=")
+            if name == "statement_timeout":
+                return value
+        return None
+
+
+class Monitor(Step):
+    """Runbook Fase 4: "Monitorar por 48h antes de limpeza" (the cleanup gate).
+
+    Its check runs one health probe and appends it to the log (an observation of the wizard's
+    own, not a change to the site), then judges the log."""
+
+    id = "validate.monitor"
+    phase = "validate"
+    requires = ("validate.latency",)
+
+    def check(self, ctx: Any) -> CheckResult:
+        log = monitor.HealthLog.for_config(ctx.config_path)
+        prober = monitor.Prober(ctx)
+        try:
+            record = prober.probe(source="check")
+        finally:
+            prober.close()
+        log.append(record)
+        ctx.progress(
+            self.id,
+            Message(
+                "step.validate.monitor.probe_ok"
+                if record.ok
+                else "step.validate.monitor.probe_failed",
+                {
+                    "ms": record.latency_ms if record.latency_ms is not None else "-",
+                    "error": record.error or "-",
+                },
+            ),
+        )
+        summary = monitor.summarize(
+            log.records(), ctx.config.validation.monitor_window_hours, log=str(log.path)
+        )
+        facts = summary.to_json()
+        details = [
+            Message(
+                "step.validate.monitor.incident",
+                {
+                    "start": i["start"],
+                    "end": i["end"] or "-",
+                    "failures": i["failures"],
+                    "error": i["error"] or "-",
+                },
+            )
+            for i in summary.incidents[-5:]
+        ]
+        details.append(
+            Message(
+                "step.validate.monitor.summary",
+                {
+                    "records": summary.records,
+                    "availability": summary.availability_pct
+                    if summary.availability_pct is not None
+                    else "-",
+                    "p95": summary.p95_ms if summary.p95_ms is not None else "-",
+                    "log": str(log.path),
+                },
+            )
+        )
+        if summary.gate_ok:
+            return CheckResult(
+                Status.DONE,
+                Message(
+                    "step.validate.monitor.ok",
+                    {
+                        "hours": monitor.hours_text(summary.clean_hours),
+                        "required": ctx.config.validation.monitor_window_hours,
+                    },
+                ),
+                details,
+                facts,
+            )
+        details.append(Message("step.validate.monitor.how"))
+        return CheckResult(
+            Status.PENDING,
+            Message(
+                "step.validate.monitor.pending",
+                {
+                    "covered": monitor.hours_text(summary.clean_hours),
+                    "required": ctx.config.validation.monitor_window_hours,
+                    "left": monitor.hours_text(summary.remaining_hours),
+                },
+            ),
+            details,
+            facts,
+        )
