@@ -78,6 +78,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             Message("sandbox.next", {"config": str(info.config_path), "dir": str(info.directory)}),
         )
     if not args.no_tui:
-        say(ctx, Message("cli.tui_not_built"), err=True)
-        return exitcodes.USAGE
+        from .tui import open_tui
+
+        return open_tui(info.config_path, ctx)
     return exitcodes.OK

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from wizard import exitcodes
 from wizard.i18n import Message
@@ -11,7 +13,16 @@ from . import CliContext
 from .output import say
 
 
+def open_tui(config_path: Path, ctx: CliContext) -> int:
+    """Run the Textual app on ``config_path`` (the first-run form when there is none)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A TUI needs a terminal; scripts use the commands (status, apply, ...).
+        say(ctx, Message("tui.needs_terminal"), err=True)
+        return exitcodes.USAGE
+    from screens.app import run_tui
+
+    return run_tui(config_path, ctx.lang or None)
+
+
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    # The Textual app arrives with the TUI issue; until then say so plainly.
-    say(ctx, Message("cli.tui_not_built"), err=True)
-    return exitcodes.USAGE
+    return open_tui(ctx.config_path, ctx)

@@ -1,0 +1,310 @@
+"""Checklist: every phase and step with a status symbol and word, the runbook's "Progresso da
+Execução" per phase (live), and the actions that drive the engine."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
+
+from screens.common import LiveLog, WizardScreen, say, styled_status
+from screens.symbols import RUNNING, SYMBOL, UNKNOWN
+from wizard.engine import Event, Status
+from wizard.i18n import t
+
+# What "apply all" and "apply phase" leave alone: nothing to do, or only the operator can.
+SETTLED = {Status.DONE.value, Status.NOT_APPLICABLE.value}
+NOT_AUTOMATIC = {Status.MANUAL.value}
+
+
+def phase_label(phase: str) -> str:
+    return t("tui.phase." + phase)
+
+
+def phase_status(statuses: list[str]) -> str:
+    """One status for a phase, from its steps' statuses."""
+    if not statuses:
+        return UNKNOWN
+    if RUNNING in statuses:
+        return RUNNING
+    if Status.FAILED.value in statuses:
+        return Status.FAILED.value
+    if all(s in SETTLED for s in statuses):
+        return Status.DONE.value
+    if all(s in SETTLED | NOT_AUTOMATIC for s in statuses):
+        return Status.MANUAL.value
+    if all(s == UNKNOWN for s in statuses):
+        return UNKNOWN
+    return Status.PENDING.value
+
+
+class ChecklistScreen(WizardScreen):
+    CSS_PATH = "checklist.tcss"
+    KEYS = (
+        ("Enter", "tui.key.open"),
+        ("a", "tui.key.apply"),
+        ("p", "tui.key.apply_phase"),
+        ("r", "tui.key.recheck"),
+        ("w", "tui.key.why"),
+        ("t", "tui.key.troubleshoot"),
+        ("d", "tui.key.dashboard"),
+        ("c", "tui.key.cleanup"),
+        ("Esc", "tui.key.back_cancel"),
+        ("F2", "tui.key.language"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "apply_step", show=False),
+        Binding("p", "apply_phase", show=False),
+        Binding("A", "apply_all", show=False),
+        Binding("r", "recheck", show=False),
+        Binding("w", "why", show=False),
+        Binding("t", "troubleshoot", show=False),
+        Binding("d", "dashboard", show=False),
+        Binding("c", "cleanup", show=False),
+        Binding("escape", "back", show=False),
+    ]
+
+    def __init__(self, mode: str = "guided") -> None:
+        super().__init__()
+        self.mode = mode
+        self.row_keys: list[str] = []
+        self._place_cursor = True  # once, after the first check: where the operator left off
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        with Horizontal(id="body"):
+            yield DataTable(id="steps", cursor_type="row", zebra_stripes=False)
+            yield Static(id="progress", classes="panel")
+        yield Static(id="runline")
+        yield LiveLog(id="log")
+        yield self.key_bar()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        table.add_column("status", key="status", width=15)
+        table.add_column("step", key="step")
+        self._fill_rows()
+        self.refresh_texts()
+        table.focus()
+        self._cursor_to_next()
+        self.set_interval(1.0, self._tick)
+        if self.wapp.auto_probe and not self.wapp.busy:
+            self.wapp.run_status()
+
+    # -- rows ------------------------------------------------------------------------------------
+
+    def _phases(self) -> list[str]:
+        from wizard.steps import PHASES
+
+        return list(PHASES)
+
+    def _fill_rows(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        table.clear()
+        self.row_keys = []
+        steps = self.wapp.steps
+        for phase in self._phases():
+            table.add_row("", "", key="phase:" + phase)
+            self.row_keys.append("phase:" + phase)
+            members = [s for s in steps if s.phase == phase]
+            if not members:
+                table.add_row("", "", key="missing:" + phase)
+                self.row_keys.append("missing:" + phase)
+            for step in members:
+                table.add_row("", "", key=step.id)
+                self.row_keys.append(step.id)
+
+    def _render_row(self, key: str) -> None:
+        table = self.query_one("#steps", DataTable)
+        if key.startswith("phase:"):
+            label = Text("== " + phase_label(key.split(":", 1)[1]) + " ==", style="bold")
+            table.update_cell(key, "status", "")
+            table.update_cell(key, "step", label)
+        elif key.startswith("missing:"):
+            table.update_cell(key, "status", "")
+            table.update_cell(key, "step", Text(t("tui.not_available_short"), style="italic"))
+        else:
+            table.update_cell(key, "status", styled_status(self.wapp.status_of(key)))
+            step = self.wapp.step(key)
+            title = say(step.title) if step else key
+            table.update_cell(key, "step", title)
+
+    def _render_progress(self) -> None:
+        text = Text(t("tui.progress.title") + "\n", style="bold")
+        steps = self.wapp.steps
+        for phase in self._phases():
+            members = [s.id for s in steps if s.phase == phase]
+            statuses = [self.wapp.status_of(s) for s in members]
+            done = sum(1 for s in statuses if s in SETTLED)
+            label = phase_label(phase)[:16]
+            if members:
+                symbol = SYMBOL.get(phase_status(statuses), "[??]")
+                line = f"{label:<16} {done:>2}/{len(members):<2} {symbol}"
+            else:
+                line = f"{label:<16}  -/-  [na]"
+            text.append(line + "\n")
+        self.query_one("#progress", Static).update(text)
+
+    def refresh_texts(self) -> None:
+        super().refresh_texts()
+        config = self.wapp.config
+        where = str(self.wapp.config_path)
+        kind = t("tui.welcome.sandbox") if config and config.sandbox else ""
+        self.query_one("#title", Static).update(t("tui.checklist.title", path=where, kind=kind))
+        table = self.query_one("#steps", DataTable)
+        table.columns[ColumnKey("status")].label = Text(t("tui.checklist.col_status"))
+        table.columns[ColumnKey("step")].label = Text(t("tui.checklist.col_step"))
+        for key in self.row_keys:
+            self._render_row(key)
+        self._render_progress()
+        self._tick()
+
+    # -- live ------------------------------------------------------------------------------------
+
+    def engine_events(self, events: list[Event]) -> None:
+        super().engine_events(events)
+        touched = {e.step_id for e in events if e.step_id}
+        for key in touched:
+            if key in self.row_keys:
+                self._render_row(key)
+        if touched:
+            self._render_progress()
+
+    def engine_idle(self) -> None:
+        if self._place_cursor:
+            self._place_cursor = False
+            self._cursor_to_next()
+        for key in self.row_keys:
+            self._render_row(key)
+        self._render_progress()
+
+    def busy_changed(self) -> None:
+        self._tick()
+
+    def _tick(self) -> None:
+        app = self.wapp
+        line = self.query_one("#runline", Static)
+        if app.busy:
+            elapsed = int(time.monotonic() - app.busy_since)
+            line.update(
+                t("tui.running", what=app.busy_label or "", seconds=elapsed)
+                + "  "
+                + t("tui.esc_cancels")
+            )
+        else:
+            line.update(t("tui.idle"))
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def current_key(self) -> str | None:
+        table = self.query_one("#steps", DataTable)
+        if not self.row_keys or table.cursor_row < 0:
+            return None
+        return self.row_keys[min(table.cursor_row, len(self.row_keys) - 1)]
+
+    def current_step_id(self) -> str | None:
+        key = self.current_key()
+        if key is None or ":" in key:
+            return None
+        return key
+
+    def current_phase(self) -> str | None:
+        key = self.current_key()
+        if key is None:
+            return None
+        if ":" in key:
+            return key.split(":", 1)[1]
+        step = self.wapp.step(key)
+        return step.phase if step else None
+
+    def _cursor_to_next(self) -> None:
+        """To the first step that is not settled (where the operator left off)."""
+        for index, key in enumerate(self.row_keys):
+            if ":" not in key and self.wapp.status_of(key) not in SETTLED:
+                self.query_one("#steps", DataTable).move_cursor(row=index)
+                return
+
+    def select_step(self, step_id: str) -> None:
+        if step_id in self.row_keys:
+            self.query_one("#steps", DataTable).move_cursor(row=self.row_keys.index(step_id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.open_step(str(event.row_key.value))
+
+    def open_step(self, step_id: str, *, apply: bool = False) -> None:
+        from screens.step_detail import StepDetailScreen
+
+        if ":" in step_id:
+            return
+        self.app.push_screen(StepDetailScreen(step_id, apply_now=apply))
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_apply_step(self) -> None:
+        step_id = self.current_step_id()
+        if step_id is None:
+            self.action_apply_phase()
+            return
+        step = self.wapp.step(step_id)
+        if step is not None and hasattr(step, "confirm"):
+            self.open_step(step_id)  # a manual step: the detail shows what to do and Confirm
+            return
+        self.wapp.run_apply([step_id])
+
+    def _automatic(self, step_ids: list[str]) -> list[str]:
+        """The steps the wizard can do itself. Cached statuses are not trusted here: an
+        earlier step may have made a later one pending again (local.reload after the file
+        edits), and applying a step that is done changes nothing."""
+        app = self.wapp
+        return [s for s in step_ids if not hasattr(app.step(s), "confirm")]
+
+    def action_apply_phase(self) -> None:
+        phase = self.current_phase()
+        if phase is None:
+            return
+        ids = self._automatic([s.id for s in self.wapp.steps if s.phase == phase])
+        if not ids:
+            self.notify(t("tui.checklist.nothing_to_do"))
+            return
+        self.wapp.run_apply(ids)
+
+    def action_apply_all(self) -> None:
+        ids = self._automatic([s.id for s in self.wapp.steps if s.phase not in ("cleanup",)])
+        if ids:
+            self.wapp.run_apply(ids)
+
+    def action_recheck(self) -> None:
+        self.wapp.run_status()
+
+    def action_why(self) -> None:
+        from screens.troubleshoot import TroubleshootScreen
+
+        step_id = self.current_step_id()
+        self.app.push_screen(TroubleshootScreen(step_id=step_id))
+
+    def action_troubleshoot(self) -> None:
+        from screens.troubleshoot import TroubleshootScreen
+
+        self.app.push_screen(TroubleshootScreen())
+
+    def action_dashboard(self) -> None:
+        from screens.dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen())
+
+    def action_cleanup(self) -> None:
+        from screens.cleanup import CleanupScreen
+
+        self.app.push_screen(CleanupScreen())
+
+    def action_back(self) -> None:
+        if self.wapp.busy:
+            self.wapp.cancel_run()
+            return
+        self.app.pop_screen()

@@ -1,0 +1,171 @@
+"""Shared pieces: rendering through the catalogs (always redacted), the key bar, the live log,
+and the base class every screen derives from."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import Log, Static
+
+from screens.symbols import STYLE, status_label
+from wizard.engine import Event
+from wizard.i18n import Message, t
+from wizard.redact import redact
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+def say(message: Message | str | None) -> str:
+    """Render a Message (or pass text) in the current language; secrets masked."""
+    if message is None:
+        return ""
+    text = message if isinstance(message, str) else message.render()
+    return redact(text)
+
+
+def message_from_json(data: Any) -> Message | None:
+    """A Message back from its ``to_json()`` form (plans and facts carry them as dicts)."""
+    if isinstance(data, dict) and isinstance(data.get("key"), str):
+        return Message(data["key"], dict(data.get("params") or {}))
+    return None
+
+
+def styled_status(status: str) -> Text:
+    return Text(status_label(status), style=STYLE.get(status, ""))
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """A module that may not exist in this version (built by another issue): None if absent."""
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+class KeyBar(Static):
+    """The keys of the current screen, in the operator's language (instead of Textual's Footer,
+    whose descriptions are fixed at import time and would not follow a language switch)."""
+
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: auto; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, keys: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keys = list(keys)
+
+    def on_mount(self) -> None:
+        self.refresh_texts()
+
+    def set_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        self.keys = list(keys)
+        self.refresh_texts()
+
+    def refresh_texts(self) -> None:
+        text = Text()
+        for index, (key, label_key) in enumerate(self.keys):
+            if index:
+                text.append("  ")
+            text.append(f"[{key}]", style="bold reverse")
+            text.append(" " + t(label_key))
+        self.update(text)
+
+
+def event_line(app: WizardApp, event: Event) -> str | None:
+    """One log line for an engine event, or None for events not worth a line."""
+    step = event.step_id or ""
+    kind = event.kind
+    if kind == "run-started":
+        steps = event.data.get("steps") or []
+        mode = str(event.data.get("mode", ""))
+        return t("tui.log.run_started", mode=t("tui.mode." + mode), count=len(steps))
+    if kind == "step-started":
+        return t("tui.log.step_started", step=step)
+    if kind in ("step-checked", "step-finished"):
+        status = event.status.value if event.status else "unknown"
+        return f"{status_label(status)} {step}: {say(event.message)}"
+    if kind == "plan-ready":
+        plan = event.data.get("plan") or {}
+        risks = ", ".join(t("tui.risk." + r + ".short") for r in plan.get("risks", []))
+        return t(
+            "tui.log.plan_ready",
+            step=step,
+            count=len(plan.get("actions", [])),
+            risks=risks or "-",
+        )
+    if kind == "progress":
+        return f"    {step}: {say(event.message)}"
+    if kind == "run-finished":
+        return t("tui.log.run_finished", code=event.data.get("exit_code", "?"))
+    return None
+
+
+class LiveLog(Log):
+    """The live log pane: every engine event of this session, re-rendered on a language
+    switch (the app keeps the events, not the text)."""
+
+    DEFAULT_CSS = """
+    LiveLog { height: 7; border: $fdw-border $secondary; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_lines=2000, **kwargs)
+
+    @property
+    def wapp(self) -> WizardApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.border_title = t("tui.log.title")
+        self.replay()
+
+    def replay(self) -> None:
+        self.clear()
+        self.add(self.wapp.event_history)
+
+    def add(self, events: Iterable[Event]) -> None:
+        lines = [line for e in events if (line := event_line(self.wapp, e)) is not None]
+        if lines:
+            self.write_lines(lines)
+
+    def refresh_texts(self) -> None:
+        self.border_title = t("tui.log.title")
+        self.replay()
+
+
+class WizardScreen(Screen[Any]):
+    """Base of every full screen: language re-render and engine events hooks."""
+
+    KEYS: Sequence[tuple[str, str]] = ()
+    AUTO_FOCUS = None  # each screen focuses what the operator needs first, in on_mount
+
+    @property
+    def wapp(self) -> WizardApp:
+        return self.app  # type: ignore[return-value]
+
+    def key_bar(self) -> KeyBar:
+        return KeyBar(self.KEYS, id="keys")
+
+    def refresh_texts(self) -> None:
+        """Re-render every text from the catalogs (called after a language switch)."""
+        for bar in self.query(KeyBar):
+            bar.refresh_texts()
+        for log in self.query(LiveLog):
+            log.refresh_texts()
+
+    def engine_events(self, events: list[Event]) -> None:
+        """A batch of engine events arrived (on the UI thread)."""
+        for log in self.query(LiveLog):
+            log.add(events)
+
+    def engine_idle(self) -> None:
+        """A run just ended: refresh what depends on outcomes."""

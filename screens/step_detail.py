@@ -1,0 +1,222 @@
+"""Step detail: what the step is for (the runbook's explanation), where it stands, the plan
+preview, and Apply / Verify / Skip / Undo / Confirm / Why."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from screens.common import LiveLog, WizardScreen, say, styled_status
+from screens.plan_view import plan_text
+from wizard.engine import Event, Plan, Risk, Status
+from wizard.i18n import t
+
+
+class StepDetailScreen(WizardScreen):
+    CSS_PATH = "step_detail.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "apply", show=False),
+        Binding("v", "verify", show=False),
+        Binding("s", "skip", show=False),
+        Binding("u", "undo", show=False),
+        Binding("m", "confirm_manual", show=False),
+        Binding("w", "why", show=False),
+        Binding("p", "preview", show=False),
+        Binding("n", "next_step", show=False),
+        Binding("escape", "back", show=False),
+    ]
+
+    def __init__(self, step_id: str, *, apply_now: bool = False) -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.apply_now = apply_now
+        self._previewed = False
+
+    @property
+    def manual(self) -> bool:
+        return hasattr(self.wapp.step(self.step_id), "confirm")
+
+    @property
+    def KEYS(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        keys = [("a", "tui.key.apply"), ("v", "tui.key.verify"), ("p", "tui.key.preview")]
+        if self.manual:
+            keys = [("m", "tui.key.confirm_manual"), ("v", "tui.key.verify")]
+        keys += [
+            ("n", "tui.key.next_step"),
+            ("s", "tui.key.skip"),
+            ("u", "tui.key.undo"),
+            ("w", "tui.key.why"),
+            ("Esc", "tui.key.back_cancel"),
+            ("F2", "tui.key.language"),
+        ]
+        return keys
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        with VerticalScroll(id="body"):
+            yield Static(id="help", classes="panel")
+            yield Static(id="state", classes="panel")
+            yield Static(id="plan", classes="panel")
+        yield LiveLog(id="log")
+        yield self.key_bar()
+
+    def on_mount(self) -> None:
+        self.refresh_texts()
+        self.query_one("#body").focus()
+        if self.apply_now:
+            self.action_apply()
+        else:
+            self._auto_preview()
+
+    def _auto_preview(self) -> None:
+        """Prepare the plan preview once, as soon as the engine is free (a dry run)."""
+        app = self.wapp
+        if (
+            not self._previewed
+            and app.auto_probe
+            and not app.busy
+            and not self.manual
+            and self.step_id not in app.plans
+            and app.status_of(self.step_id) not in (Status.DONE.value, Status.NOT_APPLICABLE.value)
+        ):
+            self._previewed = True
+            self.action_preview()
+
+    def refresh_texts(self) -> None:
+        super().refresh_texts()
+        app = self.wapp
+        step = app.step(self.step_id)
+        title = Text()
+        title.append_text(styled_status(app.status_of(self.step_id)))
+        title.append("  " + (say(step.title) if step else self.step_id) + f"  ({self.step_id})")
+        self.query_one("#title", Static).update(title)
+        help_panel = self.query_one("#help", Static)
+        help_panel.border_title = t("tui.detail.why_this_step")
+        help_panel.update(say(step.explanation) if step else t("tui.not_available"))
+        state = self.query_one("#state", Static)
+        state.border_title = t("tui.detail.state")
+        state.update(self._state_text())
+        plan = self.query_one("#plan", Static)
+        plan.border_title = t("tui.detail.plan")
+        if self.manual:
+            plan.update(t("tui.detail.manual_hint"))
+        else:
+            plan.update(plan_text(app.plans.get(self.step_id)))
+
+    def _state_text(self) -> Text:
+        app = self.wapp
+        text = Text()
+        text.append_text(styled_status(app.status_of(self.step_id)))
+        message = app.messages.get(self.step_id)
+        text.append("  " + (say(message) if message else t("tui.detail.not_checked")) + "\n")
+        outcome = app.outcomes.get(self.step_id)
+        if outcome is not None:
+            for detail in outcome.details:
+                text.append("  - " + say(detail) + "\n")
+            for change in outcome.changes:
+                text.append("  + " + say(change) + "\n")
+            for backup in outcome.backups:
+                text.append("  " + t("tui.detail.backup", path=backup) + "\n")
+            if outcome.fix is not None:
+                text.append(t("tui.fix") + " " + say(outcome.fix) + "\n", style="bold")
+            if outcome.status is Status.FAILED:
+                text.append(t("tui.detail.why_hint") + "\n")
+        return text
+
+    # -- live ------------------------------------------------------------------------------------
+
+    def engine_events(self, events: list[Event]) -> None:
+        super().engine_events(events)
+        if any(e.step_id == self.step_id for e in events):
+            self.refresh_texts()
+
+    def engine_idle(self) -> None:
+        self.refresh_texts()
+        if self.app.screen is self:
+            self._auto_preview()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_preview(self) -> None:
+        self.wapp.run_apply([self.step_id], dry_run=True)
+
+    def action_apply(self) -> None:
+        if self.manual:
+            self.action_confirm_manual()
+            return
+        self.wapp.run_apply([self.step_id])
+
+    def action_verify(self) -> None:
+        self.wapp.run_status([self.step_id])
+
+    def next_step_id(self) -> str | None:
+        ids = [s.id for s in self.wapp.steps]
+        if self.step_id in ids and ids.index(self.step_id) + 1 < len(ids):
+            return ids[ids.index(self.step_id) + 1]
+        return None
+
+    def action_next_step(self) -> None:
+        """Guided flow: on to the next step of the checklist."""
+        following = self.next_step_id()
+        if following is None or self.wapp.busy:
+            return
+        self.app.switch_screen(StepDetailScreen(following))
+
+    def action_skip(self) -> None:
+        """Leave this step for later: nothing is changed or recorded."""
+        from screens.checklist import ChecklistScreen
+
+        self.notify(t("tui.detail.skipped", step=self.step_id))
+        self.app.pop_screen()
+        screen = self.app.screen
+        following = self.next_step_id()
+        if isinstance(screen, ChecklistScreen) and following is not None:
+            screen.select_step(following)
+
+    def action_undo(self) -> None:
+        from screens.confirm import ConfirmScreen
+
+        step = self.wapp.step(self.step_id)
+        if step is None or self.wapp.busy:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.wapp.run_undo([self.step_id])
+
+        plan = Plan(self.step_id, risks={Risk.DELETE})
+        self.app.push_screen(ConfirmScreen(step, plan, mode="undo"), answered)
+
+    def action_confirm_manual(self) -> None:
+        if not self.manual:
+            self.notify(t("tui.detail.not_manual"), severity="warning")
+            return
+        from screens.confirm import ConfirmScreen
+
+        step = self.wapp.step(self.step_id)
+        assert step is not None
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.wapp.run_confirm_manual([self.step_id])
+
+        self.app.push_screen(ConfirmScreen(step, Plan(self.step_id), mode="manual"), answered)
+
+    def action_why(self) -> None:
+        from screens.troubleshoot import TroubleshootScreen
+
+        self.app.push_screen(TroubleshootScreen(step_id=self.step_id))
+
+    def action_back(self) -> None:
+        if self.wapp.busy:
+            self.wapp.cancel_run()
+            return
+        self.app.pop_screen()
+
+    def busy_changed(self) -> None:
+        pass

@@ -1,0 +1,254 @@
+"""Welcome: language, what to do (guided setup, resume, troubleshoot, sandbox rehearsal), and
+the health of what the wizard depends on (config, keyring, elevation), each with its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from screens.common import WizardScreen, say
+from wizard.i18n import current_language, t
+
+MODES = ("guided", "resume", "troubleshoot", "sandbox")
+
+
+class WelcomeScreen(WizardScreen):
+    CSS_PATH = "welcome.tcss"
+    KEYS = (
+        ("Enter", "tui.key.choose"),
+        ("1-4", "tui.key.mode"),
+        ("n", "tui.key.new_config"),
+        ("F2", "tui.key.language"),
+        ("Ctrl+Q", "tui.key.quit"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "mode('guided')", show=False),
+        Binding("2", "mode('resume')", show=False),
+        Binding("3", "mode('troubleshoot')", show=False),
+        Binding("4", "mode('sandbox')", show=False),
+        Binding("n", "new_config", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.env: dict[str, Any] | None = None
+        self.sandbox_note: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        yield Static(id="language")
+        yield Static(id="question")
+        yield OptionList(id="modes")
+        yield Static(id="note", classes="muted")
+        with VerticalScroll(id="health-box"):
+            yield Static(id="health")
+        yield self.key_bar()
+
+    def on_mount(self) -> None:
+        self.refresh_texts()
+        self.query_one("#modes", OptionList).focus()
+        if self.wapp.environment is not None:
+            self.env = dict(self.wapp.environment)
+            self._render_health()
+        elif self.wapp.auto_probe:
+            self._probe_environment()
+
+    # -- texts ---------------------------------------------------------------------------------
+
+    def refresh_texts(self) -> None:
+        super().refresh_texts()
+        self.query_one("#title", Static).update(t("tui.welcome.title"))
+        other = "en" if current_language() == "pt-BR" else "pt-BR"
+        self.query_one("#language", Static).update(
+            t(
+                "tui.welcome.language",
+                current=t("tui.language." + current_language()),
+                other=t("tui.language." + other),
+            )
+        )
+        self.query_one("#question", Static).update(t("tui.welcome.question"))
+        modes = self.query_one("#modes", OptionList)
+        highlighted = modes.highlighted
+        modes.clear_options()
+        modes.add_options(
+            [
+                Option(f"{i + 1}. {t('tui.mode.' + m)}  - {t('tui.mode.' + m + '.hint')}", id=m)
+                for i, m in enumerate(MODES)
+            ]
+        )
+        modes.highlighted = highlighted if highlighted is not None else 0
+        self._render_health()
+        note = self.query_one("#note", Static)
+        note.update(self.sandbox_note or "")
+        note.display = bool(self.sandbox_note)
+        self.query_one("#health-box").border_title = t("tui.welcome.health")
+
+    def _show_note(self) -> None:
+        note = self.query_one("#note", Static)
+        note.update(self.sandbox_note or "")
+        note.display = bool(self.sandbox_note)
+
+    def _render_health(self) -> None:
+        app = self.wapp
+        text = Text()
+        text.append(t("tui.welcome.config") + " ", style="bold")
+        text.append(str(app.config_path) + "\n")
+        if app.config_problems:
+            text.append("  [XX] " + t("tui.welcome.config_invalid") + "\n", style="bold")
+            for problem in app.config_problems[:4]:
+                text.append("       " + say(problem) + "\n")
+            text.append("       " + t("tui.welcome.config_fix") + "\n")
+        elif app.config is None:
+            text.append("  [!!] " + t("tui.welcome.config_missing") + "\n")
+        else:
+            kind = t("tui.welcome.sandbox") if app.config.sandbox else t("tui.welcome.real_site")
+            text.append("  [OK] " + t("tui.welcome.config_ok", kind=kind) + "\n")
+        env = self.env
+        text.append(t("tui.welcome.elevation") + " ", style="bold")
+        if env is None:
+            text.append(t("tui.welcome.checking") + "\n")
+        else:
+            elevation = env.get("elevation")
+            if elevation is None:
+                text.append(t("tui.welcome.unknown") + "\n")
+            elif elevation.elevated:
+                text.append("[OK] " + say(elevation.message) + "\n")
+            else:
+                text.append("[!!] " + say(elevation.message) + "\n")
+                if elevation.relaunch is not None:
+                    text.append("       " + t("tui.fix") + " " + say(elevation.relaunch) + "\n")
+        text.append(t("tui.welcome.keyring") + " ", style="bold")
+        if env is None:
+            text.append(t("tui.welcome.checking") + "\n")
+        else:
+            report = env.get("keyring")
+            if report is None:
+                text.append(t("tui.welcome.unknown") + "\n")
+            elif report.usable:
+                note = t("tui.welcome.insecure") if report.insecure else ""
+                text.append(f"[OK] {report.name}{note}\n")
+            else:
+                text.append(f"[XX] {report.name}: {say(report.problem)}\n")
+                if report.fix is not None:
+                    text.append("       " + t("tui.fix") + " " + say(report.fix) + "\n")
+        self.query_one("#health", Static).update(text)
+
+    # -- probes --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="environment", exit_on_error=False)
+    def _probe_environment(self) -> dict[str, Any]:
+        from wizard.platform import check_elevation
+        from wizard.secrets import SecretStore
+
+        app = self.wapp
+        result: dict[str, Any] = {}
+        try:
+            if app.config is not None:
+                from wizard.context import make_secret_store
+
+                store = make_secret_store(app.config, app.config_path, interactive=False)
+            else:
+                store = SecretStore()
+            result["keyring"] = store.backend_report()
+        except Exception:
+            result["keyring"] = None
+        data_dir = None
+        if app.config is not None and app.config.local.data_dir != "auto":
+            data_dir = app.config.local.data_dir
+        try:
+            result["elevation"] = check_elevation(data_dir=data_dir)
+        except Exception:
+            result["elevation"] = None
+        return result
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "environment" and event.state is WorkerState.SUCCESS:
+            self.env = worker.result
+            self._render_health()
+        elif worker.group == "sandbox" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._sandbox_finished(worker)
+
+    # -- modes ---------------------------------------------------------------------------------
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.action_mode(event.option.id)
+
+    def action_mode(self, mode: str) -> None:
+        from screens.checklist import ChecklistScreen
+        from screens.troubleshoot import TroubleshootScreen
+
+        app = self.wapp
+        if mode == "troubleshoot":
+            self.app.push_screen(TroubleshootScreen())
+            return
+        if mode == "sandbox":
+            if app.config is not None and app.config.sandbox:
+                self.app.push_screen(ChecklistScreen(mode="guided"))
+            else:
+                self._start_sandbox()
+            return
+        if app.config is None:
+            self.notify(t("tui.welcome.need_config"), severity="warning")
+            return
+        self.app.push_screen(ChecklistScreen(mode=mode))
+
+    def action_new_config(self) -> None:
+        from screens.first_run import FirstRunScreen
+
+        self.app.push_screen(FirstRunScreen())
+
+    def _start_sandbox(self) -> None:
+        if self.wapp.busy:
+            self.notify(t("tui.busy", what=self.wapp.busy_label or ""), severity="warning")
+            return
+        self.sandbox_note = t("tui.welcome.sandbox_starting")
+        self._show_note()
+        self._sandbox_worker()
+
+    @work(thread=True, exclusive=True, group="sandbox", exit_on_error=False)
+    def _sandbox_worker(self) -> Path:
+        from wizard import sandbox
+        from wizard.engine import StepError
+
+        directory = sandbox.default_dir()
+        try:
+            return sandbox.start(directory).config_path
+        except StepError as exc:
+            existing = Path(directory) / sandbox.CONFIG_NAME
+            if exc.message.key == "sandbox.already_running" and existing.exists():
+                return existing  # the rehearsal is already up: use it
+            raise
+
+    def _sandbox_finished(self, worker: Worker[Any]) -> None:
+        from screens.checklist import ChecklistScreen
+        from wizard.config import ConfigError, load_config
+
+        if worker.state is WorkerState.ERROR:
+            error = worker.error
+            message = getattr(error, "message", None)
+            fix = getattr(error, "fix", None)
+            self.sandbox_note = " ".join(x for x in (say(message or str(error)), say(fix)) if x)
+            self._show_note()
+            return
+        path = Path(str(worker.result))
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            self.sandbox_note = "; ".join(say(m) for m in exc.messages)
+            self._show_note()
+            return
+        self.wapp.use_config(config, path)
+        self.sandbox_note = t("tui.welcome.sandbox_ready", path=str(path))
+        self.refresh_texts()
+        self.app.push_screen(ChecklistScreen(mode="guided"))
