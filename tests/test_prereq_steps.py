@@ -102,3 +102,21 @@ def test_empty_supabase_host_asks_the_operator(
     supa = next(o for o in report.outcomes if o.step_id == "prereq.supabase-connection")
     assert supa.status is Status.FAILED and supa.operator_action
     assert supa.message.key == "step.prereq.supabase-connection.no_host"
+
+
+def test_a_connection_the_server_dropped_is_replaced(
+    config: Config, with_secrets: dict[str, str], tmp_path: Path, testbed: Any
+) -> None:
+    """The TUI keeps one session open for hours: a restart of the server must not leave it
+    reporting 'terminating connection due to administrator command' forever."""
+    ctx, runner = open_session(config, tmp_path / "fdw-wizard.yaml")
+    try:
+        assert runner.status(["prereq.local-connection"]).outcomes[0].status is Status.DONE
+        pid = ctx.local_conn().info.backend_pid
+        with testbed.dw.connect() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        again = runner.status(["prereq.local-connection"]).outcomes[0]
+        assert again.status is Status.DONE, again.message.render("en")
+        assert ctx.local_conn().info.backend_pid != pid
+    finally:
+        ctx.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +155,21 @@ class Context:
             )
             self._connections["supabase"] = conn
         return conn
+
+    def begin_run(self) -> None:
+        """Forget cached connections that no longer work (a restart, a stopped server, an
+        idle timeout), so the next step reconnects and reports the real cause."""
+        for name, conn in list(self._connections.items()):
+            alive = not conn.closed and not conn.broken
+            if alive:
+                try:
+                    conn.execute("SELECT 1")
+                except Exception:  # any failure means: reconnect next time
+                    alive = False
+            if not alive:
+                self._connections.pop(name, None)
+                with contextlib.suppress(Exception):
+                    conn.close()
 
     def close(self) -> None:
         for conn in self._connections.values():

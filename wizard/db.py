@@ -37,6 +37,9 @@ _CLASSIFY: tuple[tuple[str, str], ...] = (
     ('role "', "db.err.unknown_role"),
     ("the database system is starting up", "db.err.starting"),
     ("the database system is shutting down", "db.err.shutting_down"),
+    ("terminating connection due to administrator command", "db.err.shutting_down"),
+    ("server closed the connection unexpectedly", "db.err.connection_lost"),
+    ("consuming input failed", "db.err.connection_lost"),
 )
 
 

@@ -439,9 +439,16 @@ class Runner:
 
     def _failure(self, step: Step, exc: BaseException, started: float) -> StepOutcome:
         message = getattr(exc, "message", None)
+        fix = getattr(exc, "fix", None)
+        if not isinstance(message, Message) and type(exc).__module__.startswith("psycopg"):
+            # A query failed mid-step (server stopped, connection dropped...): say what, in
+            # the same words as a failed login, so doctor and the TUI can diagnose it.
+            from wizard.db import DbError, classify
+
+            classified = DbError(classify(str(exc)), "server", str(exc))
+            message, fix = classified.message, classified.fix
         if not isinstance(message, Message):
             message = Message("engine.unexpected_error", {"error": redact(str(exc))})
-        fix = getattr(exc, "fix", None)
         return StepOutcome(
             step.id,
             Status.FAILED,
@@ -528,8 +535,15 @@ class Runner:
 
     # -- public operations ----------------------------------------------------------------------
 
+    def _begin(self) -> None:
+        """Let the context drop connections the server closed since the last run."""
+        begin = getattr(self.ctx, "begin_run", None)
+        if callable(begin):
+            begin()
+
     def status(self, only: Iterable[str] | None = None) -> RunReport:
         """Every selected step's check; a step whose prerequisite is not done is 'blocked'."""
+        self._begin()
         selected = select_steps(self.steps, only)
         report = RunReport("status")
         results: dict[str, StepOutcome] = {}
@@ -558,6 +572,7 @@ class Runner:
         confirm: Confirm | None = None,
     ) -> RunReport:
         """check -> plan -> (confirm) -> apply -> verify for each selected step."""
+        self._begin()
         selected = select_steps(self.steps, only)
         report = RunReport("dry-run" if dry_run else "apply")
         results: dict[str, StepOutcome] = {}
