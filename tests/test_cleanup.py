@@ -52,7 +52,7 @@ def site(bed: TestBed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
     monkeypatch.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
     config = sandbox_config_for(bed)
-    ctx, runner = open_session(config, tmp_path / "fdw-wizard.yaml", steps=cleanup.checklist())
+    ctx, runner = open_session(config, tmp_path / "fdw-wizard.yaml")
     yield {"bed": bed, "ctx": ctx, "runner": runner, "tmp": tmp_path}
     ctx.close()
 

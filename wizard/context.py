@@ -104,8 +104,43 @@ class Context:
 
     # -- connections (cached; one per target, closed by close()) -------------------------------
 
+    def open_local(
+        self,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
+        sslmode: str = "prefer",
+        autocommit: bool = True,
+    ) -> psycopg.Connection[Any]:
+        """A new connection to the local DW (default: the superuser); the caller closes it."""
+        local = self.config.local
+        return db.connect(
+            host=local.host,
+            port=port or local.port,
+            dbname=local.database,
+            user=user or local.superuser,
+            password=password if password is not None else self.secret("local-superuser"),
+            target="local",
+            sslmode=sslmode,
+            autocommit=autocommit,
+        )
+
+    def open_supabase(self) -> psycopg.Connection[Any]:
+        """A new connection to Supabase as its (non-superuser) postgres; the caller closes it."""
+        supa = self.config.supabase
+        return db.connect(
+            host=supa.host,
+            port=supa.port,
+            dbname=supa.database,
+            user=supa.user,
+            password=self.secret("supabase-db"),
+            target="supabase",
+            sslmode=supa.sslmode,
+        )
+
     def local_conn(self) -> psycopg.Connection[Any]:
-        """Superuser connection to the local DW."""
+        """Superuser connection to the local DW (cached)."""
         conn = self._connections.get("local")
         if conn is None or conn.closed:
             local = self.config.local
@@ -117,14 +152,7 @@ class Context:
                 ports.append(listen_port)  # after local.reload moved the server to its new port
             for index, port in enumerate(ports):
                 try:
-                    conn = db.connect(
-                        host=local.host,
-                        port=port,
-                        dbname=local.database,
-                        user=local.superuser,
-                        password=password,
-                        target="local",
-                    )
+                    conn = self.open_local(port=port, password=password)
                     break
                 except db.DbError as exc:
                     if exc.kind != "db.err.refused" or index == len(ports) - 1:
@@ -143,16 +171,7 @@ class Context:
         """Connection to the Supabase database as its (non-superuser) postgres role."""
         conn = self._connections.get("supabase")
         if conn is None or conn.closed:
-            supa = self.config.supabase
-            conn = db.connect(
-                host=supa.host,
-                port=supa.port,
-                dbname=supa.database,
-                user=supa.user,
-                password=self.secret("supabase-db"),
-                target="supabase",
-                sslmode=supa.sslmode,
-            )
+            conn = self.open_supabase()
             self._connections["supabase"] = conn
         return conn
 

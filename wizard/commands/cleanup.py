@@ -119,14 +119,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     config, code = load_config_or_report(ctx)
     if config is None:
         return code
-    from wizard.steps.cleanup import checklist
-
     session, runner = open_session(
         config,
         ctx.config_path,
         interactive=ctx.interactive and not ctx.json,
         sink=LivePrinter(ctx, show_plans=False),
-        steps=checklist(),
     )
     state = _Run(args, ctx)
     try:

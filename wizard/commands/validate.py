@@ -27,17 +27,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
-def validate_steps() -> list[Any]:
-    """The checklist with the validate steps (whether or not all_steps() lists them yet)."""
-    from wizard.steps import all_steps
-    from wizard.steps import validate as steps
-
-    found = all_steps()
-    known = {s.id for s in found}
-    found += [s for s in (steps.Latency(), steps.Offline(), steps.Monitor()) if s.id not in known]
-    return found
-
-
 def exit_code(report: RunReport) -> int:
     mine = [o for o in report.outcomes if o.step_id in STEP_IDS]
     if any(o.status is Status.FAILED and not o.operator_action for o in mine):
@@ -139,7 +128,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.config_path,
         interactive=False,
         sink=LivePrinter(ctx, show_plans=False),
-        steps=validate_steps(),
     )
     try:
         report = runner.status(list(STEP_IDS))

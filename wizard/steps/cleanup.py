@@ -845,12 +845,3 @@ def _dash(value: Any) -> str:
 def steps() -> list[Step]:
     """This phase's steps in checklist order (for tests; the checklist is all_steps())."""
     return [Backup(), Dedupe(), Report()]
-
-
-def checklist() -> list[Step]:
-    """all_steps(), with this phase's steps added when the checklist does not list them yet."""
-    from wizard.steps import all_steps
-
-    found = all_steps()
-    known = {s.id for s in found}
-    return found + [s for s in steps() if s.id not in known]

@@ -268,15 +268,8 @@ class ReaderRole(Step):
         cfg = ctx.config
         table = cfg.fdw.tables[0] if cfg.fdw.tables else None
         try:
-            conn = db.connect(
-                host=cfg.local.host,
-                port=cfg.local.port,
-                dbname=cfg.local.database,
-                user=cfg.reader.name,
-                password=ctx.secret("reader"),
-                target="local",
-                sslmode="prefer",
-                autocommit=False,
+            conn = ctx.open_local(
+                user=cfg.reader.name, password=ctx.secret("reader"), autocommit=False
             )
         except db.DbError as exc:
             if exc.kind == "db.err.no_hba":

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wizard import db, discovery
+from wizard import discovery
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -246,16 +246,7 @@ class Reload(Step):
 
     def _prove_tls(self, ctx: Any, facts: discovery.LocalFacts, checked: CheckResult) -> None:
         """A real sslmode=require login: the proof that TLS works, not the setting."""
-        local = ctx.config.local
-        with db.connect(
-            host=local.host,
-            port=facts.port,
-            dbname=local.database,
-            user=local.superuser,
-            password=ctx.secret("local-superuser"),
-            target="local",
-            sslmode="require",
-        ) as conn:
+        with ctx.open_local(port=facts.port, sslmode="require") as conn:
             row = conn.execute(
                 "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
             ).fetchone()

@@ -310,14 +310,7 @@ class Analyze(Step):
         return plan
 
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
-        conn = ctx.supabase_conn()
-        result = ApplyResult()
-        for action in plan.actions:  # one at a time: each crosses the network
-            if isinstance(action, SqlAction):
-                ctx.progress(self.id, action.description)
-                conn.execute(action.sql)
-                result.changes.append(action.description)
-        return result
+        return run_actions(ctx, self.id, plan, ctx.supabase_conn())
 
 
 class Grants(Step):
