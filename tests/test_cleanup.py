@@ -1,15 +1,13 @@
 """Phase 5 cleanup on a test bed of its own: backup, dedupe, restore and the success report,
 against the Supabase-like cluster's real ``public.clientes`` (some rows origem 'dim_clientes_bi').
 
-The monitoring gate's verdict comes from ``wizard.monitor`` (the validation phase). Tests that
-need a given verdict put a stand-in module in ``sys.modules`` (see :func:`gate`): it fakes only
-that verdict, which is the gate's input; everything cleanup does with it runs for real.
+The monitoring gate reads the real health log (``wizard.monitor``); :func:`gate` writes one
+covering the window, with or without an incident.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import types
@@ -57,15 +55,29 @@ def site(bed: TestBed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     ctx.close()
 
 
-def gate(monkeypatch: pytest.MonkeyPatch, passed: bool | None) -> None:
-    """Stand-in for wizard.monitor's verdict (None: the module is not there at all)."""
-    if passed is None:
-        monkeypatch.setitem(sys.modules, "wizard.monitor", None)
-        return
-    module = types.ModuleType("wizard.monitor")
-    detail = "48 h without incidents" if passed else "2 incidents in the last 48 h"
-    module.monitor_gate = lambda ctx: (passed, detail)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "wizard.monitor", module)
+def gate(site: dict[str, Any], passed: bool) -> None:
+    """Give the monitoring gate real input: a health log (the file `fdw-wizard watch` writes)
+    covering the whole window every 10 minutes, with or without an incident an hour ago."""
+    from datetime import UTC, datetime, timedelta
+
+    from wizard.monitor import HealthLog, Record
+
+    ctx = site["ctx"]
+    log = HealthLog.for_config(ctx.config_path)
+    now = datetime.now(UTC)
+    samples = int((ctx.config.validation.monitor_window_hours + 1) * 6)
+    for i in reversed(range(samples)):
+        ok = passed or i != 6
+        log.append(
+            Record(
+                now - timedelta(minutes=10 * i),
+                ok,
+                12.0 if ok else None,
+                None if ok else "could not connect to server: timeout expired",
+                600.0,
+                "watch",
+            )
+        )
 
 
 def admin(site: dict[str, Any]) -> psycopg.Connection[Any]:
@@ -107,7 +119,7 @@ def dedupe(site: dict[str, Any]) -> Any:
 def test_refuses_without_a_backup_and_deletes_nothing(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     before = rows(site)
     assert counts(site)[0] > 0
     ctx = site["ctx"]
@@ -175,7 +187,7 @@ def test_backup_round_trips_and_detects_tampering(site: dict[str, Any]) -> None:
 def test_dedupe_removes_exactly_the_bi_rows_and_restore_puts_them_back(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     ctx = site["ctx"]
     everything = rows(site)
     others = rows(site, f"origem <> '{BI}'")
@@ -225,7 +237,7 @@ def test_dedupe_removes_exactly_the_bi_rows_and_restore_puts_them_back(
 def test_truncate_mode_backs_up_and_restores_every_row(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     ctx = site["ctx"]
     ctx.config = ctx.config.model_copy(
         update={"cleanup": types.SimpleNamespace(mode="truncate", backup_scope="removed")}
@@ -249,7 +261,7 @@ def test_truncate_mode_backs_up_and_restores_every_row(
 def test_a_row_added_after_the_backup_makes_dedupe_refuse(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     ctx = site["ctx"]
     make_backup(site)
     with admin(site) as conn:
@@ -269,7 +281,7 @@ def test_a_row_committed_while_waiting_for_the_lock_rolls_back(
 ) -> None:
     """The race the lock exists for: a writer holds the table when the deletion starts. The
     deletion waits for the lock, then recounts, sees the new row and rolls back."""
-    gate(monkeypatch, True)
+    gate(site, True)
     ctx = site["ctx"]
     make_backup(site)
     step = cleanup.Dedupe()
@@ -315,7 +327,7 @@ def test_a_row_committed_while_waiting_for_the_lock_rolls_back(
 def test_the_typed_word_is_required_even_when_everything_is_confirmed(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     ctx = site["ctx"]
     make_backup(site)
     before = rows(site)
@@ -337,10 +349,11 @@ def test_monitor_gate_refuses_unless_overridden_on_purpose(
     ctx = site["ctx"]
     make_backup(site)
     before = rows(site)
-    gate(monkeypatch, None)  # no monitor module: the gate counts as not passed
+    passed, _why = cleanup.monitor_gate(ctx)  # no health log yet: not passed
+    assert not passed
+    gate(site, False)
     passed, why = cleanup.monitor_gate(ctx)
-    assert not passed and why.key == "cleanup.gate.unavailable"
-    gate(monkeypatch, False)
+    assert not passed and why.params["incidents"] == 1
     assert [kind for kind, _, _ in cleanup.preflight(ctx)] == ["gate"]
     assert cleanup.preflight(ctx, skip_monitor_gate=True) == []
     assert cleanup.authorize(ctx, "APAGAR")
@@ -360,7 +373,7 @@ def test_monitor_gate_refuses_unless_overridden_on_purpose(
     ]
     assert len(applied) == 1
     assert applied[0]["changes"][0]["key"] == "cleanup.gate.overridden"
-    assert "2 incidents" in applied[0]["changes"][0]["params"]["why"]
+    assert "1 incidents" in applied[0]["changes"][0]["params"]["why"]
     assert "cleanup.gate.overridden" in [w["key"] for w in applied[0]["plan"]["warnings"]]
     assert ctx.recall("cleanup.dedupe")["gate_overridden"] is True
 
@@ -368,7 +381,7 @@ def test_monitor_gate_refuses_unless_overridden_on_purpose(
 def test_report_shows_sizes_before_and_after(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     ctx = site["ctx"]
     first = site["runner"].status(["cleanup.report"]).outcomes[-1]
     assert first.status is Status.PENDING
@@ -415,7 +428,7 @@ def test_restore_refuses_a_tampered_file_and_another_database(site: dict[str, An
 def test_exit_code_of_a_refusal_is_operator_action(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate(monkeypatch, True)
+    gate(site, True)
     make_backup(site)
     report = site["runner"].apply(["cleanup.dedupe"], confirm=lambda s, p: True)
     assert report.exit_code == exitcodes.OPERATOR

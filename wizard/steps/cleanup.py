@@ -17,7 +17,6 @@ refuses, in its own ``apply`` (whatever driver calls it, even ``apply --yes``), 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,16 +145,9 @@ def request_restore(ctx: Any, path: Path | None) -> None:
 
 
 def monitor_gate(ctx: Any) -> tuple[bool, Message]:
-    """(passed, why). A missing monitor module or a gate that errors counts as not passed."""
-    try:
-        module = importlib.import_module("wizard.monitor")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("wizard.monitor", "wizard"):
-            raise
-        return False, Message("cleanup.gate.unavailable")
-    gate = getattr(module, "monitor_gate", None)
-    if gate is None:
-        return False, Message("cleanup.gate.unavailable")
+    """(passed, why). A gate that errors counts as not passed."""
+    from wizard.monitor import monitor_gate as gate
+
     try:
         passed, detail = gate(ctx)
     except Exception as exc:  # a broken gate must not open the way to a deletion
