@@ -4,6 +4,7 @@ event flow from the engine to whichever screens are open."""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections import deque
@@ -49,16 +50,26 @@ class WizardApp(App[int]):
         config_problems: list[Message] | None = None,
         auto_probe: bool = True,
         environment: dict[str, Any] | None = None,
+        defer_config: bool = False,
     ) -> None:
         """``auto_probe`` False: screens do not start probes by themselves (snapshots);
-        ``environment`` pins what the welcome screen would probe (keyring, elevation)."""
+        ``environment`` pins what the welcome screen would probe (keyring, elevation);
+        ``defer_config``: read and validate ``config_path`` in a worker after the first frame
+        (pydantic and YAML cost more than Textual itself to import), which is what
+        :func:`run_tui` does."""
         super().__init__()
         self.config_path = Path(config_path)
         self.config = config
         self.config_problems = list(config_problems or [])
         self.auto_probe = auto_probe
         self.environment = environment
-        chosen = lang or (config.language if config and config.language != "auto" else None)
+        self.lang_pinned = lang is not None
+        # True until the deferred config is read: screens show "checking" meanwhile.
+        self.config_loading = defer_config and config is None and self.config_path.exists()
+        configured: str | None = config.language if config is not None else None
+        if configured is None and self.config_loading:
+            configured = _language_hint(self.config_path)
+        chosen = lang or (configured if configured and configured != "auto" else None)
         set_language(chosen or detect_language())
         self.engine: Engine | None = None
         self.batcher = EventBatcher(self)
@@ -80,15 +91,57 @@ class WizardApp(App[int]):
         return {**super().get_css_variables(), **css_variables()}
 
     def on_mount(self) -> None:
-        from screens.first_run import FirstRunScreen
-        from screens.welcome import WelcomeScreen
-
         self._drain = self.set_interval(0.05, self.batcher.flush, pause=True)
-        if self.config is None and not self.config_problems:
+        if self.config is None and not self.config_problems and not self.config_loading:
+            from screens.first_run import FirstRunScreen
+
             self.push_screen(FirstRunScreen())
         else:
+            from screens.welcome import WelcomeScreen
+
             self.push_screen(WelcomeScreen())
-        self.load_state_statuses()
+        if self.config_loading:
+            self.call_after_refresh(self._load_config)  # after the first frame is painted
+        else:
+            self.load_state_statuses()
+
+    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
+    def _load_config(self) -> None:
+        """Read the config (pydantic, YAML) and the state file off the UI thread."""
+        from wizard.config import ConfigError, load_config
+
+        config: Config | None = None
+        problems: list[Message] = []
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            problems = list(exc.messages)
+        except Exception as exc:  # shown on the welcome screen like any config problem
+            problems = [Message("tui.config_load_failed", {"error": str(exc)})]
+        statuses = self._read_state_statuses() if config is not None else {}
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.call_from_thread(self._config_loaded, config, problems, statuses)
+
+    def _config_loaded(
+        self,
+        config: Config | None,
+        problems: list[Message],
+        statuses: dict[str, tuple[str, Message | None]],
+    ) -> None:
+        self.config_loading = False
+        self.config, self.config_problems = config, problems
+        self._take_state_statuses(statuses)
+        wanted = config.language if config is not None else "auto"
+        if not self.lang_pinned and wanted in ("en", "pt-BR") and wanted != current_language():
+            set_language(wanted)
+            for screen in self.screen_stack:
+                refresh = getattr(screen, "refresh_texts", None)
+                if refresh is not None:
+                    refresh()
+        for screen in self.screen_stack:
+            loaded = getattr(screen, "config_loaded", None)
+            if loaded is not None:
+                loaded()
 
     @property
     def steps(self) -> list[Step]:
@@ -107,15 +160,29 @@ class WizardApp(App[int]):
         """Last known statuses from the state file (cheap JSON): what "resume" starts from."""
         if self.config is None:
             return
+        self._take_state_statuses(self._read_state_statuses())
+
+    def _read_state_statuses(self) -> dict[str, tuple[str, Message | None]]:
         from wizard.state import StateStore
 
+        found: dict[str, tuple[str, Message | None]] = {}
         for step_id, entry in StateStore(self.config_path).steps().items():
             status = entry.get("status")
-            if isinstance(status, str) and step_id not in self.statuses:
+            if not isinstance(status, str):
+                continue
+            message = entry.get("message")
+            text = None
+            if isinstance(message, dict) and isinstance(message.get("key"), str):
+                text = Message(message["key"], message.get("params") or {})
+            found[step_id] = (status, text)
+        return found
+
+    def _take_state_statuses(self, found: dict[str, tuple[str, Message | None]]) -> None:
+        for step_id, (status, message) in found.items():
+            if step_id not in self.statuses:
                 self.statuses[step_id] = status
-                message = entry.get("message")
-                if isinstance(message, dict) and isinstance(message.get("key"), str):
-                    self.messages[step_id] = Message(message["key"], message.get("params") or {})
+                if message is not None:
+                    self.messages[step_id] = message
 
     def use_config(self, config: Config, config_path: Path) -> None:
         """Switch to another config (first-run form saved, sandbox started)."""
@@ -250,10 +317,18 @@ class WizardApp(App[int]):
 
     # -- the engine operations the screens use ----------------------------------------------------
 
-    def run_status(self, only: list[str] | None = None, on_done: Done | None = None) -> bool:
+    def run_status(
+        self, only: list[str] | None = None, on_done: Done | None = None, *, fresh: bool = False
+    ) -> bool:
+        """``fresh``: the validate steps measure again instead of reusing a recent result."""
+
         def task(engine: Engine, worker: Worker[Any]) -> RunReport:
-            _, runner = engine.ensure()
-            return runner.status(only)
+            ctx, runner = engine.ensure()
+            ctx.fresh_measurements = fresh
+            try:
+                return runner.status(only)
+            finally:
+                ctx.fresh_measurements = False
 
         return self.run_task(t("tui.run.status"), task, on_done)
 
@@ -319,22 +394,27 @@ class WizardApp(App[int]):
         return box[0]
 
 
+_LANGUAGE_LINE = re.compile(r"^language:\s*[\"']?([A-Za-z-]+)", re.MULTILINE)
+
+
+def _language_hint(config_path: Path) -> str | None:
+    """The config's top-level ``language:`` read without YAML (for the first frame only; the
+    loaded config has the last word)."""
+    try:
+        text = config_path.read_text(encoding="utf-8-sig", errors="replace")[:20000]
+    except OSError:
+        return None
+    found = _LANGUAGE_LINE.search(text)
+    return found.group(1) if found and found.group(1) in ("auto", "en", "pt-BR") else None
+
+
 def run_tui(
     config_path: Path,
     lang: str | None = None,
 ) -> int:
-    """Open the TUI on ``config_path`` (the first-run form when there is no config)."""
-    from wizard.config import ConfigError, ConfigMissing, load_config
-
-    config: Config | None = None
-    problems: list[Message] = []
-    try:
-        config = load_config(config_path)
-    except ConfigMissing:
-        pass
-    except ConfigError as exc:
-        problems = exc.messages
-    app = WizardApp(config_path, lang=lang, config=config, config_problems=problems)
+    """Open the TUI on ``config_path`` (the first-run form when there is no config). The
+    config is read after the first frame (see ``defer_config``)."""
+    app = WizardApp(config_path, lang=lang, defer_config=True)
     try:
         app.run()
     finally:

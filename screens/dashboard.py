@@ -139,7 +139,7 @@ class DashboardScreen(WizardScreen):
         if not steps:
             self.notify(t("tui.not_available"), severity="warning")
             return
-        self.wapp.run_status(steps + extra)
+        self.wapp.run_status(steps + extra, fresh=True)  # "measure now" never reuses
 
     def action_back(self) -> None:
         if self.wapp.busy:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -145,6 +144,8 @@ class FirstRunScreen(WizardScreen):
         data = self.form_data()
         config = None
         try:
+            import yaml  # only when saving: never on the path to the first frame
+
             config = parse_config(yaml.safe_dump(data, sort_keys=False), self.wapp.config_path)
         except ConfigError as exc:
             keys = {k for k, _ in FIELDS}

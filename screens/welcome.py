@@ -59,7 +59,13 @@ class WelcomeScreen(WizardScreen):
         if self.wapp.environment is not None:
             self.env = dict(self.wapp.environment)
             self._render_health()
-        elif self.wapp.auto_probe:
+        elif self.wapp.auto_probe and not self.wapp.config_loading:
+            self._probe_environment()
+
+    def config_loaded(self) -> None:
+        """The app read its config after the first frame: show it, then probe with it."""
+        self._render_health()
+        if self.wapp.environment is None and self.wapp.auto_probe:
             self._probe_environment()
 
     # -- texts ---------------------------------------------------------------------------------
@@ -102,7 +108,9 @@ class WelcomeScreen(WizardScreen):
         text = Text()
         text.append(t("tui.welcome.config") + " ", style="bold")
         text.append(str(app.config_path) + "\n")
-        if app.config_problems:
+        if app.config_loading:
+            text.append("  " + t("tui.welcome.checking") + "\n")
+        elif app.config_problems:
             text.append("  [XX] " + t("tui.welcome.config_invalid") + "\n", style="bold")
             for problem in app.config_problems[:4]:
                 text.append("       " + say(problem) + "\n")
@@ -189,6 +197,9 @@ class WelcomeScreen(WizardScreen):
         from screens.troubleshoot import TroubleshootScreen
 
         app = self.wapp
+        if app.config_loading and mode != "troubleshoot":
+            self.notify(t("tui.config_still_loading"), severity="warning")
+            return
         if mode == "troubleshoot":
             self.app.push_screen(TroubleshootScreen())
             return

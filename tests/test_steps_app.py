@@ -325,3 +325,37 @@ def test_apply_changes_nothing_and_leaks_no_key(
     for path in state_files:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert bed.anon not in text and bed.service not in text
+
+
+def test_fallback_files_parsed_once_until_they_change(
+    bed: Bed, env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A second check does not download files it already parsed; a re-uploaded file (new size
+    and time in Storage's metadata) is downloaded and parsed again."""
+    from wizard.engine import Event
+
+    refresh_fallback(bed.bed, bed.storage_dir)
+
+    def downloads() -> tuple[Status, list[str]]:
+        events: list[Event] = []
+        ctx, runner = open_session(
+            make_config(bed), tmp_path / "fdw-wizard.yaml", steps=steps(), sink=events.append
+        )
+        try:
+            outcome = runner.status(["app.fallback"]).outcomes[-1]
+        finally:
+            ctx.close()
+        names = [
+            str(e.message.params["file"])
+            for e in events
+            if e.kind == "progress" and e.message and e.message.key == "app.fallback.downloading"
+        ]
+        return outcome.status, names
+
+    first_status, first = downloads()
+    assert first_status is Status.DONE and len(first) == len(FALLBACK_TABLES)
+    second_status, second = downloads()
+    assert second_status is Status.DONE and second == []
+    refresh_fallback(bed.bed, bed.storage_dir)  # the ETL uploads them again
+    _, third = downloads()
+    assert sorted(third) == sorted(first)

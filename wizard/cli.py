@@ -12,8 +12,8 @@ from pathlib import Path
 
 from wizard import exitcodes
 from wizard.commands import CliContext
-from wizard.config import DEFAULT_CONFIG_NAME
 from wizard.i18n import LANGUAGES, set_language, t
+from wizard.paths import DEFAULT_CONFIG_NAME
 
 # In the order --help lists them (DESIGN.md "Commands"). A module not present in this version
 # is skipped, and `notbuilt` then registers its command as "not available yet" (exit 2).
@@ -82,10 +82,27 @@ def _early_language(argv: Sequence[str]) -> None:
     set_language(None)
 
 
+def _only_common_options(argv: Sequence[str]) -> bool:
+    """True when argv has no command (the TUI): --config/--lang and their values only."""
+    expect_value = False
+    for arg in argv:
+        if expect_value:
+            expect_value = False
+        elif arg in ("--config", "--lang"):
+            expect_value = True
+        elif not arg.startswith(("--config=", "--lang=")):
+            return False
+    return not expect_value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _early_language(args_list)
-    parser = build_parser()
+    if _only_common_options(args_list):
+        # The TUI: skip importing every command module, so the first frame comes sooner.
+        parser = argparse.ArgumentParser(prog="fdw-wizard", parents=[_common(suppress=False)])
+    else:
+        parser = build_parser()
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help

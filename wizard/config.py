@@ -30,8 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from wizard import runbook
 from wizard.i18n import Message
-
-DEFAULT_CONFIG_NAME = "fdw-wizard.yaml"
+from wizard.paths import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME  # re-exported
 
 # A PostgreSQL identifier the wizard is willing to manage: plain ASCII, no quoting needed.
 # Anything else (quotes, spaces, accents) is refused instead of quoted, so that what the
@@ -375,6 +374,15 @@ class ValidationConfig(_Model):
         ge=0,
         le=24 * 30,
         description="Incident-free monitoring required before cleanup.",
+    )
+    reuse_minutes: int = Field(
+        30,
+        ge=0,
+        le=24 * 60,
+        description=(
+            "Reuse a passing validation measured this many minutes ago when nothing it depends "
+            "on changed (0: always measure). `fdw-wizard validate` always measures."
+        ),
     )
     offline_probe_host: str = Field(
         "",

@@ -49,6 +49,8 @@ class Context:
         self.interactive = interactive
         self.on_progress: Callable[[str, Message], None] = lambda step_id, message: None
         self.state: StateStore | None = None  # set by open_session; steps' memory lives there
+        # True: validation steps measure again instead of reusing a recent measurement.
+        self.fresh_measurements = False
         self._connections: dict[str, psycopg.Connection[Any]] = {}
 
     # -- feedback --------------------------------------------------------------------------------

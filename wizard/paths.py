@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "fdw-wizard"
+DEFAULT_CONFIG_NAME = "fdw-wizard.yaml"
 
 
 def data_dir() -> Path:

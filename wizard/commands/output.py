@@ -6,7 +6,6 @@ import json
 import sys
 from typing import Any, TextIO
 
-from wizard.config import ConfigError, ConfigMissing, load_config, write_template
 from wizard.engine import (
     CommandAction,
     Event,
@@ -105,6 +104,7 @@ def print_report(ctx: CliContext, report: RunReport, *, show_plans: bool = False
 def load_config_or_report(ctx: CliContext) -> tuple[Any, int]:
     """(config, 0) or (None, exit code) after telling the operator what to fix."""
     from wizard import exitcodes
+    from wizard.config import ConfigError, ConfigMissing, load_config, write_template
 
     try:
         config = load_config(ctx.config_path)

@@ -129,6 +129,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         interactive=False,
         sink=LivePrinter(ctx, show_plans=False),
     )
+    session.fresh_measurements = True  # `validate` always measures; status/apply may reuse
     try:
         report = runner.status(list(STEP_IDS))
     except StepError as exc:

@@ -248,6 +248,10 @@ class Fallback(Step):
             )
 
         now = datetime.now(UTC)
+        # A file already downloaded and parsed, unchanged since (same size and time), is not
+        # downloaded again: the second run of a checklist stays fast.
+        parsed_before: dict[str, Any] = ctx.recall(self.id).get("parsed", {})
+        parsed_now: dict[str, Any] = {}
         tables: dict[str, dict[str, Any]] = {}
         details: list[Message] = []
         counts = {"ok": 0, "missing": 0, "stale": 0, "unparseable": 0}
@@ -280,14 +284,24 @@ class Fallback(Step):
                     )
                 )
             if service:
-                ctx.progress(self.id, Message("app.fallback.downloading", params))
-                problem = _parse_problem(url, service, bucket, name, info)
-                if problem is not None:
-                    state = "unparseable"
-                    details.append(Message("app.fallback.unparseable", {**params, **problem}))
+                stamp = f"{size}@{modified.isoformat() if modified else '-'}"
+                seen = parsed_before.get(name)
+                if isinstance(seen, dict) and seen.get("stamp") == stamp:
+                    info["rows"] = seen.get("rows")
+                    parsed_now[name] = seen
+                else:
+                    ctx.progress(self.id, Message("app.fallback.downloading", params))
+                    problem = _parse_problem(url, service, bucket, name, info)
+                    if problem is not None:
+                        state = "unparseable"
+                        details.append(Message("app.fallback.unparseable", {**params, **problem}))
+                    else:
+                        parsed_now[name] = {"stamp": stamp, "rows": info.get("rows")}
             info["state"] = state
             counts[state] += 1
 
+        if service and parsed_now != parsed_before:
+            ctx.remember(self.id, parsed=parsed_now)
         total = sum(size for size, _ in objects.values())
         size_params = {
             "bucket": bucket,

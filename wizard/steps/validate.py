@@ -11,11 +11,24 @@ offline, and the monitoring window before cleanup. All three only measure (nothi
   ``fdw.connect_timeout_s`` + 2 s, or the app's Storage fallback never gets its turn.
 - validate.monitor: one health probe appended to the log, and the log's summary: DONE once it
   covers ``validation.monitor_window_hours`` without an incident (the cleanup gate).
+
+Measuring costs seconds (every read x samples; the offline test waits connect_timeout), so a
+measurement is kept and reused by ``status``/``apply``/the TUI's checklist while it is younger
+than ``validation.reuse_minutes`` AND nothing it depends on changed (the fingerprint: the
+server's and foreign tables' options and statistics, the views, the app role's settings, the
+config it measured under, the state's changed_at of the steps that build the setup). A reused
+result says when it was measured. ``ctx.fresh_measurements`` (``fdw-wizard validate``, the
+dashboard's "measure now") always measures again. Only a passing measurement is reused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from wizard import latency, monitor
@@ -26,6 +39,166 @@ APP_ROLE = "authenticated"
 OFFLINE_MARGIN_S = 2.0  # the bound: connect_timeout + this
 OFFLINE_CAP_EXTRA_S = 5.0  # how much longer than the bound the wizard waits before giving up
 VIEW_REQUIRES = ("views.clientes-360", "views.frota-360")
+REUSE_MINUTES_DEFAULT = 30.0  # validation.reuse_minutes until the config model has the field
+# Steps whose changes make an earlier measurement stale (their changed_at is fingerprinted).
+SETUP_PREFIXES = ("local.", "supabase.", "views.", "app.health-function")
+PREFETCH_ATTR = "_validate_offline_prefetch"
+
+
+# -- reusing a recent measurement -------------------------------------------------------------
+
+
+def reuse_minutes(ctx: Any) -> float:
+    return float(getattr(ctx.config.validation, "reuse_minutes", REUSE_MINUTES_DEFAULT))
+
+
+def wants_fresh(ctx: Any) -> bool:
+    return bool(getattr(ctx, "fresh_measurements", False))
+
+
+def measurements_path(config_path: Path) -> Path:
+    """Beside the state file: the last measurement of each validate step (no secrets)."""
+    from wizard import paths
+
+    state = paths.state_file(config_path)
+    return state.with_name(state.stem + ".measurements.json")
+
+
+def _load_measurements(config_path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(measurements_path(config_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # missing or damaged: the next check measures again
+    return data if isinstance(data, dict) else {}
+
+
+def _store_measurement(ctx: Any, step_id: str, entry: dict[str, Any] | None) -> None:
+    from wizard.fileio import atomic_write_bytes
+    from wizard.redact import redact_obj
+
+    data = _load_measurements(ctx.config_path)
+    if entry is None:
+        data.pop(step_id, None)
+    else:
+        data[step_id] = entry
+    text = json.dumps(redact_obj(data), ensure_ascii=False)
+    atomic_write_bytes(
+        measurements_path(ctx.config_path), text.encode("utf-8"), backup=False, mode=0o600
+    )
+
+
+def fingerprint(ctx: Any, conn: Any | None = None) -> str:
+    """What a measurement depends on, hashed: equal fingerprints mean nothing it measured has
+    changed since (as far as the wizard can see without measuring)."""
+    cfg = ctx.config
+    conn = conn if conn is not None else ctx.supabase_conn()
+    server = conn.execute(
+        "SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (cfg.fdw.server_name,)
+    ).fetchone()
+    tables = conn.execute(
+        "SELECT n.nspname, c.relname, ft.ftoptions, c.reltuples FROM pg_foreign_table ft"
+        " JOIN pg_class c ON c.oid = ft.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE s.srvname = %s ORDER BY 1, 2",
+        (cfg.fdw.server_name,),
+    ).fetchall()
+    views = conn.execute(
+        "SELECT n.nspname, c.relname, md5(pg_get_viewdef(c.oid)), c.reloptions FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'"
+        " AND c.relname IN ('v_clientes_360', 'v_frota_360') ORDER BY 1, 2"
+    ).fetchall()
+    role = conn.execute("SELECT rolconfig FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+    changed = {}
+    if getattr(ctx, "state", None) is not None:
+        changed = {
+            step_id: entry.get("changed_at")
+            for step_id, entry in sorted(ctx.state.steps().items())
+            if step_id.startswith(SETUP_PREFIXES) and isinstance(entry, dict)
+        }
+    validation = cfg.validation.model_dump(mode="json")
+    validation.pop("reuse_minutes", None)  # how long to trust a result, not what it measured
+    document = {
+        "config": {
+            "fdw": cfg.fdw.model_dump(mode="json"),
+            "views": cfg.views.model_dump(mode="json"),
+            "validation": validation,
+            "exposure": [cfg.exposure.public_host, cfg.exposure.public_port],
+            "supabase": [cfg.supabase.host, cfg.supabase.port, cfg.supabase.database],
+            "reader": cfg.reader.name,
+        },
+        "server": sorted(server[0] or []) if server else None,
+        "tables": [[r[0], r[1], sorted(r[2] or []), float(r[3])] for r in tables],
+        "views": [[r[0], r[1], r[2], sorted(r[3] or [])] for r in views],
+        "role": sorted(role[0] or []) if role else None,
+        "changed": changed,
+    }
+    text = json.dumps(document, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _entry_for(result: CheckResult, fp: str, measured_at: datetime) -> dict[str, Any]:
+    return {
+        "fingerprint": fp,
+        "measured_at": measured_at.isoformat(),
+        "status": result.status.value,
+        "message": result.message.to_json(),
+        "details": [d.to_json() for d in result.details],
+        "facts": result.facts,
+    }
+
+
+def _age_minutes(entry: dict[str, Any], now: datetime) -> float | None:
+    try:
+        at = datetime.fromisoformat(str(entry["measured_at"]))
+    except (KeyError, ValueError):
+        return None
+    if at.tzinfo is None:
+        return None
+    age = (now - at).total_seconds() / 60
+    return age if age >= 0 else None  # a clock that went back: measure again
+
+
+def reusable(ctx: Any, step_id: str, fp: str) -> dict[str, Any] | None:
+    """The stored measurement of ``step_id`` when it may stand in for a new one."""
+    if wants_fresh(ctx):
+        return None
+    entry = _load_measurements(ctx.config_path).get(step_id)
+    if not isinstance(entry, dict) or entry.get("fingerprint") != fp:
+        return None
+    if entry.get("status") != Status.DONE.value:
+        return None  # a failure is what the operator is working on: look again
+    age = _age_minutes(entry, _now())
+    if age is None or age >= reuse_minutes(ctx):
+        return None
+    return entry
+
+
+def _reused_result(entry: dict[str, Any]) -> CheckResult:
+    at = datetime.fromisoformat(str(entry["measured_at"]))
+    minutes = int((_now() - at).total_seconds() // 60)
+    local = at.astimezone().strftime("%Y-%m-%d %H:%M")
+    details = [Message(d["key"], d.get("params") or {}) for d in entry.get("details", [])]
+    details.append(Message("step.validate.reused", {"at": local, "minutes": minutes}))
+    facts = dict(entry.get("facts") or {})
+    facts.update(measured_at=entry["measured_at"], reused=True)
+    message = entry["message"]
+    return CheckResult(
+        Status(entry["status"]),
+        Message(message["key"], message.get("params") or {}),
+        details,
+        facts,
+    )
+
+
+def _fresh(ctx: Any, step_id: str, fp: str, result: CheckResult, at: datetime) -> CheckResult:
+    """Keep a new measurement (a failed one replaces, and so retires, an older pass)."""
+    result.facts.update(measured_at=at.isoformat(), reused=False)
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        _store_measurement(ctx, step_id, _entry_for(result, fp, at))
+    return result
 
 
 def _relations(ctx: Any) -> list[tuple[str, str, str, dict[str, str]]]:
@@ -102,6 +275,17 @@ class Latency(Step):
     requires = ("supabase.test-queries", *VIEW_REQUIRES)
 
     def check(self, ctx: Any) -> CheckResult:
+        fp = fingerprint(ctx)
+        entry = reusable(ctx, self.id, fp)
+        if entry is not None:
+            return _reused_result(entry)
+        # The offline test only waits (connect_timeout against a silent address): start it now
+        # so that its wait overlaps these reads instead of following them.
+        Offline.prefetch(ctx, fp)
+        at = _now()
+        return _fresh(ctx, self.id, fp, self._measure(ctx), at)
+
+    def _measure(self, ctx: Any) -> CheckResult:
         cfg = ctx.config
         target = float(cfg.validation.latency_target_ms)
         conn = ctx.supabase_conn()
@@ -257,11 +441,40 @@ class Offline(Step):
     requires = ("supabase.test-queries", *VIEW_REQUIRES)
 
     def check(self, ctx: Any) -> CheckResult:
+        fp = fingerprint(ctx)
+        entry = reusable(ctx, self.id, fp)
+        pending: _Prefetch | None = getattr(ctx, PREFETCH_ATTR, None)
+        setattr(ctx, PREFETCH_ATTR, None)
+        if entry is not None:
+            return _reused_result(entry)
+        if pending is not None and pending.fingerprint == fp:
+            ctx.progress(self.id, Message("step.validate.offline.collecting"))
+            result = pending.wait()
+            if result is not None:
+                return _fresh(ctx, self.id, fp, result, pending.started_at)
+        at = _now()
+        return _fresh(ctx, self.id, fp, self._measure(ctx, ctx.supabase_conn(), ctx.progress), at)
+
+    @classmethod
+    def prefetch(cls, ctx: Any, fp: str) -> None:
+        """Start this step's measurement in the background (on connections of its own) when
+        its check would measure: validate.latency calls it before its reads."""
+        cfg = ctx.config
+        if getattr(ctx, PREFETCH_ATTR, None) is not None or reusable(ctx, cls.id, fp):
+            return
+        from wizard.blackhole import is_loopback
+
+        if not cfg.validation.offline_probe_host.strip() and not is_loopback(cfg.supabase.host):
+            return  # nothing to measure until validation.offline_probe_host is set
+        pending = _Prefetch(ctx, fp)
+        setattr(ctx, PREFETCH_ATTR, pending)
+        pending.start()
+
+    def _measure(self, ctx: Any, conn: Any, progress: Any) -> CheckResult:
         from wizard.blackhole import Blackhole, RefusedPort, is_loopback
         from wizard.steps.supabase_fdw import current_server
 
         cfg = ctx.config
-        conn = ctx.supabase_conn()
         server = current_server(conn, cfg.fdw.server_name)
         if server is None:
             return CheckResult(
@@ -295,7 +508,7 @@ class Offline(Step):
         probe = cfg.validation.offline_probe_host.strip()
 
         def measure(kind: str, host: str, port: int, release: Any = None) -> latency.Offline:
-            ctx.progress(
+            progress(
                 self.id,
                 Message(
                     "step.validate.offline.measuring", {"kind": kind, "address": f"{host}:{port}"}
@@ -395,6 +608,44 @@ class Offline(Step):
         return None
 
 
+class _Prefetch:
+    """validate.offline's measurement running in a thread while validate.latency reads.
+
+    It uses connections of its own (the context's is busy with the reads) and reports no
+    progress (the events belong to the step that runs); validate.offline collects it. Left
+    uncollected (``--only validate.latency``), it ends by itself: its objects live only in a
+    transaction that is rolled back."""
+
+    def __init__(self, ctx: Any, fp: str) -> None:
+        self.ctx = ctx
+        self.fingerprint = fp
+        self.started_at = _now()
+        self.result: CheckResult | None = None
+        self.error: BaseException | None = None
+        cfg = ctx.config
+        self.cap_s = cfg.fdw.connect_timeout_s + OFFLINE_MARGIN_S + OFFLINE_CAP_EXTRA_S + 10.0
+        self.thread = threading.Thread(target=self._run, name="fdw-offline-prefetch", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        conn = None
+        try:
+            conn = monitor.open_supabase(self.ctx)
+            self.result = Offline()._measure(self.ctx, conn, lambda step_id, message: None)
+        except Exception as exc:  # the step measures again in its own check
+            self.error = exc
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def wait(self) -> CheckResult | None:
+        self.thread.join(self.cap_s)
+        return None if self.thread.is_alive() else self.result
+
+
 class Monitor(Step):
     """Runbook Fase 4: "Monitorar por 48h antes de limpeza" (the cleanup gate).
 
@@ -407,29 +658,53 @@ class Monitor(Step):
 
     def check(self, ctx: Any) -> CheckResult:
         log = monitor.HealthLog.for_config(ctx.config_path)
-        prober = monitor.Prober(ctx)
-        try:
-            record = prober.probe(source="check")
-        finally:
-            prober.close()
-        log.append(record)
-        ctx.progress(
-            self.id,
-            Message(
-                "step.validate.monitor.probe_ok"
-                if record.ok
-                else "step.validate.monitor.probe_failed",
+        fp = fingerprint(ctx)
+        last = reusable(ctx, self.id, fp)
+        records = log.records()
+        reused: Message | None = None
+        if last is not None and records and records[-1].ok:
+            # A passing probe of this setup is recent: the log needs no new one yet.
+            at = datetime.fromisoformat(str(last["measured_at"]))
+            reused = Message(
+                "step.validate.reused",
                 {
-                    "ms": record.latency_ms if record.latency_ms is not None else "-",
-                    "error": record.error or "-",
+                    "at": at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                    "minutes": int((_now() - at).total_seconds() // 60),
                 },
-            ),
-        )
+            )
+            measured_at = str(last["measured_at"])
+        else:
+            prober = monitor.Prober(ctx)
+            try:
+                record = prober.probe(source="check")
+            finally:
+                prober.close()
+            log.append(record)
+            records = log.records()
+            ctx.progress(
+                self.id,
+                Message(
+                    "step.validate.monitor.probe_ok"
+                    if record.ok
+                    else "step.validate.monitor.probe_failed",
+                    {
+                        "ms": record.latency_ms if record.latency_ms is not None else "-",
+                        "error": record.error or "-",
+                    },
+                ),
+            )
+            measured_at = record.at.isoformat()
+            status = Status.DONE if record.ok else Status.FAILED
+            entry = {"fingerprint": fp, "measured_at": measured_at, "status": status.value}
+            with contextlib.suppress(OSError):
+                _store_measurement(ctx, self.id, entry)
         summary = monitor.summarize(
-            log.records(), ctx.config.validation.monitor_window_hours, log=str(log.path)
+            records, ctx.config.validation.monitor_window_hours, log=str(log.path)
         )
         facts = summary.to_json()
-        details = [
+        facts.update(measured_at=measured_at, reused=reused is not None)
+        details = [] if reused is None else [reused]
+        details += [
             Message(
                 "step.validate.monitor.incident",
                 {
