@@ -226,6 +226,43 @@ class Site:
                     )
                 )
 
+    @property
+    def wizard_table_fetch_sizes(self) -> dict[str, int | None]:
+        """Per-table fetch_size the wizard's views step sets (tables joined with local ones)."""
+        from wizard.steps.views import LOCAL_JOIN_FETCH_SIZE, Clientes360
+
+        return dict.fromkeys(Clientes360.locally_joined, LOCAL_JOIN_FETCH_SIZE)
+
+    def set_table_fetch_sizes(self, sizes: dict[str, int | None]) -> None:
+        """Set (or, with None, drop) the fetch_size option of the wizard's foreign tables."""
+        with self.supabase() as conn:
+            for table, value in sizes.items():
+                options = conn.execute(
+                    "SELECT ft.ftoptions FROM pg_foreign_table ft JOIN pg_class c"
+                    " ON c.oid = ft.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = %s AND c.relname = %s",
+                    (self.wizard_schema, table),
+                ).fetchone()
+                has = (
+                    any(o.startswith("fetch_size=") for o in (options[0] or []))
+                    if options
+                    else False
+                )
+                target = sql.SQL("{}.{}").format(
+                    sql.Identifier(self.wizard_schema), sql.Identifier(table)
+                )
+                if value is None and has:
+                    conn.execute(
+                        sql.SQL("ALTER FOREIGN TABLE {} OPTIONS (DROP fetch_size)").format(target)
+                    )
+                elif value is not None:
+                    verb = sql.SQL("SET" if has else "ADD")
+                    conn.execute(
+                        sql.SQL("ALTER FOREIGN TABLE {} OPTIONS ({} fetch_size {})").format(
+                            target, verb, sql.Literal(str(value))
+                        )
+                    )
+
     def set_fetch_size(self, server: str, fetch_size: int) -> None:
         with self.supabase() as conn:
             conn.execute(

@@ -39,13 +39,22 @@ READS = (
 WARM = "SELECT count(*) FROM {s}.dim_regras_contrato"  # re-opens the FDW connection cheaply
 
 
+WIZARD = -1  # the wizard's whole setup: its server value plus its per-table value
+
+
 def sweep(
     s: Site, rtt_ms: float, sizes: list[int], repeat: int, cap_s: float
 ) -> list[list[Sample]]:
     s.route(rtt_ms)
     table: list[list[Sample]] = []
     for size in sizes:
-        s.set_fetch_size(s.wizard_server, size)
+        if size == WIZARD:
+            s.set_fetch_size(s.wizard_server, s.wizard_fetch_size)
+            s.set_table_fetch_sizes(s.wizard_table_fetch_sizes)
+        else:
+            # One value for every table: drop the per-table values the wizard set.
+            s.set_fetch_size(s.wizard_server, size)
+            s.set_table_fetch_sizes(dict.fromkeys(s.wizard_table_fetch_sizes))
         row = []
         with s.supabase() as supa:
             supa.execute(WARM.format(s=s.wizard_schema)).fetchall()
@@ -70,11 +79,13 @@ def main() -> None:
     started = time.perf_counter()
     print(f"# 1b. fetch_size sweep — {machine_note()}\n")
     with site(args.scale, runbook=False) as s:
-        chosen = s.wizard_fetch_size
-        sizes = sorted({*CANDIDATES, chosen})
+        chosen = WIZARD
+        sizes = [*sorted({*CANDIDATES, s.wizard_fetch_size}), WIZARD]
+        per_table = ", ".join(f"{t} {v}" for t, v in s.wizard_table_fetch_sizes.items())
         print(
-            f"The wizard chose fetch_size {chosen} (8 MB batch budget / widest row). Median ms "
-            f"of up to {args.repeat} runs per cell.\n"
+            f"The wizard's setup: server fetch_size {s.wizard_fetch_size} (8 MB batch budget / "
+            f"widest row) and per table: {per_table or 'none'}. The other rows use one value "
+            f"for every table. Median ms of up to {args.repeat} runs per cell.\n"
         )
         verdict_30: list[str] = []
         try:
@@ -83,7 +94,7 @@ def main() -> None:
                 title = "loopback" if rtt == 0 else f"{rtt:g} ms round trip"
                 rows = []
                 for size, samples in zip(sizes, table, strict=True):
-                    name = f"**{size} (wizard)**" if size == chosen else str(size)
+                    name = "**wizard's setup**" if size == WIZARD else str(size)
                     rows.append([name, *(smp.text() for smp in samples)])
                 best_row, ratio_row = ["best"], ["wizard / best"]
                 for col, (label, _t) in enumerate(READS):
@@ -105,7 +116,8 @@ def main() -> None:
                 header = ["fetch_size", *(label for label, _t in READS)]
                 print(markdown_table(header, rows) + "\n", flush=True)
         finally:
-            s.set_fetch_size(s.wizard_server, chosen)
+            s.set_fetch_size(s.wizard_server, s.wizard_fetch_size)
+            s.set_table_fetch_sizes(s.wizard_table_fetch_sizes)
         if verdict_30:
             print("## Target at 30 ms: within 1.2x of the best fetch_size\n")
             print("\n".join(verdict_30) + "\n")

@@ -93,7 +93,7 @@ def test_a_change_to_the_setup_retires_the_measurement(site: dict[str, Any]) -> 
     bed: TestBed = site["bed"]
     schema = site["config"].fdw.target_schema
     with bed.supabase.connect(user="postgres") as conn:
-        conn.execute(f"ALTER FOREIGN TABLE {schema}.dim_clientes OPTIONS (ADD fetch_size '777')")
+        conn.execute(f"ALTER FOREIGN TABLE {schema}.dim_frota OPTIONS (ADD fetch_size '777')")
     try:
         ctx, runner = open_session(site["config"], site["path"], steps=checklist())
         try:
@@ -103,7 +103,7 @@ def test_a_change_to_the_setup_retires_the_measurement(site: dict[str, Any]) -> 
         assert report["validate.latency"].facts["reused"] is False
     finally:
         with bed.supabase.connect(user="postgres") as conn:
-            conn.execute(f"ALTER FOREIGN TABLE {schema}.dim_clientes OPTIONS (DROP fetch_size)")
+            conn.execute(f"ALTER FOREIGN TABLE {schema}.dim_frota OPTIONS (DROP fetch_size)")
 
 
 def test_other_target_is_not_served_from_the_cache(site: dict[str, Any]) -> None:

@@ -209,13 +209,23 @@ def supabase_script(ctx: Any, *, with_secrets: bool, options: dict[str, str]) ->
             )
         )
     lines.append("")
-    for key, view, template in (
-        ("clientes_360", "v_clientes_360", "views/v_clientes_360.sql"),
-        ("frota_360", "v_frota_360", "views/v_frota_360.sql"),
-    ):
+    from wizard.steps.views import LOCAL_JOIN_FETCH_SIZE, Clientes360, Frota360
+
+    for step in (Clientes360(), Frota360()):
+        key, view, template = step.config_key, step.view_name, step.template
         vcfg = getattr(cfg.views, key)
         if not vcfg.enabled:
             continue
+        for table in step.locally_joined:
+            lines.append(
+                _statement(
+                    sql.SQL("ALTER FOREIGN TABLE {}.{} OPTIONS (ADD fetch_size {})").format(
+                        sql.Identifier(schema),
+                        sql.Identifier(table),
+                        sql.Literal(str(LOCAL_JOIN_FETCH_SIZE)),
+                    )
+                )
+            )
         lines.append(
             _statement(
                 sql_text.compose(
