@@ -105,7 +105,8 @@ def main() -> None:
                         ratio_row.append("-")
                         continue
                     best_size = sizes[[row[col] for row in table].index(best)]
-                    best_row.append(f"{best.median_ms:,.0f} @ {best_size}")
+                    where = "wizard" if best_size == WIZARD else best_size
+                    best_row.append(f"{best.median_ms:,.0f} @ {where}")
                     r = wiz.median_ms / best.median_ms
                     ratio_row.append(f"{r:.2f}x")
                     if rtt == 30:

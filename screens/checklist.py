@@ -286,6 +286,9 @@ class ChecklistScreen(WizardScreen):
         from screens.troubleshoot import TroubleshootScreen
 
         step_id = self.current_step_id()
+        outcome = self.wapp.outcomes.get(step_id) if step_id else None
+        if outcome is None or outcome.status.value not in ("failed", "blocked"):
+            step_id = None  # nothing went wrong here: offer the symptom list, not a "why"
         self.app.push_screen(TroubleshootScreen(step_id=step_id))
 
     def action_troubleshoot(self) -> None:

@@ -39,8 +39,16 @@ def _relation_dicts(facts: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _pushdown_text(flags: Any) -> Any:
+    """validate.latency's flags ({limit: pushed, ...}) in the operator's words."""
+    from wizard.i18n import t
+
     if isinstance(flags, dict):
-        return ", ".join(f"{k}={v}" for k, v in flags.items() if v is not None) or "-"
+        words = [
+            t(f"tui.pushdown.{kind}.{value}")
+            for kind, value in flags.items()
+            if value is not None and kind in ("limit", "aggregate", "join")
+        ]
+        return ", ".join(words) or "-"
     return flags
 
 

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -355,4 +355,6 @@ def parse_duration(text: str) -> float:
 
 
 def hours_text(hours: float) -> str:
-    return str(timedelta(seconds=round(hours * 3600)))
+    """'47 h 05 min': the same in both languages (timedelta would say '2 days, 0:00:00')."""
+    minutes = max(0, round(hours * 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min"
