@@ -275,7 +275,9 @@ class ChecklistScreen(WizardScreen):
         self.wapp.run_apply(ids)
 
     def action_apply_all(self) -> None:
-        ids = self._automatic([s.id for s in self.wapp.steps if s.phase not in ("cleanup",)])
+        from wizard.steps import DEFAULT_APPLY_PHASES
+
+        ids = self._automatic([s.id for s in self.wapp.steps if s.phase in DEFAULT_APPLY_PHASES])
         if ids:
             self.wapp.run_apply(ids)
 

@@ -54,7 +54,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if args.confirm_manual:
             report = runner.confirm_manual(args.confirm_manual.split(","))
         else:
-            only = args.only.split(",") if args.only else None
+            from wizard.steps import DEFAULT_APPLY_PHASES
+
+            only = args.only.split(",") if args.only else list(DEFAULT_APPLY_PHASES)
             report = runner.apply(only, dry_run=args.dry_run, confirm=make_confirm(args, ctx))
     except StepError as exc:
         say(ctx, exc.message, err=True)

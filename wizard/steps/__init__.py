@@ -11,6 +11,10 @@ from wizard.engine import Step
 
 PHASES: tuple[str, ...] = ("prereq", "local", "supabase", "views", "app", "validate", "cleanup")
 
+# What `apply` runs when no --only is given: everything but cleanup, which deletes data and has
+# a command of its own (`fdw-wizard cleanup`: backup, typed word, the monitoring gate).
+DEFAULT_APPLY_PHASES: tuple[str, ...] = tuple(p for p in PHASES if p != "cleanup")
+
 
 def all_steps() -> list[Step]:
     from wizard.steps import (
