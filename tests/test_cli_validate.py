@@ -45,6 +45,11 @@ def site(private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory) -> 
     report = runner.apply(["prereq", "local", "supabase", "views"], confirm=lambda s, p: True)
     ctx.close()
     assert report.exit_code == exitcodes.OK
+    # The ETL's fresh fallback JSONs (the seeded metadata dates from the runbook's January).
+    from wizard.supabase_standin import write_fallback_files
+
+    with bed.dw.connect() as dw, bed.supabase.connect() as supa:
+        write_fallback_files(dw, supa, folder / "storage")
     yield {"env": env, "path": path}
     mp.undo()
 
@@ -73,6 +78,8 @@ def test_validate_json(site: Any) -> None:
     assert len(relations) == 20  # the runbook's 18 tables and the two views
     assert all("pushdown" in r for rel in relations for r in rel["reads"])
     assert document["offline"]["probe"]["seconds"] <= document["offline"]["bound_s"]
+    fallback = document["fallback"]["tables"]
+    assert len(fallback) == 18 and {t["state"] for t in fallback.values()} == {"ok"}
     assert document["monitor"]["records"] >= 1
     assert "supabase-postgres" not in result.stdout
 

@@ -18,7 +18,8 @@ from wizard.session import open_session
 from . import CliContext
 from .output import LivePrinter, emit_json, load_config_or_report, outcome_text, say
 
-STEP_IDS = ("validate.latency", "validate.offline", "validate.monitor")
+# DESIGN: "latency, pushdown, fallback, offline behaviour" — plus the monitoring summary.
+STEP_IDS = ("app.fallback", "validate.latency", "validate.offline", "validate.monitor")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -147,6 +148,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             latency=facts.get("validate.latency") or None,
             offline=facts.get("validate.offline") or None,
             monitor=facts.get("validate.monitor") or None,
+            fallback=facts.get("app.fallback") or None,
         )
         emit_json(ctx, document)
         return code
