@@ -239,6 +239,18 @@ class _Endpoint:
     secret: str
     sslmode: str
 
+    def login(self, password: str, target: str) -> probes.ProbeResult:
+        """A real login to this endpoint, classified (never raises)."""
+        return probes.login(
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=password,
+            sslmode=self.sslmode,
+            target=target,
+        )
+
 
 class _Investigation:
     def __init__(self, ctx: Any, inp: _Input) -> None:
@@ -503,15 +515,7 @@ def _cannot_connect(inv: _Investigation) -> list[Diagnosis]:
     # It answers now: log in for real and diagnose what that says, if anything.
     secret = inv.secret(ep.secret)
     if secret is not None:
-        attempt = probes.login(
-            host=ep.host,
-            port=ep.port,
-            dbname=ep.dbname,
-            user=ep.user,
-            password=secret,
-            sslmode=ep.sslmode,
-            target=side,
-        )
+        attempt = ep.login(secret, side)
         evidence.append(attempt.message)
         if attempt.outcome != "ok" and not inv.inp.symptom:
             detail = str(attempt.data.get("detail", ""))
@@ -776,15 +780,7 @@ def _password_failed(inv: _Investigation) -> list[Diagnosis]:
         evidence: list[Message] = []
         secret = inv.secret(ep.secret)
         if secret is not None and ep.host:
-            attempt = probes.login(
-                host=ep.host,
-                port=ep.port,
-                dbname=ep.dbname,
-                user=ep.user,
-                password=secret,
-                sslmode=ep.sslmode,
-                target=side,
-            )
+            attempt = ep.login(secret, side)
             evidence.append(attempt.message)
             if attempt.outcome == "ok":
                 return [_nothing(inv, evidence)]
