@@ -328,6 +328,10 @@ class Tls(ConfSettingsStep):
             names = [exposure.public_host, ctx.config.local.host, "localhost", "127.0.0.1"]
             cert_pem, key_pem = generate_self_signed([n for n in names if n])
             owner = facts.data_directory.stat() if os.name == "posix" else None
+            if os.name == "nt":
+                # Windows: the files inherit the data directory's ACL, which the EDB installer
+                # grants to the service account; PostgreSQL does not check key modes there.
+                result.changes.append(Message("step.local.tls.windows_acl"))
             created = []
             for action in generated:
                 data = key_pem if action.mode == 0o600 else cert_pem
