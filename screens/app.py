@@ -198,6 +198,16 @@ class WizardApp(App[int]):
         self.event_history.clear()
         self.load_state_statuses()
 
+    def reload_config(self, config: Config) -> None:
+        """Same file, edited in place (the step settings panel): the engine and the plans were
+        built from the old values; statuses, outcomes and the live log stay."""
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = None
+        self.config = config
+        self.config_problems = []
+        self.plans.clear()
+
     def status_of(self, step_id: str) -> str:
         return self.statuses.get(step_id, UNKNOWN)
 

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
 from screens.plan_view import plan_text
+from screens.step_settings import STEP_KEYS, SettingsPanel
 from wizard.engine import Event, Plan, Risk, Status
 from wizard.i18n import t
 
@@ -28,6 +29,8 @@ class StepDetailScreen(WizardScreen):
         Binding("w", "why", show=False),
         Binding("p", "preview", show=False),
         Binding("n", "next_step", show=False),
+        Binding("e", "edit_settings", show=False),
+        Binding("ctrl+s", "save_settings", show=False, priority=True),
         Binding("escape", "back", show=False),
     ]
 
@@ -38,6 +41,10 @@ class StepDetailScreen(WizardScreen):
         self._previewed = False
 
     @property
+    def has_settings(self) -> bool:
+        return bool(STEP_KEYS.get(self.step_id))
+
+    @property
     def manual(self) -> bool:
         return hasattr(self.wapp.step(self.step_id), "confirm")
 
@@ -46,6 +53,8 @@ class StepDetailScreen(WizardScreen):
         keys = [("a", "tui.key.apply"), ("v", "tui.key.verify"), ("p", "tui.key.preview")]
         if self.manual:
             keys = [("m", "tui.key.confirm_manual"), ("v", "tui.key.verify")]
+        if self.has_settings:
+            keys.append(("e", "tui.key.edit_settings"))
         keys += [
             ("n", "tui.key.next_step"),
             ("s", "tui.key.skip"),
@@ -61,6 +70,8 @@ class StepDetailScreen(WizardScreen):
         with VerticalScroll(id="body"):
             yield Static(id="help", classes="panel")
             yield Static(id="state", classes="panel")
+            if self.has_settings:
+                yield SettingsPanel(self.step_id, id="settings", classes="panel")
             yield Static(id="plan", classes="panel")
         yield LiveLog(id="log")
         yield self.key_bar()
@@ -89,6 +100,8 @@ class StepDetailScreen(WizardScreen):
 
     def refresh_texts(self) -> None:
         super().refresh_texts()
+        for panel in self.query(SettingsPanel):
+            panel.refresh_texts()
         app = self.wapp
         step = app.step(self.step_id)
         title = Text()
@@ -146,6 +159,10 @@ class StepDetailScreen(WizardScreen):
         self.wapp.run_apply([self.step_id], dry_run=True)
 
     def action_apply(self) -> None:
+        panel = self.settings
+        if panel is not None and panel.edits():  # apply would use the old, saved values
+            self.notify(t("tui.settings.unsaved_apply"), severity="warning", timeout=8)
+            return
         if self.manual:
             self.action_confirm_manual()
             return
@@ -212,10 +229,60 @@ class StepDetailScreen(WizardScreen):
 
         self.app.push_screen(TroubleshootScreen(step_id=self.step_id))
 
+    # -- settings --------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> SettingsPanel | None:
+        found = self.query(SettingsPanel)
+        return found.first() if found else None
+
+    def action_edit_settings(self) -> None:
+        panel = self.settings
+        field = panel.first_field() if panel is not None else None
+        if panel is None:
+            return
+        if field is None:  # everything is read-only here: at least show where to edit it
+            panel.scroll_visible()
+            return
+        field.focus()
+        field.scroll_visible()
+
+    def action_save_settings(self) -> None:
+        panel = self.settings
+        if panel is None:
+            return
+        config = panel.save()
+        if config is None:
+            return
+        app = self.wapp
+        # The engine and every plan were built from the old values: start again from the file.
+        reload = getattr(app, "reload_config", None)  # lighter, when the app offers it
+        if reload is not None:
+            reload(config)
+        else:
+            app.use_config(config, app.config_path)
+        panel.reset()
+        self._previewed = False
+        self.notify(t("tui.settings.saved", path=str(app.config_path)))
+        self.refresh_texts()
+        if app.auto_probe:
+            app.run_status([self.step_id])  # then engine_idle prepares the new plan preview
+
+    def _in_settings(self) -> bool:
+        focused = self.focused
+        panel = self.settings
+        return focused is not None and panel is not None and panel in focused.ancestors
+
     def action_back(self) -> None:
         if self.wapp.busy:
             self.wapp.cancel_run()
             return
+        if self._in_settings():  # Esc leaves the field first, then the screen
+            self.query_one("#body").focus()
+            return
+        panel = self.settings
+        if panel is not None and panel.edits():
+            self.notify(t("tui.settings.discarded"), severity="warning")
         self.app.pop_screen()
 
     def busy_changed(self) -> None:

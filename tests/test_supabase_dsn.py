@@ -122,3 +122,14 @@ def test_transaction_pooler_string_is_refused_and_nothing_changes(tmp_path: Path
     assert result.returncode == 2
     assert "transaction pooler" in result.stderr
     assert config_path.read_text() == template_text()
+
+
+def test_section_update_writes_lists_and_refuses_a_hash_inside_quotes() -> None:
+    from wizard.config import parse_config
+    from wizard.engine import StepError
+
+    new = update_section(template_text(), "exposure", {"allowed_cidrs": ["10.0.0.0/8", "::1/128"]})
+    assert parse_config(new, Path("x")).exposure.allowed_cidrs == ["10.0.0.0/8", "::1/128"]
+    text = 'supabase:\n  host: "db #1"  # note\n'
+    with pytest.raises(StepError):
+        update_section(text, "supabase", {"host": "other"})

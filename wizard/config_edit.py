@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from wizard.config import Config, parse_config
+from wizard.engine import StepError
 from wizard.fileio import atomic_write_bytes
+from wizard.i18n import Message
 
 
 def _scalar(value: Any) -> str:
@@ -20,7 +22,22 @@ def _scalar(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"  # a YAML flow list
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+def _hash_inside_quotes(rest: str) -> bool:
+    """True when the first '#' of ``rest`` is inside a '...' or "..." value."""
+    quote: str | None = None
+    for char in rest:
+        if quote is None and char in "'\"":
+            quote = char
+        elif quote is not None and char == quote:
+            quote = None
+        elif char == "#":
+            return quote is not None
+    return False
 
 
 def update_section(text: str, section: str, values: dict[str, Any]) -> str:
@@ -44,6 +61,10 @@ def update_section(text: str, section: str, values: dict[str, Any]) -> str:
         )
         if match and match.group(2) in pending:
             indent, key, space, _old, comment, eol = match.groups()
+            if _hash_inside_quotes(lines[index].split(":", 1)[1]):
+                # The first '#' sits inside a quoted value, not before a comment: a line this
+                # editor would cut in two. Let the operator change it by hand.
+                raise StepError(Message("config.err.hand_edit", {"key": f"{section}.{key}"}))
             value = _scalar(pending.pop(key))
             lines[index] = f"{indent}{key}:{space or ' '}{value}{comment or ''}{eol or ''}"
     insert_at = start + 1
