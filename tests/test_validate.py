@@ -260,3 +260,16 @@ def test_monitor_probe_is_logged_and_gate_pending(site: dict[str, Any]) -> None:
     assert not ok
     assert summary["remaining_hours"] > 47
     assert Path(summary["log"]).is_file()
+
+
+def test_a_table_no_bigger_than_the_limit_is_not_flagged() -> None:
+    """Found on the demo at scale 1: dim_contratos_locacao has exactly 10,000 rows, so the
+    planner keeps LIMIT 10000 local — correctly: the whole table crosses either way."""
+    from wizard.latency import HOOK_LIMIT, Measured, Read, Scan, pushdown
+
+    read = Read(("bi", "dim_contratos_locacao"), "table", "limit", "", {"limit": HOOK_LIMIT})
+    scan = Scan("bi.dim_contratos_locacao", True, HOOK_LIMIT, 84, "SELECT a FROM t")
+    measured = Measured(read, "select", scans=[scan], rows=HOOK_LIMIT)
+    assert pushdown(measured, table_rows=10000.0)["limit"] == "not_needed"
+    assert pushdown(measured, table_rows=40000.0)["limit"] == "not_pushed"
+    assert pushdown(measured)["limit"] == "not_pushed"  # unknown size: say what the plan shows

@@ -322,7 +322,7 @@ _WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
 _LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 
 
-def pushdown(m: Measured) -> dict[str, str | None]:
+def pushdown(m: Measured, table_rows: float | None = None) -> dict[str, str | None]:
     """Flags read from the plan: what the DW computed and what crossed the wire to Supabase.
 
     limit: pushed | not_needed (fewer rows than the limit exist) | not_pushed
@@ -336,8 +336,12 @@ def pushdown(m: Measured) -> dict[str, str | None]:
             flags["limit"] = "pushed"
         elif max((s.rows for s in foreign), default=0) < int(
             m.read.params.get("limit", HOOK_LIMIT)
+        ) or (
+            table_rows is not None
+            and 0 <= table_rows <= int(m.read.params.get("limit", HOOK_LIMIT))
         ):
-            # The Limit node stops pulling at the limit: fewer rows means the table ran out.
+            # The Limit node stops pulling at the limit: fewer rows means the table ran out; a
+            # table (per its statistics) no bigger than the limit crosses whole either way.
             flags["limit"] = "not_needed"
         else:
             flags["limit"] = "not_pushed"

@@ -393,7 +393,16 @@ class Latency(Step):
     ) -> dict[str, Any]:
         stats = latency.summarize(m.server_ms)
         wall = latency.summarize(m.wall_ms)
-        flags = latency.pushdown(m)
+        row = (
+            ctx.supabase_conn()
+            .execute(
+                "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'f'",
+                m.read.relation,
+            )
+            .fetchone()
+        )
+        flags = latency.pushdown(m, float(row[0]) if row else None)
         entry: dict[str, Any] = {
             "read": m.read.read,
             "sql": m.sql,
