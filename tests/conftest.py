@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from wizard.config import Config
+from wizard.config import Config, save_config
 from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
+from wizard.session import open_session
 from wizard.testbed import Endpoint, TestBed, start_testbed, traversable_tempdir
 
 TESTBED_SCALE = 0.03
@@ -92,3 +94,39 @@ def bed_secrets(monkeypatch: pytest.MonkeyPatch) -> Callable[[TestBed], None]:
         monkeypatch.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
 
     return apply
+
+
+@pytest.fixture(scope="module")
+def applied_site(
+    private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """The module's own test bed with the wizard's Phases 1-3 applied, as a site would have it:
+    the config file on disk, secrets in the environment (``env`` for subprocesses too), a data
+    dir of its own. Keys: bed, ctx, runner, config, path, folder, env, setup (the apply report)."""
+    bed = private_testbed
+    folder = tmp_path_factory.mktemp("site")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
+    mp.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
+    mp.setenv("FDW_WIZARD_DATA_DIR", str(folder / "data"))
+    config = sandbox_config_for(bed)
+    path = folder / "fdw-wizard.yaml"
+    save_config(config, path)
+    ctx, runner = open_session(config, path)
+    setup = runner.apply(["prereq", "local", "supabase", "views"], confirm=lambda s, p: True)
+    assert setup.exit_code == 0, [(o.step_id, o.message.render("en")) for o in setup.outcomes]
+    env = dict(os.environ)
+    try:
+        yield {
+            "bed": bed,
+            "ctx": ctx,
+            "runner": runner,
+            "config": config,
+            "path": path,
+            "folder": folder,
+            "env": env,
+            "setup": setup,
+        }
+    finally:
+        ctx.close()
+        mp.undo()

@@ -4,54 +4,26 @@ on a test bed of its own after a full Phase 1-3 apply."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import sandbox_config_for
 from wizard import exitcodes
-from wizard.config import save_config
-from wizard.session import open_session
-from wizard.testbed import TestBed
 
 pytestmark = pytest.mark.clusters
 
 
 @pytest.fixture(scope="module")
-def site(private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    bed = private_testbed
-    folder = tmp_path_factory.mktemp("cli-validate")
-    env = dict(os.environ)
-    env.update(
-        FDW_WIZARD_SECRET_LOCAL_SUPERUSER=bed.passwords["dw-superuser"],
-        FDW_WIZARD_SECRET_SUPABASE_DB=bed.passwords["supabase-postgres"],
-        FDW_WIZARD_DATA_DIR=str(folder / "data"),
-    )
-    mp = pytest.MonkeyPatch()
-    for key in (
-        "FDW_WIZARD_SECRET_LOCAL_SUPERUSER",
-        "FDW_WIZARD_SECRET_SUPABASE_DB",
-        "FDW_WIZARD_DATA_DIR",
-    ):
-        mp.setenv(key, env[key])
-    config = sandbox_config_for(bed)
-    path = folder / "fdw-wizard.yaml"
-    save_config(config, path)
-    ctx, runner = open_session(config, path)
-    report = runner.apply(["prereq", "local", "supabase", "views"], confirm=lambda s, p: True)
-    ctx.close()
-    assert report.exit_code == exitcodes.OK
+def site(applied_site: dict[str, Any]) -> dict[str, Any]:
     # The ETL's fresh fallback JSONs (the seeded metadata dates from the runbook's January).
     from wizard.supabase_standin import write_fallback_files
 
+    bed = applied_site["bed"]
     with bed.dw.connect() as dw, bed.supabase.connect() as supa:
-        write_fallback_files(dw, supa, folder / "storage")
-    yield {"env": env, "path": path}
-    mp.undo()
+        write_fallback_files(dw, supa, applied_site["folder"] / "storage")
+    return applied_site
 
 
 def run(site: Any, *args: str) -> subprocess.CompletedProcess[str]:

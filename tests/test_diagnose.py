@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import sandbox_config_for
 from wizard.config import Config
 from wizard.diagnose import SYMPTOMS, Diagnosis, diagnose
 from wizard.i18n import LANGUAGES, catalog
@@ -30,22 +28,8 @@ FDW_READ = "SELECT * FROM bi.dim_frota LIMIT 1"
 
 
 @pytest.fixture(scope="module")
-def site(
-    private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    bed = private_testbed
-    folder = tmp_path_factory.mktemp("diagnose")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
-    mp.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
-    config = sandbox_config_for(bed)
-    ctx, runner = open_session(config, folder / "fdw-wizard.yaml")
-    report = runner.apply(["prereq", "local", "supabase", "views"], confirm=lambda s, p: True)
-    failed = [o.step_id for o in report.outcomes if o.status.value == "failed"]
-    assert failed == [], failed
-    yield {"bed": bed, "ctx": ctx, "runner": runner, "config": config, "folder": folder}
-    ctx.close()
-    mp.undo()
+def site(applied_site: dict[str, Any]) -> dict[str, Any]:
+    return applied_site
 
 
 def supa(bed: TestBed) -> psycopg.Connection[Any]:

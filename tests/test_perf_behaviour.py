@@ -4,17 +4,13 @@ measurement, and the TUI paints before it reads the config."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import sandbox_config_for
 from wizard.engine import Status
 from wizard.session import open_session
-from wizard.steps import all_steps
-from wizard.steps import validate as steps
 from wizard.testbed import TestBed
 
 pytestmark = pytest.mark.clusters
@@ -22,32 +18,9 @@ pytestmark = pytest.mark.clusters
 IDS = ["validate.latency", "validate.offline", "validate.monitor"]
 
 
-def checklist() -> list[Any]:
-    found = all_steps()
-    known = {s.id for s in found}
-    return found + [
-        s for s in (steps.Latency(), steps.Offline(), steps.Monitor()) if s.id not in known
-    ]
-
-
 @pytest.fixture(scope="module")
-def site(
-    private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    bed = private_testbed
-    folder = tmp_path_factory.mktemp("perf")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
-    mp.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
-    mp.setenv("FDW_WIZARD_DATA_DIR", str(folder / "data"))
-    config = sandbox_config_for(bed)
-    path = folder / "fdw-wizard.yaml"
-    ctx, runner = open_session(config, path, steps=checklist())
-    setup = runner.apply(["prereq", "local", "supabase", "views"], confirm=lambda s, p: True)
-    assert setup.exit_code == 0
-    yield {"bed": bed, "ctx": ctx, "runner": runner, "path": path, "config": config}
-    ctx.close()
-    mp.undo()
+def site(applied_site: dict[str, Any]) -> dict[str, Any]:
+    return applied_site
 
 
 def by_id(report: Any) -> dict[str, Any]:
@@ -62,7 +35,7 @@ def test_recent_measurement_is_reused_and_says_when(site: dict[str, Any]) -> Non
     # The offline test ran in the background during the reads and still timed a real wait.
     assert first["validate.offline"].facts["probe"]["seconds"] >= 1
 
-    ctx, runner = open_session(site["config"], site["path"], steps=checklist())  # a new run
+    ctx, runner = open_session(site["config"], site["path"])  # a new run
     try:
         second = by_id(runner.status(IDS))
     finally:
@@ -79,7 +52,7 @@ def test_recent_measurement_is_reused_and_says_when(site: dict[str, Any]) -> Non
 
 def test_fresh_request_measures_again(site: dict[str, Any]) -> None:
     site["runner"].status(IDS)
-    ctx, runner = open_session(site["config"], site["path"], steps=checklist())
+    ctx, runner = open_session(site["config"], site["path"])
     ctx.fresh_measurements = True  # what `fdw-wizard validate` and "measure now" set
     try:
         report = by_id(runner.status(["validate.latency"]))
@@ -95,7 +68,7 @@ def test_a_change_to_the_setup_retires_the_measurement(site: dict[str, Any]) -> 
     with bed.supabase.connect(user="postgres") as conn:
         conn.execute(f"ALTER FOREIGN TABLE {schema}.dim_frota OPTIONS (ADD fetch_size '777')")
     try:
-        ctx, runner = open_session(site["config"], site["path"], steps=checklist())
+        ctx, runner = open_session(site["config"], site["path"])
         try:
             report = by_id(runner.status(["validate.latency"]))
         finally:
@@ -111,7 +84,7 @@ def test_other_target_is_not_served_from_the_cache(site: dict[str, Any]) -> None
     config = site["config"].model_copy(deep=True)
     config.validation.latency_target_ms = 1
     config.validation.samples = 1
-    ctx, runner = open_session(config, site["path"], steps=checklist())
+    ctx, runner = open_session(config, site["path"])
     try:
         report = by_id(runner.status(["validate.latency"]))
     finally:

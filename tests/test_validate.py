@@ -4,20 +4,16 @@ time-to-error against a loopback blackhole, and the health probe — after a ful
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.conftest import sandbox_config_for
 from wizard import latency, monitor
 from wizard.blackhole import Blackhole
 from wizard.engine import Status
 from wizard.session import open_session
-from wizard.steps import all_steps
-from wizard.steps import validate as steps
 from wizard.steps.supabase_checks import remote_sql
 from wizard.steps.supabase_fdw import current_server
 from wizard.testbed import TestBed
@@ -31,29 +27,9 @@ LEFTOVERS = (
 )
 
 
-def checklist() -> list[Any]:
-    return [*all_steps(), steps.Latency(), steps.Offline(), steps.Monitor()]
-
-
 @pytest.fixture(scope="module")
-def site(
-    private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    bed = private_testbed
-    folder = tmp_path_factory.mktemp("validate")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
-    mp.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
-    mp.setenv("FDW_WIZARD_DATA_DIR", str(folder / "data"))
-    config = sandbox_config_for(bed)
-    path = folder / "fdw-wizard.yaml"
-    ctx, runner = open_session(config, path, steps=checklist())
-    setup = runner.apply(["prereq", "local", "supabase", "views"], confirm=lambda s, p: True)
-    assert setup.exit_code == 0
-    report = runner.status(["validate"])
-    yield {"bed": bed, "ctx": ctx, "runner": runner, "report": report, "path": path}
-    ctx.close()
-    mp.undo()
+def site(applied_site: dict[str, Any]) -> dict[str, Any]:
+    return {**applied_site, "report": applied_site["runner"].status(["validate"])}
 
 
 def outcome(site: dict[str, Any], step_id: str) -> Any:
@@ -122,7 +98,7 @@ def test_tiny_target_fails_with_remedies(site: dict[str, Any], tmp_path: Path) -
     config = site["ctx"].config.model_copy(deep=True)
     config.validation.latency_target_ms = 1
     config.validation.samples = 2
-    ctx, runner = open_session(config, site["path"], steps=checklist())
+    ctx, runner = open_session(config, site["path"])
     try:
         report = runner.status(["validate.latency"])
     finally:
