@@ -5,53 +5,34 @@ local HTTP stand-in of Supabase's APIs."""
 from __future__ import annotations
 
 import json
-import secrets
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import sandbox_config_for
-from tests.test_supabase_standin import FALLBACK_TABLES, prepare_app_bed, refresh_fallback
+from tests.test_supabase_standin import (  # app_bed: the shared fixture
+    FALLBACK_TABLES,
+    AppBed,
+    app_bed,  # noqa: F401
+    refresh_fallback,
+)
 from wizard.config import Config
 from wizard.engine import RunReport, Status, Step
 from wizard.session import open_session
 from wizard.steps import app, prereq
 from wizard.supabase_standin import StandIn
-from wizard.testbed import TestBed
 
 pytestmark = pytest.mark.clusters
 
 
-class Bed:
-    def __init__(self, bed: TestBed, standin: StandIn, storage_dir: Path) -> None:
-        self.bed = bed
-        self.standin = standin
-        self.storage_dir = storage_dir
-        self.anon = standin.key("anon")
-        self.service = standin.key("service_role")
+Bed = AppBed
 
 
 @pytest.fixture(scope="module")
-def bed(private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
-    storage_dir = tmp_path_factory.mktemp("storage")
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    try:
-        prepare_app_bed(private_testbed, storage_dir, closed.getsockname()[1])
-        standin = StandIn(
-            db=private_testbed.supabase.conninfo(),
-            storage_dir=storage_dir,
-            jwt_secret=secrets.token_urlsafe(32),
-        ).start()
-        try:
-            yield Bed(private_testbed, standin, storage_dir)
-        finally:
-            standin.stop()
-    finally:
-        closed.close()
+def bed(app_bed: AppBed) -> AppBed:  # noqa: F811 (the imported fixture, requested)
+    """The stand-in bed of test_supabase_standin (same fixture, this module's own instance)."""
+    return app_bed
 
 
 @pytest.fixture
