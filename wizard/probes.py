@@ -408,21 +408,18 @@ def password_storage(conn: Any, role: str) -> ProbeResult:
 # From the Supabase side
 
 
-def fdw_login(conn: Any, server: str, role: str) -> ProbeResult:
-    """A real login to the DW through ``role``'s user mapping on ``server`` (Supabase side).
-    Outcomes: ``ok`` or ``failed`` (data: error, the server's whole message, redacted).
+def fdw_login_error(conn: Any, server: str, role: str) -> str | None:
+    """Log in to the DW through ``role``'s user mapping on ``server``, for real (Supabase side);
+    None when it works, else the server's whole message (the cause is in its DETAIL line).
 
-    The same throwaway objects as :func:`wizard.steps.supabase_fdw.probe_mapping`, which keeps
-    only the first line ("could not connect to server ..."); the cause is in the DETAIL line."""
+    Inside a transaction that is rolled back: a throwaway schema and a column-less foreign table
+    over the remote pg_catalog.pg_am (readable by any role), granted to ``role``, read as it."""
     import psycopg
     from psycopg import sql
 
-    params: dict[str, Any] = {"server": server, "role": role}
-    started = time.monotonic()
-    error: str | None = None
     try:
         with conn.transaction(force_rollback=True):
-            conn.execute("SELECT postgres_fdw_disconnect_all()")  # a fresh login
+            conn.execute("SELECT postgres_fdw_disconnect_all()")  # a fresh login, not a cached one
             conn.execute("CREATE SCHEMA fdw_wizard_probe")
             conn.execute(
                 sql.SQL(
@@ -439,9 +436,18 @@ def fdw_login(conn: Any, server: str, role: str) -> ProbeResult:
                     conn.execute(sql.SQL(grant).format(sql.Identifier(role)))
             conn.execute("SELECT count(*) FROM fdw_wizard_probe.probe")
     except psycopg.Error as exc:
-        error = " ".join(str(exc).split()) or type(exc).__name__
+        return " ".join(str(exc).split()) or type(exc).__name__
     finally:
         conn.execute("SELECT postgres_fdw_disconnect_all()")
+    return None
+
+
+def fdw_login(conn: Any, server: str, role: str) -> ProbeResult:
+    """:func:`fdw_login_error` as a probe. Outcomes: ``ok`` or ``failed`` (data: error, the
+    server's whole message, redacted)."""
+    params: dict[str, Any] = {"server": server, "role": role}
+    started = time.monotonic()
+    error = fdw_login_error(conn, server, role)
     elapsed = _ms(started)
     if error is None:
         params["ms"] = round(elapsed, 1)

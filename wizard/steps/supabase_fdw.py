@@ -24,6 +24,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message
+from wizard.probes import fdw_login_error
 
 API_ROLES = ("anon", "authenticated", "service_role")
 FETCH_BUDGET_BYTES = 8 * 1024 * 1024  # per batch on a small Supabase instance
@@ -269,45 +270,6 @@ def mapped_roles(conn: Any, server: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def probe_mapping(conn: Any, server: str, role: str) -> str | None:
-    """Log in to the DW through ``role``'s mapping, for real; None when it works, else the error.
-
-    Inside a transaction that is rolled back: a throwaway schema and a column-less foreign table
-    over the remote pg_catalog.pg_am (readable by any role), granted to ``role``, read as it.
-    """
-    import psycopg
-    from psycopg import sql
-
-    try:
-        with conn.transaction(force_rollback=True):
-            conn.execute("SELECT postgres_fdw_disconnect_all()")  # a fresh login, not a cached one
-            conn.execute("CREATE SCHEMA fdw_wizard_probe")
-            conn.execute(
-                sql.SQL(
-                    "CREATE FOREIGN TABLE fdw_wizard_probe.probe () SERVER {}"
-                    " OPTIONS (schema_name 'pg_catalog', table_name 'pg_am')"
-                ).format(sql.Identifier(server))
-            )
-            if role != "postgres":
-                conn.execute(
-                    sql.SQL("GRANT USAGE ON SCHEMA fdw_wizard_probe TO {}").format(
-                        sql.Identifier(role)
-                    )
-                )
-                conn.execute(
-                    sql.SQL("GRANT SELECT ON fdw_wizard_probe.probe TO {}").format(
-                        sql.Identifier(role)
-                    )
-                )
-                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-            conn.execute("SELECT count(*) FROM fdw_wizard_probe.probe")
-    except psycopg.Error as exc:
-        return " ".join(str(exc).split()) or type(exc).__name__  # DETAIL holds the cause
-    finally:
-        conn.execute("SELECT postgres_fdw_disconnect_all()")
-    return None
-
-
 class UserMappings(Step):
     """Runbook: "CREATE USER MAPPING FOR postgres / authenticated / anon"."""
 
@@ -325,7 +287,7 @@ class UserMappings(Step):
         broken = {}
         for role in wanted:
             if role in present:
-                error = probe_mapping(conn, server, role)
+                error = fdw_login_error(conn, server, role)
                 if error is not None:
                     broken[role] = error
         usage = [
