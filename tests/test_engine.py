@@ -31,7 +31,7 @@ from wizard.engine import (
 )
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
-from wizard.redact import Secret
+from wizard.redact import register
 from wizard.state import AuditLog, StateStore
 
 SECRET = "s3cr3t-Value-never-shown-0123456789"
@@ -97,8 +97,8 @@ class SecretSql(Step):
         return CheckResult(Status.PENDING, Message("engine.would_change"))
 
     def plan(self, ctx: Any) -> Plan:
-        secret = Secret(SECRET)
-        sql = f"CREATE USER MAPPING FOR x SERVER s OPTIONS (password '{secret.reveal()}')"
+        register(SECRET)  # what the secret store does with every value it hands out
+        sql = f"CREATE USER MAPPING FOR x SERVER s OPTIONS (password '{SECRET}')"
         return Plan(self.id, [SqlAction("supabase", sql, Message("engine.would_change"))])
 
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:

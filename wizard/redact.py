@@ -54,23 +54,3 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [redact_obj(v) for v in obj]
     return obj
-
-
-class Secret(str):
-    """A string whose repr/str in plans and logs is the mask. Use ``.reveal()`` to get the value."""
-
-    def __new__(cls, value: str) -> Secret:
-        register(value)
-        return super().__new__(cls, value)
-
-    def reveal(self) -> str:
-        return str.__str__(self)
-
-    def __repr__(self) -> str:
-        return "Secret(" + MASK + ")"
-
-    def __str__(self) -> str:
-        return MASK
-
-    def __format__(self, spec: str) -> str:
-        return MASK

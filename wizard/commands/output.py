@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any, TextIO
 
 from wizard.engine import (
@@ -132,7 +131,3 @@ def load_config_or_report(ctx: CliContext) -> tuple[Any, int]:
     if not ctx.lang:
         ctx.lang = set_language(None if config.language == "auto" else config.language)
     return config, 0
-
-
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.engine import StepError
@@ -271,12 +271,6 @@ def _value_of(text: str) -> str:
 
 
 # -- the file ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Include:
-    line_index: int
-    files: list[ConfFile] = field(default_factory=list)
 
 
 class ConfFile:
