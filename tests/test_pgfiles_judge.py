@@ -100,3 +100,9 @@ def test_hba_errors_name_the_line(cluster: Cluster) -> None:
 def test_postgres_check_reads_a_good_value(cluster: Cluster) -> None:
     assert judge.postgres_check(cluster.bins.bin_dir, cluster.data_dir, "port") == str(cluster.port)
     assert judge.postgres_check(cluster.bins.bin_dir, cluster.data_dir, "ssl") == "on"
+
+
+def test_postgres_check_puts_minus_c_first() -> None:
+    # postgres accepts root / an administrator token only when argv[1] is -C (main.c).
+    argv = judge.postgres_check_argv("/pg/bin/postgres", "/data", "port")
+    assert argv == ["/pg/bin/postgres", "-C", "port", "-D", "/data"]

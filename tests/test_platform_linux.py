@@ -440,3 +440,15 @@ def test_elevation_root_owner_and_other(tmp_path: Path) -> None:
     assert relaunch_command(["/opt/venv/bin/fdw-wizard", "apply", "--yes"], "linux") == (
         "sudo /opt/venv/bin/fdw-wizard apply --yes"
     )
+
+
+def test_pg_ctl_never_runs_as_root_even_when_told_to(tmp_path: Path) -> None:
+    # os_user "root" is the elevated-admin condition: postgres -C runs as root, but pg_ctl
+    # refuses root, so the server is started as the data dir's owner (a service manager would).
+    control = PgCtlControl(tmp_path, "/usr/lib/postgresql/16/bin", os_user="root")
+    owner = owner_of(tmp_path)
+    if is_root() and owner != "root":
+        assert control.pg_ctl_user() == owner
+        assert control.restart_argv()[1:4] == ["-u", owner, "--"]
+    elif not is_root():
+        assert control.restart_argv()[0].endswith("pg_ctl")

@@ -114,6 +114,18 @@ def is_root() -> bool:
     return not IS_WINDOWS and os.geteuid() == 0
 
 
+def _current_user() -> str | None:
+    """This process's OS user name (POSIX), None when unknown."""
+    if IS_WINDOWS:
+        return None
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return None
+
+
 def _exe(name: str) -> str:
     return name + ".exe" if IS_WINDOWS else name
 
@@ -333,7 +345,8 @@ class Cluster:
 
     def _wrap(self, argv: Sequence[str]) -> list[str]:
         owner = self.owner
-        if owner is None:
+        if owner is None or owner == _current_user():
+            # Nobody to switch to (as an elevated administrator on Windows): run as we are.
             return [str(a) for a in argv]
         runuser = shutil.which("runuser") or (
             "/usr/sbin/runuser" if Path("/usr/sbin/runuser").exists() else None
@@ -359,7 +372,7 @@ class Cluster:
         full_env.pop("PGPASSWORD", None)
         cmd = self._wrap([str(a) for a in argv])
         # A cwd the owner can enter (the invoking user's cwd may be /root).
-        cwd = "/" if self.owner is not None else None
+        cwd = "/" if self.owner is not None and not IS_WINDOWS else None
         proc = subprocess.run(
             cmd,
             capture_output=True,

@@ -3,8 +3,15 @@
 - ``pg_file_settings`` and ``pg_hba_file_rules`` re-read the files on every query, before any
   reload: an error there means the edit must not be reloaded (a bad pg_hba line is ignored on
   reload, yet FATAL at the next start; an unknown parameter means NOTHING in the file applies).
-- ``postgres -D DIR -C param`` reads the files without starting a server (exit 1 + FATAL on a
-  bad file or value). It refuses to run as root, so it runs as the cluster owner.
+- ``postgres -C param -D DIR`` reads postgresql.conf (and its includes and
+  postgresql.auto.conf) without starting a server: exit 1 + FATAL on a bad file or value. It
+  does NOT read pg_hba.conf, does not open the certificate or key and does not bind the port:
+  those are judged by ``pg_hba_file_rules``, by the TLS step's own file checks and by a real
+  login after the restart.
+- ``-C`` must be the FIRST argument: postgres refuses root (Linux) and an administrator token
+  (Windows: "Execution of PostgreSQL by a user with administrative permissions is not
+  permitted") unless argv[1] is ``-C`` (src/backend/main/main.c). On Windows the elevated wizard
+  has no owner to switch to, so the order is what makes the check work at all.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ __all__ = [
     "hba_rules",
     "not_applied",
     "postgres_check",
+    "postgres_check_argv",
 ]
 
 # The error pg_file_settings shows for a changed postmaster-context setting (port,
@@ -200,16 +208,26 @@ def hba_errors(conn: psycopg.Connection[Any]) -> list[HbaFileRule]:
     return [r for r in hba_rules(conn) if r.error is not None]
 
 
+def postgres_check_argv(postgres: Path | str, data_dir: Path | str, param: str) -> list[str]:
+    """The argv of the check: ``-C`` first, or an elevated process is refused."""
+    return [str(postgres), "-C", param, "-D", str(data_dir)]
+
+
 def postgres_check(
     bins_dir: Path | str, data_dir: Path | str, param: str, run_as: str | None = None
 ) -> str:
-    """``postgres -D data_dir -C param`` as the cluster owner (``run_as``, default ``postgres``
-    when we are root; this process otherwise). Returns the value the server would use, or
-    raises :class:`PostgresCheckFailed` with the FATAL text."""
+    """``postgres -C param -D data_dir``: the value the server would use for ``param`` as read
+    from postgresql.conf and its includes (not pg_hba.conf, not the certificate/key, not the
+    bind), or :class:`PostgresCheckFailed` with the FATAL text.
+
+    Runs as ``run_as`` (default ``postgres`` when we are root; this process otherwise). When
+    ``run_as`` is this process's own user — ``root`` on Linux, or anyone on Windows where there
+    is no user to switch to — it runs without switching, which only works because ``-C`` is the
+    first argument (see the module docstring)."""
     runner = Cluster(
         data_dir=Path(data_dir), port=0, bins=PgBinaries(Path(bins_dir), 0), os_user=run_as
     )
-    proc = runner.run_as_owner([runner.bins.tool("postgres"), "-D", Path(data_dir), "-C", param])
+    proc = runner.run_as_owner(postgres_check_argv(runner.bins.tool("postgres"), data_dir, param))
     if proc.returncode != 0:
         output = (proc.stderr + proc.stdout).strip()[-4000:]
         raise PostgresCheckFailed(param, Path(data_dir), proc.returncode, output)

@@ -270,11 +270,23 @@ class PgCtlControl(ServiceControl):
         # Errors before the logging collector starts (a bad setting) land in the startup log.
         return [self.startup_log]
 
+    def pg_ctl_user(self) -> str | None:
+        """Who runs pg_ctl. It refuses root, so a root wizard configured to run PostgreSQL
+        binaries as itself (``os_user: root``, the elevated-administrator condition of Windows)
+        starts the server as the data dir's owner — as a service manager starts it as its
+        service account."""
+        user = self.os_user
+        if is_root() and user in (None, "root"):
+            owner = _owner_or_none(str(self.data_dir))
+            return owner if owner != "root" else user
+        return user
+
     def _wrap(self, argv: list[str]) -> list[str]:
         # pg_ctl refuses to run as root: drop to the data dir's owner.
-        if self.os_user and is_root() and self.os_user != "root":
+        user = self.pg_ctl_user()
+        if user and is_root() and user != "root":
             runuser = shutil.which("runuser") or "runuser"
-            return [runuser, "-u", self.os_user, "--", *argv]
+            return [runuser, "-u", user, "--", *argv]
         return argv
 
     def _pg_ctl(self, *args: str) -> list[str]:

@@ -1,0 +1,124 @@
+"""The elevated-administrator condition of Windows, emulated on Linux as root.
+
+On the operator's server the wizard runs elevated and has no OS user to switch to: every
+PostgreSQL binary it runs itself (``postgres -C``) runs with the administrator's token, which
+postgres refuses unless ``-C`` is the first argument (src/backend/main/main.c). Here the same
+condition is root with ``local.os_user: root``: the wizard's own PostgreSQL invocations run as
+root without switching user, while the server keeps running as the ``postgres`` OS user (as the
+Windows service runs as its service account). Phase 1 must still work end to end.
+
+The ``postgres`` in the bin dir the wizard is given is a logging wrapper (a shell script that
+records its uid and argv, then execs the real binary) — instrumentation, not a fake: the real
+server answers. ``pg_ctl`` is a symlink, and resolves its own ``postgres`` through it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import sandbox_config_for
+from wizard.config import save_config
+from wizard.pgcluster import is_root
+from wizard.pgfiles import judge
+from wizard.testbed import TestBed, traversable_tempdir
+
+pytestmark = [
+    pytest.mark.clusters,
+    pytest.mark.skipif(not is_root(), reason="the emulation needs root (as in CI)"),
+]
+
+
+@pytest.fixture(scope="module")
+def logged_bins(private_testbed: TestBed) -> Iterator[tuple[Path, Path]]:
+    """(bin dir whose ``postgres`` logs each call, the log file)."""
+    real = private_testbed.dw.cluster.bins.bin_dir
+    base = traversable_tempdir("fdw-wizard-admin-")
+    shim = base / "bin"
+    shim.mkdir()
+    shim.chmod(0o755)
+    log = base / "postgres-calls.log"
+    for entry in real.iterdir():
+        if entry.name != "postgres":
+            (shim / entry.name).symlink_to(entry)
+    wrapper = shim / "postgres"
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$(id -u) $*" >> "{log}"\nexec "{real / "postgres"}" "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    try:
+        yield shim, log
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_root_is_refused_unless_minus_c_comes_first(private_testbed: TestBed) -> None:
+    cluster = private_testbed.dw.cluster
+    postgres = str(cluster.bins.tool("postgres"))
+    wrong = subprocess.run(
+        [postgres, "-D", str(cluster.data_dir), "-C", "port"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode != 0 and "root" in wrong.stderr
+    argv = judge.postgres_check_argv(postgres, cluster.data_dir, "port")
+    assert argv[1:3] == ["-C", "port"]
+    assert judge.postgres_check(cluster.bins.bin_dir, cluster.data_dir, "port", run_as="root") == (
+        str(cluster.port)
+    )
+
+
+def test_phase1_end_to_end_as_an_unswitched_admin(
+    private_testbed: TestBed, logged_bins: tuple[Path, Path], tmp_path: Path
+) -> None:
+    bed = private_testbed
+    shim, log = logged_bins
+    config = sandbox_config_for(bed)
+    config.local.os_user = "root"
+    config.local.bin_dir = str(shim)
+    path = tmp_path / "fdw-wizard.yaml"
+    save_config(config, path)
+    env = dict(os.environ)
+    env["FDW_WIZARD_SECRET_LOCAL_SUPERUSER"] = bed.passwords["dw-superuser"]
+    env["FDW_WIZARD_SECRET_SUPABASE_DB"] = bed.passwords["supabase-postgres"]
+    env["FDW_WIZARD_DATA_DIR"] = str(tmp_path / "data")
+
+    def apply() -> subprocess.CompletedProcess[str]:
+        argv = ["apply", "--only", "prereq,local", "--yes", "--json", "--config", str(path)]
+        return subprocess.run(
+            [sys.executable, "-m", "wizard.cli", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+
+    result = apply()
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps: dict[str, Any] = {s["step"]: s["status"] for s in json.loads(result.stdout)["steps"]}
+    assert steps["local.reload"] == "done"
+    assert all(status in ("done", "n/a") for status in steps.values()), steps
+
+    # The restart was judged by postgres -C, run as root (uid 0) with -C first.
+    calls = log.read_text(encoding="utf-8").splitlines()
+    checks = [c for c in calls if " -C " in f" {c} "]
+    assert checks, calls
+    assert all(c.split()[0] == "0" and c.split()[1] == "-C" for c in checks), checks
+    # The server still runs as its own OS user, never as root.
+    pid = (bed.dw.cluster.data_dir / "postmaster.pid").read_text().splitlines()[0]
+    assert Path(f"/proc/{pid}").stat().st_uid != 0
+
+    second = apply()
+    assert second.returncode == 0, second.stdout + second.stderr
