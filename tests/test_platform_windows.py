@@ -39,12 +39,17 @@ from wizard.platform.windows import (
 )
 
 SVC = rec.SVC
-SC_QUERY = ["sc.exe", "query", SVC]
+SYS32 = "C:\\Windows\\System32"
+SC = SYS32 + "\\sc.exe"
+NET = SYS32 + "\\net.exe"
+NETSH = SYS32 + "\\netsh.exe"
+POWERSHELL = SYS32 + "\\WindowsPowerShell\\v1.0\\powershell.exe"
+SC_QUERY = [SC, "query", SVC]
 
 
 def ps(script: str) -> list[str]:
     return [
-        "powershell.exe",
+        POWERSHELL,
         "-NoProfile",
         "-NonInteractive",
         "-Command",
@@ -69,7 +74,7 @@ NET_PROFILES = ps(
     "InterfaceAlias = $_.InterfaceAlias; NetworkCategory = [string]$_.NetworkCategory } })"
 )
 NETSH_SHOW = [
-    "netsh", "advfirewall", "firewall", "show", "rule", "name=fdw-wizard-postgresql", "verbose",
+    NETSH, "advfirewall", "firewall", "show", "rule", "name=fdw-wizard-postgresql", "verbose",
 ]  # fmt: skip
 ADDRESSES = ["203.0.113.10", "198.51.100.0/24"]
 
@@ -175,7 +180,7 @@ def test_start_with_net_start() -> None:
     svc, fake, clock = service(
         [
             (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
-            (["net", "start", SVC], recorded(rec.NET_START_OK_PT_BR)),
+            ([NET, "start", SVC], recorded(rec.NET_START_OK_PT_BR)),
             (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
         ]
     )
@@ -194,8 +199,8 @@ def test_start_without_net_falls_back_to_sc_exe_and_polls() -> None:
     svc, fake, clock = service(
         [
             (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
-            (["net", "start", SVC], recorded(not_found=True)),
-            (["sc.exe", "start", SVC], recorded(rec.SC_START_PENDING)),
+            ([NET, "start", SVC], recorded(not_found=True)),
+            ([SC, "start", SVC], recorded(rec.SC_START_PENDING)),
             (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING)),
             (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING)),
             (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
@@ -207,17 +212,31 @@ def test_start_without_net_falls_back_to_sc_exe_and_polls() -> None:
     assert clock.sleeps == [2.0, 2.0]
 
 
+def events(seconds: int) -> list[str]:
+    return ps(
+        f"$s = (Get-Date).AddSeconds(-{seconds}); "
+        "ConvertTo-Json -Compress -Depth 3 -InputObject @(Get-WinEvent -FilterHashtable "
+        "@{ LogName = 'Application'; ProviderName = 'PostgreSQL'; StartTime = $s } "
+        "-MaxEvents 20 -ErrorAction SilentlyContinue | Sort-Object TimeCreated | "
+        "ForEach-Object { [pscustomobject]@{ Time = $_.TimeCreated.ToString('s'); "
+        "Level = [int]$_.Level; Id = [int]$_.Id; Message = $(if ($_.Message) { $_.Message } "
+        "else { ($_.Properties | ForEach-Object { [string]$_.Value }) -join ' ' }) } })"
+    )
+
+
 def test_failed_start_is_a_clear_error_at_once() -> None:
     svc, fake, clock = service(
         [
             (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
             (
-                ["net", "start", SVC],
+                [NET, "start", SVC],
                 recorded(
                     rec.NET_START_FAILED, rec.NET_START_FAILED_RC, rec.NET_START_FAILED_STDERR
                 ),
             ),
             (SC_QUERY, recorded(rec.SC_QUERY_STOPPED_FAILED)),
+            # The reason is in the Application log (before the logging collector ran).
+            (events(10), recorded(rec.EVENTS_START_FAILED)),
         ]
     )
     with pytest.raises(PlatformError) as info:
@@ -227,17 +246,37 @@ def test_failed_start_is_a_clear_error_at_once() -> None:
     err = info.value
     assert err.message.key == "platform.service.not_running"
     assert err.message.params["state"] == "stopped (1  STOPPED)"
-    assert "could not be started" in err.message.params["output"]
+    output = err.message.params["output"]
+    assert "could not be started" in output
+    assert "Windows Application log (PostgreSQL)" in output
+    assert "ERROR: 2026-11-30 10:15:02.311 -03 [5120] FATAL:  não pôde carregar" in output
+    assert "Timed out waiting for server startup" in output
     assert err.fix is not None and err.fix.params["log"] == rec.DATA_DIR + "\\log"
     text = err.message.render("pt-BR")
     assert "não entrou em execução" in text and "postgresql-x64-16" in text
+
+
+def test_start_while_stop_pending_waits_for_stopped_first() -> None:
+    svc, fake, clock = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_STOP_PENDING)),
+            (SC_QUERY, recorded(rec.SC_QUERY_STOP_PENDING)),
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
+            ([NET, "start", SVC], recorded(rec.NET_START_OK)),
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+        ],
+        poll_interval=5.0,
+    )
+    assert svc.start().running
+    fake.assert_all_used()
+    assert clock.sleeps == [5.0, 5.0]
 
 
 def test_stop_with_net_stop() -> None:
     svc, fake, _ = service(
         [
             (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
-            (["net", "stop", SVC], recorded(rec.NET_STOP_OK)),
+            ([NET, "stop", SVC], recorded(rec.NET_STOP_OK)),
             (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
         ]
     )
@@ -259,15 +298,57 @@ def test_restart_uses_restart_service_then_polls() -> None:
     assert fake.calls[1].timeout == svc.timeout
 
 
-def test_restart_that_never_gets_running_times_out_with_the_state_seen() -> None:
+def test_restart_cut_off_by_the_timeout_waits_for_the_stop_then_starts() -> None:
+    # A slow shutdown checkpoint: the runner kills powershell at 120 s while the service is
+    # still STOP_PENDING. The wizard waits for the service manager (longer deadline), then
+    # starts the service itself.
+    stopping = (SC_QUERY, recorded(rec.SC_QUERY_STOP_PENDING))
+    svc, fake, clock = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+            (RESTART, recorded(timed_out=True)),
+            *[stopping] * 3,
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED)),
+            ([NET, "start", SVC], recorded(rec.NET_START_OK)),
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+        ],
+        poll_interval=60.0,
+    )
+    assert svc.settle_timeout == 600.0  # longer than the 120 s runner timeout
+    assert svc.restart().running
+    fake.assert_all_used()
+    assert clock.now == 180.0
+
+
+def test_restart_whose_start_fails_is_raised_with_the_event_log() -> None:
+    svc, fake, _ = service(
+        [
+            (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
+            (RESTART, recorded("", 1, rec.RESTART_SERVICE_START_FAILED)),
+            (SC_QUERY, recorded(rec.SC_QUERY_STOPPED_FAILED)),
+            (events(10), recorded(rec.EVENTS_START_FAILED)),
+        ]
+    )
+    with pytest.raises(PlatformError) as info:
+        svc.restart()
+    fake.assert_all_used()
+    params = info.value.message.params
+    assert info.value.message.key == "platform.service.not_running"
+    assert "Failed to start service" in params["output"]
+    assert "server.crt" in params["output"]
+
+
+def test_restart_that_never_settles_times_out_with_the_state_seen() -> None:
     pending = (SC_QUERY, recorded(rec.SC_QUERY_START_PENDING))
     svc, fake, clock = service(
         [
             (SC_QUERY, recorded(rec.SC_QUERY_RUNNING)),
             (RESTART, recorded(timed_out=True)),
             *[pending] * 4,
+            (events(13), recorded(rec.EVENTS_NONE)),
         ],
         timeout=3.0,
+        settle_timeout=3.0,
         poll_interval=1.0,
     )
     with pytest.raises(PlatformError) as info:
@@ -276,6 +357,7 @@ def test_restart_that_never_gets_running_times_out_with_the_state_seen() -> None
     assert clock.now == 3.0
     assert info.value.message.params["state"] == "starting (2  START_PENDING)"
     assert info.value.message.params["seconds"] == 3
+    assert "did not finish" in info.value.message.params["output"]
 
 
 def test_restart_of_a_missing_service() -> None:
@@ -541,7 +623,7 @@ def test_invalid_inputs_are_refused_before_any_command() -> None:
 # -- firewall: netsh fallback -------------------------------------------------------------------
 
 NETSH_ADD = [
-    "netsh", "advfirewall", "firewall", "add", "rule", "name=fdw-wizard-postgresql",
+    NETSH, "advfirewall", "firewall", "add", "rule", "name=fdw-wizard-postgresql",
     "dir=in", "action=allow", "protocol=TCP", "localport=5432",
     "remoteip=203.0.113.10,198.51.100.0/24", "profile=domain,private", "enable=yes",
 ]  # fmt: skip
@@ -584,7 +666,7 @@ def test_netsh_rule_with_other_addresses_plans_set_rule() -> None:
     fake.assert_all_used()
     assert plan.argv_list == [
         [
-            "netsh", "advfirewall", "firewall", "set", "rule", "name=fdw-wizard-postgresql",
+            NETSH, "advfirewall", "firewall", "set", "rule", "name=fdw-wizard-postgresql",
             "new", "dir=in", "action=allow", "protocol=TCP", "localport=5432",
             "remoteip=203.0.113.10", "profile=domain,private", "enable=yes",
         ]
@@ -611,10 +693,203 @@ def test_netsh_remove_rule() -> None:
     plan = fw.remove_rule()
     fake.assert_all_used()
     assert plan.argv_list == [
-        ["netsh", "advfirewall", "firewall", "delete", "rule", "name=fdw-wizard-postgresql"]
+        [NETSH, "advfirewall", "firewall", "delete", "rule", "name=fdw-wizard-postgresql"]
     ]
 
 
 def test_messages_render_in_both_languages() -> None:
     for lang in ("en", "pt-BR"):
         assert "postgresql-x64-16" in t("platform.control.windows_service", lang, service=SVC)
+
+
+# -- child processes, background processes, console, file replace (Windows paths by fakes) ----
+
+
+def test_children_get_no_window_and_no_shared_console() -> None:
+    from wizard.platform.runner import CREATE_NO_WINDOW, detached_options, spawn_options
+
+    assert spawn_options("windows") == {"creationflags": CREATE_NO_WINDOW}
+    assert CREATE_NO_WINDOW == 0x08000000
+    assert spawn_options("posix") == {"start_new_session": True}
+    assert detached_options("windows")["creationflags"] & CREATE_NO_WINDOW
+    # Nothing the wizard runs changes the console code page.
+    assert "chcp" not in POWERSHELL_PREFIX.lower()
+    assert "SetConsoleOutputCP" not in POWERSHELL_PREFIX
+
+
+def test_windows_tools_run_from_system32(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard.platform.runner import net_exe, powershell_exe, sc_exe, system32
+
+    monkeypatch.setenv("SYSTEMROOT", "D:\\WINDOWS")
+    assert sc_exe() == "D:\\WINDOWS\\System32\\sc.exe"
+    assert net_exe() == "D:\\WINDOWS\\System32\\net.exe"
+    assert powershell_exe() == "D:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    monkeypatch.delenv("SYSTEMROOT")
+    assert system32("netsh.exe") == NETSH
+
+
+def test_ps_quote_doubles_every_quote_powershell_ends_a_string_at() -> None:
+    from wizard.platform.runner import ps_quote
+
+    assert ps_quote("it's") == "'it''s'"
+    for quote in ("\u2018", "\u2019", "\u201a", "\u201b"):
+        assert ps_quote(f"a{quote}b") == f"'a{quote}{quote}b'"
+
+
+class FakeKernel32:
+    """A FAKE kernel32 for TESTS ONLY (OpenProcess / GetExitCodeProcess / TerminateProcess /
+    console mode), recording every call; Windows APIs cannot run on the Linux CI."""
+
+    def __init__(self, *, exists: bool = True, exit_code: int = 259, mode: int = 0x1F7) -> None:
+        self.exists = exists
+        self.exit_code = exit_code
+        self.mode = mode
+        self.calls: list[tuple[Any, ...]] = []
+
+    def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
+        self.calls.append(("OpenProcess", access, pid))
+        return 1234 if self.exists else 0
+
+    def GetLastError(self) -> int:
+        return 87  # ERROR_INVALID_PARAMETER: no such process
+
+    def GetExitCodeProcess(self, handle: int, ref: Any) -> int:
+        ref._obj.value = self.exit_code
+        return 1
+
+    def TerminateProcess(self, handle: int, code: int) -> int:
+        self.calls.append(("TerminateProcess", handle, code))
+        self.exit_code = code
+        return 1
+
+    def CloseHandle(self, handle: int) -> int:
+        return 1
+
+    def GetStdHandle(self, which: int) -> int:
+        return 7
+
+    def GetConsoleMode(self, handle: int, ref: Any) -> int:
+        ref._obj.value = self.mode
+        return 1
+
+    def SetConsoleMode(self, handle: int, mode: int) -> int:
+        self.calls.append(("SetConsoleMode", mode))
+        self.mode = mode
+        return 1
+
+
+def test_process_liveness_and_stop_on_windows_never_signal_the_console() -> None:
+    from wizard.platform.runner import process_alive, stop_process
+
+    k32 = FakeKernel32()
+    assert process_alive(4242, system="windows", kernel32=k32)
+    assert stop_process(4242, system="windows", kernel32=k32, sleep=lambda s: None)
+    assert ("TerminateProcess", 1234, 1) in k32.calls
+    assert not process_alive(4242, system="windows", kernel32=k32)
+    assert not process_alive(4242, system="windows", kernel32=FakeKernel32(exists=False))
+
+
+def test_stop_process_on_posix_for_real() -> None:
+    import subprocess
+    import sys
+
+    from wizard.platform.runner import detached_options, process_alive, stop_process
+
+    if sys.platform == "win32":
+        pytest.skip("POSIX path")
+    proc = subprocess.Popen(["sleep", "30"], **detached_options("posix"))
+    assert process_alive(proc.pid)
+    assert stop_process(proc.pid, grace=5.0)
+    assert not process_alive(proc.pid)
+
+
+def test_quickedit_is_off_while_the_tui_runs_and_restored() -> None:
+    from wizard.platform.console import (
+        ENABLE_EXTENDED_FLAGS,
+        ENABLE_QUICK_EDIT_MODE,
+        quickedit_off,
+    )
+
+    k32 = FakeKernel32(mode=0x1F7)  # conhost's default: QuickEdit and insert on
+    with quickedit_off(system="windows", kernel32=k32) as changed:
+        assert changed
+        assert not k32.mode & ENABLE_QUICK_EDIT_MODE
+        assert k32.mode & ENABLE_EXTENDED_FLAGS
+    assert k32.mode == 0x1F7
+    already_off = FakeKernel32(mode=0x1B7)
+    with quickedit_off(system="windows", kernel32=already_off) as changed:
+        assert not changed
+    assert already_off.calls == []
+    with quickedit_off(system="posix") as changed:
+        assert not changed
+
+
+class _WinPermissionError(PermissionError):
+    """A PermissionError carrying a winerror, as Windows raises it (test stand-in)."""
+
+    def __init__(self, winerror: int) -> None:
+        super().__init__(13, "Access is denied")
+        self.winerror = winerror
+
+
+def test_replace_is_retried_while_an_agent_holds_the_file(tmp_path: Any) -> None:
+    import os
+
+    from wizard.fileio import replace_with_retry
+
+    target = tmp_path / "postgresql.conf"
+    target.write_text("old")
+    os.chmod(target, 0o444)  # a read-only original (its flag is copied to the temp file)
+    tmp = tmp_path / ".postgresql.conf.tmp"
+    tmp.write_text("new")
+    os.chmod(tmp, 0o444)
+    failures = [_WinPermissionError(32), _WinPermissionError(5)]
+    seen: list[tuple[bool, bool]] = []
+
+    def replace(a: Any, b: Any) -> None:
+        seen.append((os.access(a, os.W_OK), os.access(b, os.W_OK)))
+        if failures:
+            raise failures.pop(0)
+        os.replace(a, b)
+
+    sleeps: list[float] = []
+    replace_with_retry(tmp, target, system="windows", replace=replace, sleep=sleeps.append)
+    assert target.read_text() == "new"
+    assert sleeps == [0.05, 0.1]
+    if os.geteuid() != 0:  # root can write anything: the flag itself is what matters
+        assert seen[0] == (True, True)
+    assert not os.stat(target).st_mode & 0o200  # still read-only, as the operator had it
+
+    other = tmp_path / "x.tmp"
+    other.write_text("x")
+
+    def denied(a: Any, b: Any) -> None:
+        raise _WinPermissionError(1314)  # not a transient lock: no retry
+
+    with pytest.raises(PermissionError):
+        replace_with_retry(other, target, system="windows", replace=denied, sleep=sleeps.append)
+    assert sleeps == [0.05, 0.1]
+
+
+def test_server_logs_decode_cp1252_and_only_the_current_run(tmp_path: Any) -> None:
+    import os
+    import time
+
+    from wizard.platform.service import decode_log, tail_of_newest
+
+    line = "FATAL:  não pôde carregar arquivo de certificado"
+    assert decode_log(line.encode("cp1252")) == line
+    assert decode_log(line.encode("utf-8")) == line
+    assert decode_log(line.encode("utf-8")[-20:]).endswith("certificado")  # cut mid-character
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    old = log_dir / "postgresql-2026-11-29.log"
+    old.write_bytes("yesterday's run\n".encode("cp1252"))
+    past = time.time() - 3600
+    os.utime(old, (past, past))
+    assert tail_of_newest([log_dir]) is not None
+    assert tail_of_newest([log_dir], since=time.time()) is None
+    new = log_dir / "postgresql-2026-11-30.log"
+    new.write_bytes(line.encode("cp1252"))
+    text = tail_of_newest([log_dir], since=time.time() - 5)
+    assert text is not None and line in text and "yesterday" not in text

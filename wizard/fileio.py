@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +47,63 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+# Windows: Defender, backup and indexing agents open files briefly without FILE_SHARE_DELETE:
+# os.replace then fails with WinError 5 (access denied) or 32 (sharing violation). Retried
+# with a short backoff (about 3 s in all) before giving up.
+_RETRY_WINERRORS = (5, 32)
+REPLACE_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+def _is_read_only(path: Path) -> bool:
+    try:
+        return not (path.stat().st_mode & stat.S_IWRITE)
+    except OSError:
+        return False
+
+
+def _make_writable(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.chmod(path, path.stat().st_mode | stat.S_IWRITE)
+
+
+def replace_with_retry(
+    tmp: Path,
+    path: Path,
+    *,
+    system: str | None = None,
+    replace: Callable[[Path, Path], None] = os.replace,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """``os.replace(tmp, path)``; on Windows, retried on WinError 5/32, and a read-only
+    ``path`` (whose flag copymode also gave ``tmp``) is replaced all the same and stays
+    read-only afterwards: Windows refuses to replace a read-only file."""
+    windows = (system or ("windows" if os.name == "nt" else "posix")) == "windows"
+    if not windows:
+        replace(tmp, path)
+        return
+    read_only = _is_read_only(path)
+    if read_only:
+        _make_writable(path)
+    _make_writable(tmp)
+    try:
+        for delay in (*REPLACE_DELAYS, None):
+            try:
+                replace(tmp, path)
+                break
+            except PermissionError as exc:
+                if delay is None or getattr(exc, "winerror", None) not in _RETRY_WINERRORS:
+                    raise
+                sleep(delay)
+    except BaseException:
+        if read_only:  # put the flag back on the untouched original
+            with contextlib.suppress(OSError):
+                os.chmod(path, path.stat().st_mode & ~stat.S_IWRITE)
+        raise
+    if read_only:
+        with contextlib.suppress(OSError):
+            os.chmod(path, path.stat().st_mode & ~stat.S_IWRITE)
+
+
 def atomic_write_bytes(
     path: Path, data: bytes, *, backup: bool = True, mode: int | None = None
 ) -> Path | None:
@@ -65,7 +125,7 @@ def atomic_write_bytes(
             _copy_owner(path, tmp)
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        replace_with_retry(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -225,6 +225,7 @@ def _start_api(directory: Path, bed: Any) -> tuple[str, int, dict[str, str]]:
     import time
 
     from wizard.pgcluster import free_loopback_port
+    from wizard.platform.runner import detached_options
     from wizard.supabase_standin import make_key, write_fallback_files
 
     api = directory / API_DIR
@@ -251,7 +252,7 @@ def _start_api(directory: Path, bed: Any) -> tuple[str, int, dict[str, str]]:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            start_new_session=True,  # keeps running after this command returns
+            **detached_options("windows" if os.name == "nt" else "posix"),  # outlives `demo`
         )  # fmt: skip
     deadline = time.monotonic() + API_START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -273,24 +274,10 @@ def _start_api(directory: Path, bed: Any) -> tuple[str, int, dict[str, str]]:
 
 
 def _stop_api(pid: int | None) -> None:
-    """Stop the API stand-in (SIGTERM, then SIGKILL) and reap it when it is our child."""
-    import signal
-    import time
+    """Stop the API stand-in and reap it when it is our child (portable: no SIGKILL, WNOHANG
+    nor ``os.kill(pid, 0)`` on Windows, where signal 0 is a CTRL_C to the console group)."""
+    from wizard.platform.runner import stop_process
 
     if not pid:
         return
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+    stop_process(pid, grace=5.0)

@@ -1,4 +1,5 @@
-"""Outputs of Windows commands as an EDB PostgreSQL 16 host prints them.
+"""Outputs of Windows commands as an EDB PostgreSQL 16 host prints them — for the FAKE
+runner (wizard.platform.runner.RecordedRunner) of the tests only; nothing here runs anything.
 
 The English ones follow Windows Server 2019/2022 output; the pt-BR ones are the same commands on
 a Portuguese (Brazil) Windows, where sc.exe translates the labels ("ESTADO") but not the state
@@ -146,6 +147,25 @@ RESTART_SERVICE_OK = (
 )
 
 PG_CTL_RELOAD_OK = "server signaled\n"
+
+# -- the Application event log (source PostgreSQL), as WindowsService.events() asks for it --
+# A start that fails before the logging collector runs (here: TLS on, certificate missing) is
+# written only there. EDB on a pt-BR Windows runs with lc_messages 'Portuguese_Brazil.1252';
+# pg_ctl adds its own entry when the server does not come up. Reconstructed (not captured):
+# the first `fdw-wizard field-report` on the server replaces it with the real thing.
+EVENTS_START_FAILED = (
+    '[{"Time":"2026-11-30T10:15:02","Level":2,"Id":0,"Message":"2026-11-30 10:15:02.311 -03 '
+    '[5120] FATAL:  não pôde carregar arquivo de certificado do servidor \\"server.crt\\": '
+    'No such file or directory"},'
+    '{"Time":"2026-11-30T10:15:03","Level":2,"Id":0,"Message":"Timed out waiting for server '
+    'startup"}]\n'
+)
+EVENTS_NONE = "[]\n"
+# Restart-Service when the start after the stop fails.
+RESTART_SERVICE_START_FAILED = (
+    "Restart-Service : Failed to start service 'postgresql-x64-16 - PostgreSQL Server 16 "
+    "(postgresql-x64-16)'.\n"
+)
 
 # -- firewall ---------------------------------------------------------------------------------
 

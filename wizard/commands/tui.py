@@ -20,8 +20,11 @@ def open_tui(config_path: Path, ctx: CliContext) -> int:
         say(ctx, Message("tui.needs_terminal"), err=True)
         return exitcodes.USAGE
     from screens.app import run_tui
+    from wizard.platform.console import quickedit_off
 
-    return run_tui(config_path, ctx.lang or None)
+    # Windows: a click into the console would freeze the TUI until Esc (QuickEdit).
+    with quickedit_off():
+        return run_tui(config_path, ctx.lang or None)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -344,6 +344,7 @@ def _act(
 ) -> ServiceState:
     """Run a command that waits by itself (pg_ctlcluster, systemctl, pg_ctl -w), then confirm
     the state; the error carries the state seen and the command's output."""
+    control._begin_action()
     result = control.runner.run(argv, timeout=control.timeout + 30, env=dict(C_LOCALE))
     if result.not_found:
         raise result.error()

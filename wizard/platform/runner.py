@@ -8,13 +8,14 @@ ever run through a shell, and no secret ever goes on a command line (nothing her
 from __future__ import annotations
 
 import contextlib
+import ntpath
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath, PureWindowsPath
 from typing import IO, Any, Protocol
@@ -35,7 +36,39 @@ POWERSHELL_PREFIX = (
     "try { [Console]::OutputEncoding = [System.Text.Encoding]::UTF8 } catch { }; "
     "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; "
 )
-POWERSHELL_EXE = "powershell.exe"
+# Windows' own tools by absolute path: an elevated process must not resolve a bare `net.exe`
+# or `powershell.exe` from the current directory (or a PATH an operator's tools changed).
+SYSTEM_ROOT_DEFAULT = "C:\\Windows"
+# Windows: no console window for children, so nothing they do (a PowerShell script setting
+# [Console]::OutputEncoding, chcp) reaches the operator's console and its code page.
+CREATE_NO_WINDOW = 0x08000000
+CREATE_NEW_PROCESS_GROUP = 0x00000200
+
+
+def system32(name: str) -> str:
+    """``%SystemRoot%\\System32\\<name>`` (``C:\\Windows`` when the variable is unset)."""
+    # os.environ is case-insensitive on Windows: this is %SystemRoot%.
+    root = os.environ.get("SYSTEMROOT") or SYSTEM_ROOT_DEFAULT
+    return ntpath.join(root, "System32", name)
+
+
+def sc_exe() -> str:
+    return system32("sc.exe")
+
+
+def net_exe() -> str:
+    return system32("net.exe")
+
+
+def netsh_exe() -> str:
+    return system32("netsh.exe")
+
+
+def powershell_exe() -> str:
+    return system32("WindowsPowerShell\\v1.0\\powershell.exe")
+
+
+POWERSHELL_EXE = "powershell.exe"  # the program name (see powershell_exe() for the path)
 
 
 class PlatformError(StepError):
@@ -123,12 +156,25 @@ def powershell(script: str) -> list[str]:
     double quotes do not survive Windows command-line parsing into ``-Command`` reliably."""
     if '"' in script:
         raise ValueError("PowerShell scripts built here use single quotes only")
-    return [POWERSHELL_EXE, "-NoProfile", "-NonInteractive", "-Command", POWERSHELL_PREFIX + script]
+    return [
+        powershell_exe(),
+        "-NoProfile",
+        "-NonInteractive",
+        "-Command",
+        POWERSHELL_PREFIX + script,
+    ]
+
+
+# PowerShell ends a single-quoted string at any of these (its tokenizer treats the typographic
+# quotes U+2018-U+201B like the ASCII apostrophe), and unescapes each doubled one.
+_PS_SINGLE_QUOTES = ("'", "\u2018", "\u2019", "\u201a", "\u201b")
 
 
 def ps_quote(value: str) -> str:
     """A PowerShell single-quoted string literal (nothing inside is expanded)."""
-    return "'" + value.replace("'", "''") + "'"
+    for quote in _PS_SINGLE_QUOTES:
+        value = value.replace(quote, quote + quote)
+    return "'" + value + "'"
 
 
 def ps_list(values: Sequence[str]) -> str:
@@ -169,6 +215,22 @@ def decode_output(argv0: str, raw: bytes) -> str:
     else:
         text = raw.decode(oem_encoding(), errors="replace")
     return text.replace("\r\n", "\n").lstrip("\ufeff")
+
+
+def spawn_options(system: str) -> dict[str, Any]:
+    """Popen options for a child command. POSIX: its own session, so a timeout can stop the
+    command and its children. Windows: no window and no shared console (CREATE_NO_WINDOW),
+    so a child never changes the operator's console code page nor freezes with it."""
+    if system == "windows":
+        return {"creationflags": CREATE_NO_WINDOW}
+    return {"start_new_session": True}
+
+
+def detached_options(system: str) -> dict[str, Any]:
+    """Popen options for a background process that outlives the command that started it."""
+    if system == "windows":
+        return {"creationflags": CREATE_NO_WINDOW | CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
 class SubprocessRunner:
@@ -230,10 +292,7 @@ class SubprocessRunner:
         env: Mapping[str, str],
         with_input: bool,
     ) -> subprocess.Popen[bytes]:
-        kwargs: dict[str, Any] = {}
-        if not IS_WINDOWS:
-            # Its own process group, so a timeout can stop the command and its children.
-            kwargs["start_new_session"] = True
+        kwargs = spawn_options("windows" if IS_WINDOWS else "posix")
         return subprocess.Popen(
             argv,
             stdin=subprocess.PIPE if with_input else subprocess.DEVNULL,
@@ -255,6 +314,96 @@ class SubprocessRunner:
             pass
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Background processes (the sandbox's API stand-in): portable liveness and stop
+
+_STILL_ACTIVE = 259
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_PROCESS_TERMINATE = 0x0001
+_ERROR_ACCESS_DENIED = 5
+
+
+def _kernel32() -> Any:
+    import ctypes
+
+    return getattr(ctypes, "windll").kernel32  # noqa: B009
+
+
+def process_alive(pid: int, *, system: str | None = None, kernel32: Any = None) -> bool:
+    """Whether process ``pid`` still runs. Never ``os.kill(pid, 0)`` on Windows: signal 0 is
+    CTRL_C_EVENT there and would interrupt the whole console group. POSIX: a child of ours
+    that exited is reaped here (a zombie would otherwise look alive)."""
+    if (system or ("windows" if IS_WINDOWS else "posix")) == "windows":
+        k32 = kernel32 if kernel32 is not None else _kernel32()
+        handle = k32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            # Access denied means it exists (another user's process); anything else: gone.
+            return bool(k32.GetLastError() == _ERROR_ACCESS_DENIED)
+        try:
+            import ctypes
+
+            code = ctypes.c_ulong(0)
+            if not k32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == _STILL_ACTIVE
+        finally:
+            k32.CloseHandle(handle)
+    with contextlib.suppress(ChildProcessError, OSError):
+        if os.waitpid(pid, getattr(os, "WNOHANG", 1))[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_process(
+    pid: int,
+    *,
+    grace: float = 5.0,
+    system: str | None = None,
+    kernel32: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """Stop a background process: POSIX SIGTERM, then SIGKILL after ``grace`` seconds;
+    Windows TerminateProcess (there is no polite signal for a process without a console).
+    True when it is gone."""
+    windows = (system or ("windows" if IS_WINDOWS else "posix")) == "windows"
+    if windows:
+        k32 = kernel32 if kernel32 is not None else _kernel32()
+        handle = k32.OpenProcess(
+            _PROCESS_TERMINATE | _PROCESS_QUERY_LIMITED_INFORMATION, False, pid
+        )
+        if not handle:
+            return not process_alive(pid, system="windows", kernel32=k32)
+        try:
+            k32.TerminateProcess(handle, 1)
+        finally:
+            k32.CloseHandle(handle)
+        steps: tuple[tuple[int | None, float], ...] = ((None, grace),)
+    else:
+        kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+        steps = ((int(signal.SIGTERM), grace), (int(kill), 2.0))
+    for signum, wait in steps:
+        if signum is not None:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return False
+        deadline = clock() + wait
+        while clock() < deadline:
+            if not process_alive(pid, system=system, kernel32=kernel32):
+                return True
+            sleep(0.05)
+    return not process_alive(pid, system=system, kernel32=kernel32)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -85,6 +85,12 @@ class ServiceControl(ABC):
         self.poll_interval = poll_interval
         self.sleep = sleep
         self.clock = clock
+        # Wall-clock time the last start/stop/restart began: logs older than that belong to
+        # a previous run and must not be shown as this failure's reason.
+        self.action_started: float | None = None
+
+    def _begin_action(self) -> None:
+        self.action_started = time.time()
 
     @abstractmethod
     def describe(self) -> Message:
@@ -121,11 +127,15 @@ class ServiceControl(ABC):
         return None
 
     def log_tail(self, limit: int = 1500) -> str | None:
-        """The end of the newest server log, for an error message; None when unreadable."""
+        """The end of the newest server log written by the current start/restart (any log
+        when none ran yet), for an error message; None when unreadable or when the current
+        run wrote none (then the previous run's log would only mislead)."""
         location = self.log_location()
         if not location:
             return None
-        return tail_of_newest([Path(location), *self._extra_logs()], limit)
+        return tail_of_newest(
+            [Path(location), *self._extra_logs()], limit, since=self.action_started
+        )
 
     def _extra_logs(self) -> list[Path]:
         return []
@@ -179,9 +189,25 @@ class ServiceControl(ABC):
         return Message("platform.service.fix_log", {"log": self.log_location() or "-"})
 
 
-def tail_of_newest(paths: list[Path], limit: int = 1500) -> str | None:
+def decode_log(raw: bytes) -> str:
+    """A server log's bytes as text: UTF-8 when they are, else cp1252 (what EDB's Windows
+    server writes under a Western-European ANSI code page). A tail cut inside a UTF-8
+    sequence is not taken for cp1252."""
+    trimmed = raw
+    for _ in range(3):  # continuation bytes of a character cut by the tail
+        if trimmed[:1] and 0x80 <= trimmed[0] <= 0xBF:
+            trimmed = trimmed[1:]
+    try:
+        return trimmed.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def tail_of_newest(
+    paths: list[Path], limit: int = 1500, *, since: float | None = None
+) -> str | None:
     """The end of the most recently written file among ``paths`` (folders: their files),
-    headed by its path."""
+    headed by its path. With ``since`` (epoch seconds): only a file written at or after it."""
     files: list[Path] = []
     for path in paths:
         try:
@@ -192,12 +218,15 @@ def tail_of_newest(paths: list[Path], limit: int = 1500) -> str | None:
         except OSError:
             continue
     try:
+        if since is not None:
+            # 2 s of slack: FAT/SMB timestamps are coarse, clocks are read at different points.
+            files = [p for p in files if p.stat().st_mtime >= since - 2.0]
         newest = max(files, key=lambda p: p.stat().st_mtime, default=None)
         if newest is None:
             return None
         with newest.open("rb") as fh:
             fh.seek(max(0, newest.stat().st_size - limit))
-            text = fh.read().decode("utf-8", errors="replace").strip()
+            text = decode_log(fh.read()).strip()
         return f"--- {newest} ---\n{text}" if text else None
     except OSError:
         return None

@@ -12,7 +12,7 @@ import ntpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from wizard.i18n import Message
 from wizard.platform.firewall import (
@@ -31,9 +31,12 @@ from wizard.platform.runner import (
     CommandRunner,
     PlatformError,
     SubprocessRunner,
+    net_exe,
+    netsh_exe,
     powershell,
     ps_list,
     ps_quote,
+    sc_exe,
 )
 from wizard.platform.service import (
     AUTO,
@@ -49,6 +52,11 @@ REG_SERVICES = r"SOFTWARE\PostgreSQL\Services"
 REG_SCM = r"SYSTEM\CurrentControlSet\Services"
 QUERY_TIMEOUT = 30.0
 ERROR_SERVICE_DOES_NOT_EXIST = 1060
+# How long a STOP_PENDING / START_PENDING service is waited for, at least: a shutdown
+# checkpoint of a busy DW or crash recovery at start can take minutes.
+SETTLE_TIMEOUT_MIN = 600.0
+EVENT_SOURCE = "PostgreSQL"  # EDB's event_source; pg_ctl runservice logs under it too
+MAX_EVENTS = 20
 
 # ---------------------------------------------------------------------------------------------
 # Registry
@@ -403,10 +411,70 @@ def parse_sc_query(result: CommandResult) -> ServiceState:
     return ServiceState(status, f"{chosen[0]}  {chosen[1]}")
 
 
+@dataclass(frozen=True)
+class EventRecord:
+    """One entry of the Windows Application log."""
+
+    time: str
+    level: int  # 1 critical, 2 error, 3 warning, 4 information
+    event_id: int
+    message: str
+
+    def line(self) -> str:
+        word = {1: "CRITICAL", 2: "ERROR", 3: "WARNING"}.get(self.level, "INFO")
+        return f"{self.time} {word}: {self.message.strip()}"
+
+
+def events_argv(seconds_back: int, source: str = EVENT_SOURCE) -> list[str]:
+    """The last ``MAX_EVENTS`` Application-log entries of ``source`` from the last
+    ``seconds_back`` seconds, as a JSON array (oldest first). A start failure before the
+    server's logging collector runs is logged there, not under data\\log. Events without a
+    registered message DLL carry their text in Properties."""
+    return powershell(
+        f"$s = (Get-Date).AddSeconds(-{int(seconds_back)}); "
+        "ConvertTo-Json -Compress -Depth 3 -InputObject @(Get-WinEvent -FilterHashtable "
+        f"@{{ LogName = 'Application'; ProviderName = {ps_quote(source)}; StartTime = $s }} "
+        f"-MaxEvents {MAX_EVENTS} -ErrorAction SilentlyContinue | Sort-Object TimeCreated | "
+        "ForEach-Object { [pscustomobject]@{ Time = $_.TimeCreated.ToString('s'); "
+        "Level = [int]$_.Level; Id = [int]$_.Id; Message = $(if ($_.Message) { $_.Message } "
+        "else { ($_.Properties | ForEach-Object { [string]$_.Value }) -join ' ' }) } })"
+    )
+
+
+def parse_events(text: str) -> list[EventRecord]:
+    """The JSON :func:`events_argv` prints ([] for nothing; a single object is one event)."""
+    text = text.strip()
+    if not text:
+        return []
+    data = json.loads(text)
+    items = data if isinstance(data, list) else [data]
+    found = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        try:
+            level = int(item.get("Level") or 4)
+            event_id = int(item.get("Id") or 0)
+        except (TypeError, ValueError):
+            level, event_id = 4, 0
+        found.append(
+            EventRecord(
+                str(item.get("Time") or ""), level, event_id, str(item.get("Message") or "")
+            )
+        )
+    return found
+
+
 class WindowsService(ServiceControl):
     """A PostgreSQL Windows service. Never ``pg_ctl restart`` here: that server would run
-    outside the service manager (FIELD-GUIDE §1). ``sc.exe`` always, since ``sc`` is
-    Set-Content in PowerShell."""
+    outside the service manager (FIELD-GUIDE §1). ``sc.exe`` always (by its System32 path),
+    since ``sc`` is Set-Content in PowerShell.
+
+    The service manager's state (``sc.exe query``) is the truth: a command that timed out or
+    failed (``Restart-Service`` killed by our timeout during a slow shutdown checkpoint) is
+    followed by polling until the service settles, with a longer deadline, and a service that
+    settles STOPPED when it should run is an error naming the Application-log entries of the
+    current attempt."""
 
     method = ControlMethod.WINDOWS_SERVICE
 
@@ -417,12 +485,19 @@ class WindowsService(ServiceControl):
         *,
         data_dir: str | None = None,
         pg_ctl: str | None = None,
+        settle_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(runner or SubprocessRunner(), **kwargs)
         self.service = service
         self.data_dir = data_dir
         self.pg_ctl = pg_ctl
+        self.settle_timeout = (
+            settle_timeout
+            if settle_timeout is not None
+            else max(3 * self.timeout, SETTLE_TIMEOUT_MIN)
+        )
+        self._action_clock: float | None = None
 
     @property
     def target(self) -> str:
@@ -434,10 +509,14 @@ class WindowsService(ServiceControl):
     def log_location(self) -> str | None:
         return ntpath.join(self.data_dir, "log") if self.data_dir else None
 
+    def _begin_action(self) -> None:
+        super()._begin_action()
+        self._action_clock = self.clock()
+
     # -- commands ------------------------------------------------------------------------------
 
     def query_argv(self) -> list[str]:
-        return ["sc.exe", "query", self.service]
+        return [sc_exe(), "query", self.service]
 
     def restart_argv(self) -> list[str]:
         return powershell(f"Restart-Service -Name {ps_quote(self.service)}")
@@ -450,6 +529,36 @@ class WindowsService(ServiceControl):
             )
         return [self.pg_ctl, "reload", "-D", self.data_dir]
 
+    # -- logs ----------------------------------------------------------------------------------
+
+    def events(self) -> list[EventRecord] | None:
+        """The PostgreSQL entries of the Application log since the current start/restart
+        began (the last hour when none ran); None when they cannot be read."""
+        if self._action_clock is None:
+            seconds = 3600
+        else:
+            seconds = int(max(0.0, self.clock() - self._action_clock)) + 10
+        result = self.runner.run(events_argv(seconds), timeout=QUERY_TIMEOUT)
+        if not result.ok:
+            return None
+        try:
+            return parse_events(result.stdout)
+        except ValueError:
+            return None
+
+    def log_tail(self, limit: int = 1500) -> str | None:
+        """The Application-log entries of this attempt, then the server log it wrote (if it
+        got as far as its logging collector)."""
+        parts = []
+        events = self.events()
+        if events:
+            lines = "\n".join(e.line() for e in events)
+            parts.append(f"--- Windows Application log ({EVENT_SOURCE}) ---\n{lines[-limit:]}")
+        files = super().log_tail(limit)
+        if files:
+            parts.append(files)
+        return "\n".join(parts) or None
+
     # -- operations ----------------------------------------------------------------------------
 
     def status(self) -> ServiceState:
@@ -459,27 +568,43 @@ class WindowsService(ServiceControl):
         return parse_sc_query(result)
 
     def start(self) -> ServiceState:
-        state = self._existing_state()
+        state = self._settled(self._existing_state())
         if state.running:
             return state
-        result = self.runner.run(["net", "start", self.service], timeout=self.timeout)
+        self._begin_action()
+        result = self.runner.run([net_exe(), "start", self.service], timeout=self.timeout)
         if result.not_found:  # no net.exe: sc.exe returns at once, the polling waits
-            result = self.runner.run(["sc.exe", "start", self.service], timeout=self.timeout)
+            result = self.runner.run([sc_exe(), "start", self.service], timeout=self.timeout)
         return self._wait_for(ServiceStatus.RUNNING, result)
 
     def stop(self) -> ServiceState:
-        state = self._existing_state()
+        state = self._settled(self._existing_state())
         if state.status is ServiceStatus.STOPPED:
             return state
-        result = self.runner.run(["net", "stop", self.service], timeout=self.timeout)
+        self._begin_action()
+        result = self.runner.run([net_exe(), "stop", self.service], timeout=self.timeout)
         if result.not_found:
-            result = self.runner.run(["sc.exe", "stop", self.service], timeout=self.timeout)
-        return self._wait_for(ServiceStatus.STOPPED, result)
+            result = self.runner.run([sc_exe(), "stop", self.service], timeout=self.timeout)
+        return self._wait_for(ServiceStatus.STOPPED, result, self.settle_timeout)
 
     def restart(self) -> ServiceState:
         self._existing_state()
+        self._begin_action()
         result = self.runner.run(self.restart_argv(), timeout=self.timeout)
-        state = self._wait_for(ServiceStatus.RUNNING, result)
+        if result.not_found:
+            raise result.error()
+        if result.ok:
+            state = self._wait_for(ServiceStatus.RUNNING, result, self.settle_timeout)
+        else:
+            # Killed by our timeout (still STOP_PENDING after a long checkpoint) or failed:
+            # what the service manager settles on decides.
+            state = self._settled(self.status(), result)
+            if state.status is ServiceStatus.STOPPED and result.timed_out:
+                # Restart-Service was cut off before its start: start it ourselves.
+                started = self.runner.run([net_exe(), "start", self.service], timeout=self.timeout)
+                state = self._wait_for(ServiceStatus.RUNNING, started)
+            elif not state.running:
+                self._fail(ServiceStatus.RUNNING, state, result)
         self._require_accepting()
         return state
 
@@ -504,41 +629,71 @@ class WindowsService(ServiceControl):
             )
         return state
 
-    def _wait_for(self, target: ServiceStatus, command: CommandResult) -> ServiceState:
+    def _settled(self, state: ServiceState, command: CommandResult | None = None) -> ServiceState:
+        """Wait (up to the settle deadline) while the service is START/STOP_PENDING."""
+        pending = (ServiceStatus.STARTING, ServiceStatus.STOPPING, ServiceStatus.UNKNOWN)
+        deadline = self.clock() + self.settle_timeout
+        while state.status in pending:
+            if self.clock() >= deadline:
+                want = (
+                    ServiceStatus.RUNNING
+                    if state.status is ServiceStatus.STARTING
+                    else ServiceStatus.STOPPED
+                )
+                self._fail(want, state, command, self.settle_timeout)
+            self.sleep(self.poll_interval)
+            state = self.status()
+        return state
+
+    def _wait_for(
+        self, target: ServiceStatus, command: CommandResult, timeout: float | None = None
+    ) -> ServiceState:
         """Poll ``sc.exe query`` until ``target``. A service that settles in the opposite
         state (crashed at start, refused to stop) fails at once, not after the timeout."""
         opposite = (
             ServiceStatus.STOPPED if target is ServiceStatus.RUNNING else ServiceStatus.RUNNING
         )
-        deadline = self.clock() + self.timeout
+        limit = self.timeout if timeout is None else timeout
+        deadline = self.clock() + limit
         while True:
             state = self.status()
             if state.status is target:
                 return state
             settled_wrong = state.status in (opposite, ServiceStatus.NOT_FOUND)
             if settled_wrong or self.clock() >= deadline:
-                key = (
-                    "platform.service.not_running"
-                    if target is ServiceStatus.RUNNING
-                    else "platform.service.not_stopped"
-                )
-                output = command.tail(1000) or "-"
-                log = self.log_tail()
-                if log:  # the service manager only says "error 1067": the log says why
-                    output = f"{output}\n{log}"
-                raise PlatformError(
-                    Message(
-                        key,
-                        {
-                            "service": self.service,
-                            "seconds": round(self.timeout),
-                            "state": f"{state.status.value} ({state.raw})",
-                            "output": output,
-                        },
-                    ),
-                    self._log_fix(),
-                )
+                self._fail(target, state, command, limit)
             self.sleep(self.poll_interval)
+
+    def _fail(
+        self,
+        target: ServiceStatus,
+        state: ServiceState,
+        command: CommandResult | None,
+        seconds: float | None = None,
+    ) -> NoReturn:
+        key = (
+            "platform.service.not_running"
+            if target is ServiceStatus.RUNNING
+            else "platform.service.not_stopped"
+        )
+        output = (command.tail(1000) if command is not None else "") or "-"
+        if command is not None and command.timed_out:
+            output = f"{command.error().message.render('en')}\n{output}"
+        log = self.log_tail()
+        if log:  # the service manager only says "error 1067": the logs say why
+            output = f"{output}\n{log}"
+        raise PlatformError(
+            Message(
+                key,
+                {
+                    "service": self.service,
+                    "seconds": round(self.timeout if seconds is None else seconds),
+                    "state": f"{state.status.value} ({state.raw})",
+                    "output": output,
+                },
+            ),
+            self._log_fix(),
+        )
 
 
 def control_for(
@@ -779,9 +934,12 @@ class WindowsFirewall(Firewall):
             "InterfaceAlias = $_.InterfaceAlias; NetworkCategory = [string]$_.NetworkCategory } })"
         )
 
+    def _netsh(self, verb: str) -> list[str]:
+        return [netsh_exe(), "advfirewall", "firewall", verb, "rule", f"name={self.rule_name}"]
+
     def netsh_lookup_argv(self) -> list[str]:
         return [
-            "netsh",
+            netsh_exe(),
             "advfirewall",
             "firewall",
             "show",
@@ -862,7 +1020,7 @@ class WindowsFirewall(Firewall):
         args = {"name": self.rule_name, "port": port, "addresses": ", ".join(addresses)}
         if existing is None:
             if self.use_netsh:
-                argv = ["netsh", "advfirewall", "firewall", "add", "rule", f"name={self.rule_name}"]
+                argv = self._netsh("add")
                 plan.argv_list.append(
                     argv + self._netsh_rule_args(port, addresses, wanted_profiles)
                 )
@@ -871,7 +1029,7 @@ class WindowsFirewall(Firewall):
             plan.descriptions.append(Message("platform.firewall.action.create", args))
         elif self.use_netsh:
             if not _matches(existing, port, addresses, wanted_profiles):
-                argv = ["netsh", "advfirewall", "firewall", "set", "rule", f"name={self.rule_name}"]
+                argv = self._netsh("set")
                 argv += ["new", *self._netsh_rule_args(port, addresses, wanted_profiles)]
                 plan.argv_list.append(argv)
                 plan.descriptions.append(Message("platform.firewall.action.update", args))
@@ -953,7 +1111,7 @@ class WindowsFirewall(Firewall):
             )
             return plan
         if self.use_netsh:
-            argv = ["netsh", "advfirewall", "firewall", "delete", "rule", f"name={self.rule_name}"]
+            argv = self._netsh("delete")
         else:
             argv = powershell(f"Remove-NetFirewallRule -Name {ps_quote(self.rule_name)}")
         plan.argv_list.append(argv)
