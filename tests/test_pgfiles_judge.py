@@ -106,3 +106,13 @@ def test_postgres_check_puts_minus_c_first() -> None:
     # postgres accepts root / an administrator token only when argv[1] is -C (main.c).
     argv = judge.postgres_check_argv("/pg/bin/postgres", "/data", "port")
     assert argv == ["/pg/bin/postgres", "-C", "port", "-D", "/data"]
+
+
+def test_postgres_check_names_a_config_file_outside_the_data_dir() -> None:
+    # Debian: postgresql.conf lives in /etc/postgresql/VER/NAME, as pg_ctlcluster passes it.
+    conf = "/etc/postgresql/15/main/postgresql.conf"
+    argv = judge.postgres_check_argv("/pg/bin/postgres", "/var/lib/pg/15/main", "port", conf)
+    assert argv[-2:] == ["-c", f"config_file={conf}"] and argv[1] == "-C"
+    assert judge.postgres_check_argv("p", "/d", "port", "/d/postgresql.conf") == [
+        "p", "-C", "port", "-D", "/d",
+    ]  # fmt: skip

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "wizard.commands.watch",
     "wizard.commands.cleanup",
     "wizard.commands.export_sql",
+    "wizard.commands.field_report",
     "wizard.commands.secrets_cmd",
     "wizard.commands.notbuilt",
 )

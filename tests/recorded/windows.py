@@ -337,3 +337,53 @@ IMAGE_PATHS = {
         ),
     ),
 }
+
+# -- `fdw-wizard field-report` on the EDB 16 host (what it adds to the outputs above) --------
+
+# postgres.exe started by an elevated administrator: refused unless -C comes first (main.c).
+POSTGRES_ADMIN_REFUSED = (
+    "Execution of PostgreSQL by a user with administrative permissions is not\n"
+    "permitted.\n"
+    "The server must be started under an unprivileged user ID to prevent\n"
+    "possible system security compromises.  See the documentation for\n"
+    "more information on how to properly start the server.\n"
+)
+POSTGRES_C_VALUES = {
+    "port": "5432\n",
+    "listen_addresses": "*\n",
+    "ssl": "off\n",
+    "logging_collector": "on\n",
+    "log_directory": "log\n",
+    "lc_messages": "Portuguese_Brazil.1252\n",
+    "event_source": "PostgreSQL\n",
+}
+
+ICACLS_DATA_DIR = r"""C:\Program Files\PostgreSQL\16\data NT AUTHORITY\NetworkService:(OI)(CI)(F)
+                                  BUILTIN\Administradores:(OI)(CI)(F)
+                                  NT AUTHORITY\SISTEMA:(OI)(CI)(F)
+
+Processados com êxito 1 arquivos; Falha no processamento de 0 arquivos
+"""
+
+FW_ACTIVE_POLICY = (
+    '[{"Name":"Domain","Enabled":"True","DefaultInboundAction":"NotConfigured",'
+    '"AllowLocalFirewallRules":"NotConfigured"},'
+    '{"Name":"Private","Enabled":"True","DefaultInboundAction":"NotConfigured",'
+    '"AllowLocalFirewallRules":"NotConfigured"},'
+    '{"Name":"Public","Enabled":"True","DefaultInboundAction":"NotConfigured",'
+    '"AllowLocalFirewallRules":"False"}]\n'
+)
+
+NETSH_ALLPROFILES_PT_BR = """
+Configurações de Perfil de Domínio:
+----------------------------------------------------------------------
+Estado                                LIGADO
+Política de Firewall                  BlockInbound,AllowOutbound
+
+Configurações de Perfil Particular:
+----------------------------------------------------------------------
+Estado                                LIGADO
+Política de Firewall                  BlockInbound,AllowOutbound
+Ok.
+
+"""

@@ -208,13 +208,27 @@ def hba_errors(conn: psycopg.Connection[Any]) -> list[HbaFileRule]:
     return [r for r in hba_rules(conn) if r.error is not None]
 
 
-def postgres_check_argv(postgres: Path | str, data_dir: Path | str, param: str) -> list[str]:
-    """The argv of the check: ``-C`` first, or an elevated process is refused."""
-    return [str(postgres), "-C", param, "-D", str(data_dir)]
+def postgres_check_argv(
+    postgres: Path | str,
+    data_dir: Path | str,
+    param: str,
+    config_file: Path | str | None = None,
+) -> list[str]:
+    """The argv of the check: ``-C`` first, or an elevated process is refused. A
+    postgresql.conf outside the data dir (Debian: /etc/postgresql/VER/NAME) is named with
+    ``-c config_file=``, as pg_ctlcluster starts the server."""
+    argv = [str(postgres), "-C", param, "-D", str(data_dir)]
+    if config_file is not None and Path(config_file) != Path(data_dir) / "postgresql.conf":
+        argv += ["-c", f"config_file={config_file}"]
+    return argv
 
 
 def postgres_check(
-    bins_dir: Path | str, data_dir: Path | str, param: str, run_as: str | None = None
+    bins_dir: Path | str,
+    data_dir: Path | str,
+    param: str,
+    run_as: str | None = None,
+    config_file: Path | str | None = None,
 ) -> str:
     """``postgres -C param -D data_dir``: the value the server would use for ``param`` as read
     from postgresql.conf and its includes (not pg_hba.conf, not the certificate/key, not the
@@ -227,7 +241,8 @@ def postgres_check(
     runner = Cluster(
         data_dir=Path(data_dir), port=0, bins=PgBinaries(Path(bins_dir), 0), os_user=run_as
     )
-    proc = runner.run_as_owner(postgres_check_argv(runner.bins.tool("postgres"), data_dir, param))
+    argv = postgres_check_argv(runner.bins.tool("postgres"), data_dir, param, config_file)
+    proc = runner.run_as_owner(argv)
     if proc.returncode != 0:
         output = (proc.stderr + proc.stdout).strip()[-4000:]
         raise PostgresCheckFailed(param, Path(data_dir), proc.returncode, output)

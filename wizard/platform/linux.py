@@ -303,8 +303,11 @@ class PgCtlControl(ServiceControl):
     def reload_argv(self) -> list[str]:
         return self._pg_ctl("reload")
 
+    def status_argv(self) -> list[str]:
+        return self._pg_ctl("status")
+
     def status(self) -> ServiceState:
-        result = self.runner.run(self._pg_ctl("status"), timeout=QUERY_TIMEOUT, env=dict(C_LOCALE))
+        result = self.runner.run(self.status_argv(), timeout=QUERY_TIMEOUT, env=dict(C_LOCALE))
         if result.not_found or result.timed_out:
             raise result.error()
         # pg_ctl status: 0 running, 3 not running, 4 no (accessible) data directory.
