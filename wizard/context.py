@@ -52,6 +52,9 @@ class Context:
         # True: validation steps measure again instead of reusing a recent measurement.
         self.fresh_measurements = False
         self._connections: dict[str, psycopg.Connection[Any]] = {}
+        # The port the local server answered on: local.port, or exposure.listen_port after
+        # local.reload moved the server there (None until the first connection).
+        self.local_port: int | None = None
 
     # -- feedback --------------------------------------------------------------------------------
 
@@ -115,18 +118,47 @@ class Context:
         sslmode: str = "prefer",
         autocommit: bool = True,
     ) -> psycopg.Connection[Any]:
-        """A new connection to the local DW (default: the superuser); the caller closes it."""
+        """A new connection to the local DW (default: the superuser); the caller closes it.
+
+        Without ``port``: the port the server answered on before, then the candidates of
+        :meth:`local_ports`, in turn (only a refused connection moves on to the next)."""
         local = self.config.local
-        return db.connect(
-            host=local.host,
-            port=port or local.port,
-            dbname=local.database,
-            user=user or local.superuser,
-            password=password if password is not None else self.secret("local-superuser"),
-            target="local",
-            sslmode=sslmode,
-            autocommit=autocommit,
-        )
+        if password is None:
+            password = self.secret("local-superuser")
+        if port is not None:
+            ports = [port]
+        else:
+            known = [self.local_port] if self.local_port is not None else []
+            ports = known + [p for p in self.local_ports() if p not in known]
+        for index, candidate in enumerate(ports):
+            try:
+                conn = db.connect(
+                    host=local.host,
+                    port=candidate,
+                    dbname=local.database,
+                    user=user or local.superuser,
+                    password=password,
+                    target="local",
+                    sslmode=sslmode,
+                    autocommit=autocommit,
+                )
+            except db.DbError as exc:
+                if exc.kind != "db.err.refused" or index == len(ports) - 1:
+                    raise
+                continue
+            if port is None:
+                self.local_port = candidate
+            return conn
+        raise AssertionError("unreachable: the loop either connected or raised")
+
+    def local_ports(self) -> list[int]:
+        """Where the local server may listen, in the order to try: ``local.port``, then
+        ``exposure.listen_port`` (where local.reload moves it when the two differ)."""
+        ports = [self.config.local.port]
+        listen_port = self.config.exposure.listen_port
+        if listen_port != "auto" and listen_port not in ports:
+            ports.append(listen_port)
+        return ports
 
     def open_supabase(self) -> psycopg.Connection[Any]:
         """A new connection to Supabase as its (non-superuser) postgres; the caller closes it."""
@@ -142,30 +174,19 @@ class Context:
         )
 
     def local_conn(self) -> psycopg.Connection[Any]:
-        """Superuser connection to the local DW (cached)."""
+        """Superuser connection to the local DW (cached). A new one looks for the server
+        again on every candidate port: a restart may have moved it."""
         conn = self._connections.get("local")
         if conn is None or conn.closed:
-            local = self.config.local
-            password = self.secret("local-superuser")
-            ports = [local.port]
-            conn = None
-            listen_port = self.config.exposure.listen_port
-            if listen_port != "auto" and listen_port != local.port:
-                ports.append(listen_port)  # after local.reload moved the server to its new port
-            for index, port in enumerate(ports):
-                try:
-                    conn = self.open_local(port=port, password=password)
-                    break
-                except db.DbError as exc:
-                    if exc.kind != "db.err.refused" or index == len(ports) - 1:
-                        raise
-            assert conn is not None  # the loop either connected or raised
+            self.local_port = None
+            conn = self.open_local()
             self._connections["local"] = conn
         return conn
 
     def drop_local_conn(self) -> None:
         """Forget the local connection (before a restart, which ends it anyway)."""
         conn = self._connections.pop("local", None)
+        self.local_port = None  # a restart may move it (local.reload onto listen_port)
         if conn is not None and not conn.closed:
             conn.close()
 

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from wizard import discovery
-from wizard.engine import ApplyResult, CheckResult, FileEdit, Plan, Risk, Status, Step, StepError
+from wizard.engine import (
+    ApplyResult,
+    CheckResult,
+    FileEdit,
+    NotUndoable,
+    Plan,
+    Risk,
+    Status,
+    Step,
+    StepError,
+)
 from wizard.i18n import Message
 from wizard.steps.local_files import hba_judge, restore_originals, write_judged
 
@@ -42,6 +52,40 @@ def _sample_ip(cidr: str) -> str:
 
     net = ipaddress.ip_network(cidr)
     return str(next(iter(net.hosts()), net.network_address))
+
+
+def _server_judgement(conn: Any) -> tuple[list[str], list[str]]:
+    """(errors PostgreSQL sees in pg_hba.conf, hostssl lines that only warn that ssl is off).
+
+    A hostssl line while ssl is off is parsed and kept (the file loads, at reload and at
+    start); pg_hba_file_rules shows it with its fields filled in and an error text. Any real
+    error leaves the fields empty. The type tells them apart in every server language.
+    """
+    from wizard.pgfiles.judge import hba_errors
+
+    errors: list[str] = []
+    ssl_off: list[str] = []
+    for rule in hba_errors(conn):
+        text = f"line {rule.line_number}: {rule.error}"
+        if rule.type == "hostssl" or "SSL is disabled" in (rule.error or ""):
+            ssl_off.append(text)
+        else:
+            errors.append(text)
+    return sorted(errors), sorted(ssl_off)
+
+
+def _ssl_on_in_files(conn: Any) -> bool:
+    """Whether postgresql.conf (and its includes, auto.conf) turn ssl on: the last line wins."""
+    from wizard.pgfiles.judge import file_settings
+
+    value = None
+    for row in file_settings(conn):  # ordered by seqno
+        if (row.name or "").lower() == "ssl" and row.setting is not None:
+            value = row.setting.strip().lower()
+    if not value:
+        return False
+    # PostgreSQL's booleans: on, 1, and any prefix of true / yes.
+    return value in ("on", "1") or "true".startswith(value) or "yes".startswith(value)
 
 
 class Hba(Step):
@@ -81,7 +125,7 @@ class Hba(Step):
         if not cfg.exposure.allowed_cidrs:
             return CheckResult(Status.MANUAL, Message("step.local.hba.no_cidrs"))
         facts, hba = self._file(ctx)
-        errors = hba_judge(ctx.local_conn())
+        errors, ssl_off = _server_judgement(ctx.local_conn())
         details = [Message("step.local.hba.server_error", {"error": e}) for e in errors]
         missing = self._unreached(ctx, hba)
         facts_json = {"hba_file": str(facts.hba_file)}
@@ -94,6 +138,29 @@ class Hba(Step):
             return CheckResult(
                 Status.FAILED, Message("step.local.hba.errors"), details=details, facts=facts_json
             )
+        notes: list[Message] = []
+        if ssl_off:
+            # hostssl lines only warn while ssl is off (the file still loads); they start to
+            # match once ssl is on. Not a failure of this step, unless ssl will never be on.
+            lines = "; ".join(ssl_off)
+            if _ssl_on_in_files(ctx.local_conn()):
+                notes.append(Message("step.local.hba.takes_effect"))
+            elif cfg.exposure.hba_connection_type != "hostssl":
+                notes.append(Message("step.local.hba.ssl_off_lines", {"lines": lines}))
+            elif cfg.exposure.tls.enabled:
+                return CheckResult(
+                    Status.PENDING,
+                    Message("step.local.hba.waits_tls"),
+                    details=[Message("step.local.hba.ssl_off_lines", {"lines": lines})],
+                    facts=facts_json,
+                )
+            else:
+                return CheckResult(
+                    Status.FAILED,
+                    Message("step.local.hba.tls_disabled"),
+                    details=[Message("step.local.hba.ssl_off_lines", {"lines": lines})],
+                    facts=facts_json,
+                )
         return CheckResult(
             Status.DONE,
             Message(
@@ -103,6 +170,7 @@ class Hba(Step):
                     "type": cfg.exposure.hba_connection_type,
                 },
             ),
+            details=notes,
             facts=facts_json,
         )
 
@@ -154,8 +222,9 @@ class Hba(Step):
 
     def verify(self, ctx: Any) -> CheckResult:
         checked = self.check(ctx)
-        if checked.status is Status.DONE:
-            checked.details.append(Message("step.local.hba.takes_effect"))
+        takes_effect = Message("step.local.hba.takes_effect")
+        if checked.status is Status.DONE and takes_effect not in checked.details:
+            checked.details.append(takes_effect)
         return checked
 
     def undo(self, ctx: Any) -> ApplyResult:
@@ -176,4 +245,7 @@ class Hba(Step):
                     atomic_write_bytes(Path(path_text), hba.to_bytes())
                     result.changes.append(Message("step.local.hba.removed", {"path": path_text}))
         ctx.remember(self.id, rules=None)
+        if not result.changes:
+            # Nothing of the wizard's was in the file: say so instead of "undone".
+            raise NotUndoable(Message("step.local.hba.nothing_to_undo"))
         return result

@@ -14,6 +14,7 @@ from wizard.engine import (
     ApplyResult,
     CheckResult,
     NoteAction,
+    NotUndoable,
     Plan,
     SqlAction,
     Status,
@@ -26,6 +27,9 @@ from wizard.scram import make_verifier, verifier_matches
 PASSWORD_BYTES = 32  # token_urlsafe(32) -> 43 characters
 
 WRITE_PRIVILEGES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+
+# Step memory `created` while CREATE ROLE may or may not have run (written just before it).
+CREATED_PENDING = "pending"
 
 
 def _role_row(conn: Any, role: str) -> tuple[Any, ...] | None:
@@ -232,15 +236,42 @@ class ReaderRole(Step):
             )
         return plan
 
+    def _created_by_wizard(self, ctx: Any, memory: dict[str, Any], row: tuple[Any, ...]) -> bool:
+        """Whether the existing role ``row`` is one this step created (so undo may drop it).
+
+        ``created`` is written as ``pending`` before CREATE ROLE runs and ``True`` right after:
+        a run that died in between left ``pending``. The role is then ours only if its password
+        is the one the wizard generated (stored in the keyring before CREATE ROLE ran): a role
+        someone else created under that name cannot carry it. A role that existed before the
+        step first ran (``preexisted``) is never ours.
+        """
+        if memory.get("preexisted"):
+            return False
+        created = memory.get("created")
+        if created is True:
+            return True
+        if created != CREATED_PENDING:
+            return False
+        password = self._stored_password(ctx)
+        return password is not None and verifier_matches(row[2], password)
+
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
         conn = ctx.local_conn()
         role = ctx.config.reader.name
         result = ApplyResult()
-        created = _role_row(conn, role) is None
+        memory = ctx.recall(self.id)
+        row = _role_row(conn, role)
+        if row is not None:
+            if self._created_by_wizard(ctx, memory, row):
+                ctx.remember(self.id, created=True, role=role)  # a pending create that happened
+            else:
+                # Written before anything changes: undo never drops a role it did not create.
+                ctx.remember(self.id, created=None, preexisted=True, role=role)
         for action in plan.actions:
             if not isinstance(action, SqlAction):
                 continue
             statement = action.sql
+            creates = False
             if sql_text.VERIFIER_PLACEHOLDER in statement:
                 password = pysecrets.token_urlsafe(PASSWORD_BYTES)
                 where = ctx.store_secret("reader", password)  # stored before the role uses it
@@ -248,11 +279,16 @@ class ReaderRole(Step):
                 verifier = make_verifier(conn, password, role)
                 placeholder = sql_text.literal(conn, sql_text.VERIFIER_PLACEHOLDER)
                 statement = statement.replace(placeholder, sql_text.literal(conn, verifier))
+                creates = row is None
+            if creates:
+                # Durable before the role exists: if the run dies after CREATE ROLE (before
+                # the end of this step), rollback still knows the wizard created it.
+                ctx.remember(self.id, created=CREATED_PENDING, preexisted=None, role=role)
             ctx.progress(self.id, action.description)
             conn.execute(statement)
+            if creates:
+                ctx.remember(self.id, created=True)
             result.changes.append(action.description)
-        if created:
-            ctx.remember(self.id, created=True)
         return result
 
     def verify(self, ctx: Any) -> CheckResult:
@@ -300,10 +336,14 @@ class ReaderRole(Step):
     def undo(self, ctx: Any) -> ApplyResult:
         conn = ctx.local_conn()
         cfg = ctx.config
-        role = cfg.reader.name
+        memory = ctx.recall(self.id)
+        role = str(memory.get("role") or cfg.reader.name)
+        row = _role_row(conn, role)
+        if row is None:
+            ctx.remember(self.id, created=None, preexisted=None, role=None)
+            raise NotUndoable(Message("step.local.reader-role.nothing_to_undo", {"role": role}))
+        ours = self._created_by_wizard(ctx, memory, row)
         result = ApplyResult()
-        if _role_row(conn, role) is None:
-            return result
         params = {"role": role, "schema": cfg.local.source_schema, "database": cfg.local.database}
         conn.execute(sql_text.render(conn, "local/reader_undo.sql", **params))
         for owner in _owners(ctx, conn):
@@ -313,10 +353,10 @@ class ReaderRole(Step):
                 )
             )
         result.changes.append(Message("step.local.reader-role.revoked", {"role": role}))
-        if ctx.recall(self.id).get("created"):
+        if ours:
             conn.execute(sql_text.render(conn, "local/reader_drop.sql", role=role))
             result.changes.append(Message("step.local.reader-role.dropped", {"role": role}))
-            ctx.remember(self.id, created=None)
         else:
             result.changes.append(Message("step.local.reader-role.kept", {"role": role}))
+        ctx.remember(self.id, created=None, preexisted=None, role=None)
         return result

@@ -11,7 +11,7 @@ import getpass
 from datetime import UTC, datetime
 from typing import Any
 
-from wizard.engine import ApplyResult, CheckResult, Status, Step
+from wizard.engine import ApplyResult, CheckResult, NotUndoable, Status, Step
 from wizard.i18n import Message
 
 
@@ -46,6 +46,9 @@ class ManualStep(Step):
         return ApplyResult([Message("step.manual.recorded", {"step": self.id})])
 
     def undo(self, ctx: Any) -> ApplyResult:
+        if not ctx.recall(self.id).get("confirmed_at"):
+            # Never confirmed: nothing was recorded, so the rollback changes nothing here.
+            raise NotUndoable(Message("step.manual.nothing_to_undo", {"step": self.id}))
         ctx.remember(self.id, confirmed_at=None, confirmed_by=None)
         return ApplyResult([Message("step.manual.unconfirmed", {"step": self.id})])
 

@@ -25,6 +25,8 @@ class LocalConnection(Step):
         ).fetchone()
         assert row is not None
         version, version_num, is_super, encoding, pw_enc, ssl = row
+        # The port it answered on: after local.reload moved the server, not local.port.
+        port = int(conn.info.port)
         facts = {
             "server_version": version,
             "server_version_num": version_num,
@@ -32,8 +34,16 @@ class LocalConnection(Step):
             "server_encoding": encoding,
             "password_encryption": pw_enc,
             "ssl": ssl,
+            "port": port,
         }
-        target = {"host": local.host, "port": local.port, "user": local.superuser}
+        target = {"host": local.host, "port": port, "user": local.superuser}
+        details: list[Message] = []
+        if port != local.port:
+            details.append(
+                Message(
+                    "step.prereq.local-connection.moved", {"port": port, "configured": local.port}
+                )
+            )
         if not is_super:
             return CheckResult(
                 Status.FAILED,
@@ -43,6 +53,7 @@ class LocalConnection(Step):
         return CheckResult(
             Status.DONE,
             Message("step.prereq.local-connection.ok", {**target, "version": version}),
+            details=details,
             facts=facts,
         )
 

@@ -16,6 +16,7 @@ from wizard.engine import (
     ApplyResult,
     CheckResult,
     NoteAction,
+    NotUndoable,
     Plan,
     Risk,
     SqlAction,
@@ -87,7 +88,8 @@ class Extension(Step):
 
     def undo(self, ctx: Any) -> ApplyResult:
         if not ctx.recall(self.id).get("created"):
-            return ApplyResult([Message("step.supabase.kept", {"object": "postgres_fdw"})])
+            # Kept, so nothing changes: reported as "nothing to undo", not as a change.
+            raise NotUndoable(Message("step.supabase.kept", {"object": "postgres_fdw"}))
         ctx.supabase_conn().execute("DROP EXTENSION IF EXISTS postgres_fdw")
         ctx.remember(self.id, created=None)
         return ApplyResult([Message("step.supabase.dropped", {"object": "postgres_fdw"})])
