@@ -28,8 +28,9 @@ import pytest
 from tests.conftest import sandbox_config_for
 from wizard import exitcodes
 from wizard.config import Config, save_config
-from wizard.engine import Status
+from wizard.engine import FileEdit, Status
 from wizard.fileio import atomic_write_bytes
+from wizard.i18n import Message
 from wizard.pgcluster import free_loopback_port
 from wizard.session import open_session
 from wizard.state import StateStore
@@ -253,7 +254,7 @@ def test_hostssl_rules_with_ssl_off_wait_for_local_tls(site: dict[str, Any]) -> 
         assert ctx.local_conn().execute("SHOW ssl").fetchone()[0] == "off"
         # The rules exactly as local.hba writes them, put there before local.tls ran.
         plan = Hba().plan(ctx)
-        (edit,) = [a for a in plan.actions if hasattr(a, "after")]
+        (edit,) = [a for a in plan.actions if isinstance(a, FileEdit)]
         atomic_write_bytes(hba_path, edit.after, backup=False)
         ctx.local_conn().execute("SELECT pg_reload_conf()")
 
@@ -263,8 +264,6 @@ def test_hostssl_rules_with_ssl_off_wait_for_local_tls(site: dict[str, Any]) -> 
         hba = by_step(json_of(status))["local.hba"]
         assert hba["status"] == "pending", hba
         assert hba["message"]["key"] == "step.local.hba.waits_tls"
-        from wizard.i18n import Message
-
         text = Message(hba["message"]["key"], hba["message"]["params"]).render("en")
         assert "local.tls" in text and "local.reload" in text
 
