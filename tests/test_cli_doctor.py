@@ -104,3 +104,25 @@ def test_doctor_json_on_a_stopped_dw_says_server_down(site: dict[str, Any]) -> N
         assert "firewall-or-blackhole" not in text.stdout
     finally:
         bed.dw.cluster.start()
+
+
+def test_pasted_control_bytes_are_shown_escaped_and_json_is_utf8(site: dict[str, Any]) -> None:
+    """A pasted error with terminal escapes (clear screen, set title, bell) and bytes that are not
+    UTF-8: the text output shows them escaped, the JSON is valid UTF-8 and still says what was
+    pasted."""
+    pasted = b"boom \x1b[2J\x1b]0;owned\x07 \xff\xfe zzz-unknown-error"
+    base = [os.fsencode(a) for a in [*EXE, "doctor", "--config", str(site["config"])]]
+    for extra in ([], [b"--json"]):
+        result = subprocess.run(
+            [*base, b"--lang", b"en", b"--error", pasted, *extra],
+            capture_output=True, env=site["env"], timeout=180, check=False,
+        )  # fmt: skip
+        assert result.returncode == exitcodes.FAILED, result.stderr
+        output = result.stdout + result.stderr
+        assert b"\x1b" not in output and b"\x07" not in output
+        text = output.decode("utf-8")  # valid UTF-8, or this raises
+        if not extra:
+            assert "boom \\x1b[2J\\x1b]0;owned\\x07" in text
+    document = json.loads(result.stdout.decode("utf-8"))
+    evidence = [e["params"].get("text", "") for d in document["diagnoses"] for e in d["evidence"]]
+    assert any("\\x1b[2J" in e and "\\udcff" in e for e in evidence), evidence

@@ -60,7 +60,57 @@ def errors_for(text: str, lang: str = "en") -> list[str]:
         (
             "exposure:\n  allowed_cidrs: ['::/0']\n  acknowledge_open_to_internet: true\n"
             "  hba_connection_type: host\n",
-            "exposure.allowed_cidrs: 0.0.0.0/0 is only allowed with TLS",
+            "exposure.allowed_cidrs: ::/0 is only allowed with TLS",  # names what was given
+        ),
+        (
+            "exposure:\n  allowed_cidrs: ['0.0.0.0/1', '128.0.0.0/1']\n",
+            "exposure.allowed_cidrs: 0.0.0.0/1, 128.0.0.0/1 together open the server to 100% of"
+            " the public IPv4 Internet. The wizard's rule: networks that together cover more"
+            " public addresses than one /8",
+        ),
+        (
+            "exposure:\n  allowed_cidrs: ['2.0.0.0/8', '3.0.0.0/8']\n",
+            "exposure.allowed_cidrs: 2.0.0.0/8, 3.0.0.0/8 together open the server to 0.906% of",
+        ),
+        (
+            "exposure:\n  allowed_cidrs: ['2000::/4']\n",
+            "exposure.allowed_cidrs: 2000::/4 together open the server to 50% of the public IPv6",
+        ),
+        (
+            "exposure:\n  allowed_cidrs: ['0.0.0.0/1', '128.0.0.0/1']\n"
+            "  acknowledge_open_to_internet: true\n  hba_connection_type: host\n",
+            "exposure.allowed_cidrs: 0.0.0.0/1, 128.0.0.0/1 is only allowed with TLS",
+        ),
+        ("local:\n  port: true\n", "local.port: must be a whole number, got True."),
+        ("supabase:\n  port: '5432'\n", "supabase.port: must be a whole number, got '5432'."),
+        ("exposure:\n  public_port: yes\n", "exposure.public_port: must be a whole number"),
+        ("reader:\n  connection_limit: true\n", "reader.connection_limit: must be a whole"),
+        (
+            'exposure:\n  listen_addresses: "localhost\\n\\\\! touch pwned"\n',
+            "exposure.listen_addresses: 'localhost\\n\\\\! touch pwned' is not a valid"
+            " listen_addresses: 'localhost\\n\\\\! touch pwned' is not *, localhost",
+        ),
+        (
+            "exposure:\n  listen_addresses: \"'*'\"\n",
+            "exposure.listen_addresses: \"'*'\" is not a valid listen_addresses: \"'*'\" is not",
+        ),
+        (
+            "exposure:\n  listen_addresses: 'localhost, 10.0.0.1 x'\n",
+            "exposure.listen_addresses: 'localhost, 10.0.0.1 x' is not a valid listen_addresses:"
+            " '10.0.0.1 x' is not",
+        ),
+        ("exposure:\n  listen_addresses: ''\n", "exposure.listen_addresses: is empty"),
+        (
+            "exposure:\n  public_host: 'dw.example.com\\n\\\\! id'\n",
+            "exposure.public_host: 'dw.example.com\\\\n\\\\\\\\! id' is not a host name",
+        ),
+        (
+            "exposure:\n  tls:\n    mode: provided\n    cert_file: /nonexistent/server.crt\n",
+            "exposure.tls.cert_file: '/nonexistent/server.crt' does not exist",
+        ),
+        (
+            'exposure:\n  tls:\n    key_file: "server.key\\n"\n',
+            "exposure.tls.key_file: 'server.key\\n' contains a line break",
         ),
         ("local:\n  port: 5432\n   bad: indent\n", "The configuration is not valid YAML (line 3)"),
         ("- a\n- b\n", "The configuration must be a set of keys"),

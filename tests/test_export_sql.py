@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,93 @@ def test_with_secrets_writes_the_password_and_warns(
     text = (tmp_path / "out" / "setup-fdw-supabase.sql").read_text()
     assert READER_PASSWORD in text
     assert oct((tmp_path / "out" / "setup-fdw-supabase.sql").stat().st_mode & 0o777) == "0o600"
+
+
+# A value that would end a `--` comment (\n, \r), run a shell command (\!) and an extra statement
+# if written raw, and that also tries to close a quote, an identifier and a /* */ comment.
+def hostile(tag: str) -> str:
+    return (
+        f"{tag}'\n\\! touch pwned-{tag}\nCREATE TABLE injected_{tag} ();\n"
+        f'*/ " ; \r\\! touch pwned-{tag}-cr\rCREATE TABLE injected_{tag}_cr ();\r-- \x1b[31m'
+    )
+
+
+def test_hostile_config_values_export_scripts_that_run_nothing_extra(
+    private_testbed: TestBed,
+    bed_secrets: Callable[[TestBed], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every free-text value that reaches export-sql (listen_addresses, public_host,
+    tables_owner, the config file's name) carries newlines, `\\!`, quotes and `*/`. Real psql
+    runs the scripts: no shell command runs (no marker file), no injected statement runs, and
+    the values arrive intact where they are data (the owner role, the server's host)."""
+    from psycopg import sql
+
+    from wizard.export import export_scripts
+
+    bed = private_testbed
+    bed_secrets(bed)
+    monkeypatch.setenv("FDW_WIZARD_SECRET_READER", READER_PASSWORD)
+    base = sandbox_config_for(bed)
+    owner = hostile("owner")
+    config = base.model_copy(
+        update={
+            # Assigned without validation: the config loader now refuses some of these, and the
+            # export must be safe on its own.
+            "exposure": base.exposure.model_copy(
+                update={"listen_addresses": hostile("listen"), "public_host": hostile("host")}
+            ),
+            "reader": base.reader.model_copy(
+                update={"name": "hostile_reader", "tables_owner": owner}
+            ),
+            "fdw": base.fdw.model_copy(
+                update={"server_name": "hostile_server", "target_schema": "hostile_bi"}
+            ),
+        }
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    config_path = work / (hostile("file").replace("/", "_") + ".yaml")
+    with bed.dw.connect() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(owner)))
+    ctx, _runner = open_session(config, config_path)
+    try:
+        export_scripts(ctx, work, with_secrets=False)
+    finally:
+        ctx.close()
+    local_sql = (work / "setup-postgresql-local-fdw.sql").read_text()
+    assert "listen_addresses = 'listen''\\n\\\\! touch pwned-listen\\n" in local_sql
+
+    def run(endpoint: Any, script: str, password: str) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, PGPASSWORD=password)
+        return subprocess.run(
+            ["psql", "-X", "-h", "127.0.0.1", "-p", str(endpoint.cluster.port), "-U", "postgres",
+             "-d", endpoint.dbname, "-v", f"reader_password={READER_PASSWORD}", "-f", script],
+            capture_output=True, text=True, env=env, timeout=120, check=False, cwd=work,
+        )  # fmt: skip
+
+    local = run(bed.dw, "setup-postgresql-local-fdw.sql", bed.passwords["dw-superuser"])
+    assert local.returncode == 0, local.stderr
+    supa = run(bed.supabase, "setup-fdw-supabase.sql", bed.passwords["supabase-postgres"])
+    # The hostile host is one literal: IMPORT fails to resolve exactly that name, and the
+    # script stops there (ON_ERROR_STOP) inside its transaction.
+    assert supa.returncode == 3, supa.stdout + supa.stderr
+    assert "host name" in supa.stderr and "hostcontinue" not in supa.stderr
+    assert "host'" in supa.stderr
+
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith("pwned")) == []
+    for endpoint in (bed.dw, bed.supabase):
+        with endpoint.connect() as conn:
+            injected = conn.execute(
+                "SELECT relname FROM pg_class WHERE relname LIKE 'injected%'"
+            ).fetchall()
+            assert injected == []
+    with bed.dw.connect() as conn:
+        # The owner's name reached the server byte for byte, as one identifier.
+        row = conn.execute(
+            "SELECT count(*) FROM pg_default_acl d JOIN pg_roles r ON r.oid = d.defaclrole"
+            " WHERE r.rolname = %s",
+            (owner,),
+        ).fetchone()
+        assert row == (1,)

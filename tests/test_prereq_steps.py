@@ -120,3 +120,32 @@ def test_a_connection_the_server_dropped_is_replaced(
         assert ctx.local_conn().info.backend_pid != pid
     finally:
         ctx.close()
+
+
+def test_elevation_names_an_immutable_conf_file_not_running_as_root(
+    config: Config, with_secrets: dict[str, str], testbed: Any, tmp_path: Path
+) -> None:
+    """Root, but postgresql.conf is `chattr +i`: the step says the file is immutable and how to
+    lift it, not "cannot change the server's files: Running as root"."""
+    import os
+    import shutil
+    import subprocess
+
+    conf = testbed.dw.cluster.data_dir / "postgresql.conf"
+    if os.geteuid() != 0 or not shutil.which("chattr"):
+        pytest.skip("needs root and chattr")
+    if subprocess.run(["chattr", "+i", str(conf)], check=False).returncode != 0:
+        pytest.skip("this file system has no immutable attribute")
+    try:
+        report = run_status(config, tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(conf)], check=True)
+    outcome = {o.step_id: o for o in report.outcomes}["prereq.elevation"]
+    assert outcome.status is Status.FAILED
+    text = outcome.message.render("en")
+    assert f"chattr -i {conf}" in text and "immutable" in text, text
+    assert "Running as root" not in text
+    assert "imutável" in outcome.message.render("pt-BR")
+    # Lifted: the same check passes again.
+    again = {o.step_id: o for o in run_status(config, tmp_path).outcomes}["prereq.elevation"]
+    assert again.status is Status.DONE, again.message.render("en")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from wizard import exitcodes
 from wizard.commands import CliContext
-from wizard.i18n import LANGUAGES, set_language, t
+from wizard.i18n import LANGUAGES, Message, set_language, t
 from wizard.paths import DEFAULT_CONFIG_NAME
+from wizard.safetext import visible
 
 # In the order --help lists them (DESIGN.md "Commands"). A module not present in this version
 # is skipped, and `notbuilt` then registers its command as "not available yet" (exit 2).
@@ -96,6 +97,41 @@ def _only_common_options(argv: Sequence[str]) -> bool:
     return not expect_value
 
 
+def only_problem(value: str) -> Message | None:
+    """What is wrong with an ``--only`` value (None when every name is a step id or a phase).
+
+    An empty value or one with no name (``--only ""``, ``--only ,``) is a usage error, never
+    "everything" or "nothing"; an unknown name gets the nearest known one suggested."""
+    import difflib
+
+    from wizard.steps import all_steps
+
+    names = [part.strip() for part in value.split(",")]
+    if not any(names):
+        return Message("input.cli.only_empty", {"flag": "--only", "value": visible(repr(value))})
+    steps = all_steps()
+    known = sorted({s.id for s in steps} | {s.phase for s in steps})
+    for name in names:
+        if not name or name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        params = {"flag": "--only", "step": visible(name)}
+        if close:
+            return Message("input.cli.only_suggest", {**params, "suggestion": close[0]})
+        ids = sorted(s.id for s in steps)
+        return Message("input.cli.only_unknown", {**params, "known": ", ".join(ids)})
+    return None
+
+
+def _usage_error(ctx: CliContext, message: Message) -> int:
+    from wizard.commands.output import emit_json, say
+
+    if ctx.json:
+        emit_json(ctx, {"error": "usage", "message": message.to_json()})
+    say(ctx, message, err=True)
+    return exitcodes.USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _early_language(args_list)
@@ -116,6 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         json=bool(getattr(args, "json", False)),
     )
     handler = getattr(args, "handler", None)
+    only = getattr(args, "only", None)
+    if handler is not None and only is not None:
+        problem = only_problem(only)
+        if problem is not None:
+            return _usage_error(ctx, problem)
     if handler is None:
         from wizard.commands import tui
 

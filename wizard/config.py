@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -85,7 +86,8 @@ def _identifier(value: str) -> str:
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=63), AfterValidator(_identifier)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+# strict: YAML `true` is not port 1, and "5432" (a quoted string) is not silently converted.
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
 
 
 def _cidr(value: str) -> str:
@@ -102,6 +104,97 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+# A host name as DNS and PostgreSQL's listen_addresses accept it (RFC 1123 labels; `_` tolerated
+# for Windows/internal names), at most 253 characters, optional final dot.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?$")
+
+
+def is_host(text: str) -> bool:
+    """An IPv4/IPv6 address or a host name (no quotes, spaces or control characters)."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME_RE.match(text))
+
+
+def _listen_addresses(value: str) -> str:
+    """listen_addresses syntax: a comma-separated list of `*`, `localhost`, host names or
+    IP addresses (spaces around an element are allowed, as PostgreSQL's list parser allows)."""
+    elements = [part.strip(" \t") for part in value.split(",")]
+    if not value.strip():
+        raise PydanticCustomError("listen_addresses_empty", "empty", {"value": value})
+    for element in elements:
+        if element != "*" and not is_host(element):
+            raise PydanticCustomError(
+                "listen_addresses", "bad element", {"value": value, "element": element}
+            )
+    return value
+
+
+def _public_host(value: str) -> str:
+    if value and not is_host(value):
+        raise PydanticCustomError("public_host", "bad host", {"value": value})
+    return value
+
+
+def _path_text(value: str) -> str:
+    """A file path the wizard writes into postgresql.conf: no control characters."""
+    if not value.isprintable():
+        raise PydanticCustomError("path_chars", "control characters", {"value": value})
+    return value
+
+
+# Address space that is not reachable from the Internet: what remains of a CIDR list after
+# removing it is what the list opens to the public.
+_NOT_PUBLIC_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/3",
+    )
+)
+_PUBLIC_V6 = ipaddress.IPv6Network("2000::/3")  # global unicast
+# The most public address space a CIDR list may open without the acknowledgement: one /8.
+OPEN_LIMIT_PREFIX = 8
+
+
+def public_addresses(cidrs: list[str]) -> dict[int, int]:
+    """{4: n, 6: m}: how many public addresses the union of ``cidrs`` covers, per family
+    (overlapping or adjacent networks are counted once)."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    v4 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 4))
+    v6 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 6))
+    count4 = 0
+    for net in v4:
+        size = net.num_addresses
+        for blocked in _NOT_PUBLIC_V4:
+            if net.overlaps(blocked):  # CIDRs nest: the overlap is the smaller of the two
+                size -= min(net.num_addresses, blocked.num_addresses)
+        count4 += max(size, 0)
+    count6 = 0
+    for net6 in v6:
+        if net6.overlaps(_PUBLIC_V6):
+            count6 += min(net6.num_addresses, _PUBLIC_V6.num_addresses)
+    return {4: count4, 6: count6}
+
+
+def _share(count: int, version: int) -> str:
+    total = (
+        2**32 - sum(n.num_addresses for n in _NOT_PUBLIC_V4)
+        if version == 4
+        else _PUBLIC_V6.num_addresses
+    )
+    percent = 100 * count / total
+    return f"{percent:.3g}%"
 
 
 def _port_or_auto(value: Any) -> Any:
@@ -168,7 +261,11 @@ class ReaderConfig(_Model):
         ),
     )
     connection_limit: int = Field(
-        20, ge=1, le=1000, description="CONNECTION LIMIT of the role (protects the DW)."
+        20,
+        ge=1,
+        le=1000,
+        strict=True,
+        description="CONNECTION LIMIT of the role (protects the DW).",
     )
 
 
@@ -182,21 +279,58 @@ class TlsConfig(_Model):
             "`self-signed`: the wizard generates a pair; `provided`: your cert_file/key_file."
         ),
     )
-    cert_file: str = Field("auto", description="Certificate path (`auto`: in the data dir).")
-    key_file: str = Field("auto", description="Private key path (`auto`: in the data dir).")
+    cert_file: Annotated[str, AfterValidator(_path_text)] = Field(
+        "auto",
+        description=(
+            "Certificate path (`auto`: in the data dir). With `provided` it must exist and be "
+            "readable."
+        ),
+    )
+    key_file: Annotated[str, AfterValidator(_path_text)] = Field(
+        "auto",
+        description=(
+            "Private key path (`auto`: in the data dir). With `provided` it must exist and be "
+            "readable."
+        ),
+    )
+
+    @field_validator("cert_file", "key_file")
+    @classmethod
+    def _provided_file_readable(cls, value: str, info: ValidationInfo) -> str:
+        """A provided certificate/key must be there now: a missing one is accepted by a reload
+        and makes the next restart fail (FIELD-GUIDE §2)."""
+        if value == "auto" or info.data.get("mode") != "provided":
+            return value
+        path = Path(value)
+        if not path.is_file():
+            raise PydanticCustomError("tls_file_missing", "missing", {"value": value})
+        try:
+            with path.open("rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            raise PydanticCustomError(
+                "tls_file_unreadable",
+                "unreadable",
+                {"value": value, "detail": exc.strerror or type(exc).__name__},
+            ) from None
+        return value
 
 
 class ExposureConfig(_Model):
     """How the DW is reached from the Internet."""
 
-    listen_addresses: str = Field(
-        "*", description="postgresql.conf listen_addresses (`*` = every interface)."
+    listen_addresses: Annotated[str, AfterValidator(_listen_addresses)] = Field(
+        "*",
+        description=(
+            "postgresql.conf listen_addresses: comma-separated `*` (every interface), "
+            "`localhost`, host names or IP addresses."
+        ),
     )
     listen_port: Annotated[int | Literal["auto"], BeforeValidator(_port_or_auto)] = Field(
         "auto",
         description="postgresql.conf port; `auto` keeps the server's current port.",
     )
-    public_host: str = Field(
+    public_host: Annotated[str, AfterValidator(_public_host)] = Field(
         "",
         description="Public IP or DNS name Supabase connects to (your router / port forward).",
     )
@@ -205,11 +339,16 @@ class ExposureConfig(_Model):
         default_factory=list,
         description=(
             "Source addresses allowed in pg_hba (CIDR). Supabase has no fixed egress IP, so "
-            "`0.0.0.0/0` is usually needed; it requires `acknowledge_open_to_internet` and TLS."
+            "`0.0.0.0/0` is usually needed; it requires `acknowledge_open_to_internet` and TLS, "
+            "as does any list whose networks together cover more public addresses than a /8."
         ),
     )
     acknowledge_open_to_internet: bool = Field(
-        False, description="Set to true to accept a CIDR that covers the whole Internet."
+        False,
+        description=(
+            "Set to true to accept allowed_cidrs that cover the whole Internet "
+            "(or together more public addresses than a /8)."
+        ),
     )
     hba_connection_type: Literal["hostssl", "host"] = Field(
         "hostssl",
@@ -222,13 +361,35 @@ class ExposureConfig(_Model):
 
     @model_validator(mode="after")
     def _open_needs_ack_and_tls(self) -> ExposureConfig:
-        for value in self.allowed_cidrs:
-            net = ipaddress.ip_network(value)
-            if net.prefixlen == 0:
-                if not self.acknowledge_open_to_internet:
-                    raise PydanticCustomError("open_cidr_ack", "needs acknowledgement")
-                if not self.tls.enabled or self.hba_connection_type != "hostssl":
-                    raise PydanticCustomError("open_cidr_tls", "needs TLS")
+        """The rule: a list whose networks TOGETHER cover more public addresses than one /8
+        (per family; private, loopback, CGNAT and multicast space not counted) opens the
+        server to the Internet, like 0.0.0.0/0 does: it needs the acknowledgement and TLS.
+        `0.0.0.0/1` + `128.0.0.0/1` is judged as the whole IPv4 Internet it is."""
+        whole = [c for c in self.allowed_cidrs if ipaddress.ip_network(c).prefixlen == 0]
+        counts = public_addresses(self.allowed_cidrs)
+        wide = {
+            version: count
+            for version, count in counts.items()
+            if count > 2 ** ((32 if version == 4 else 128) - OPEN_LIMIT_PREFIX)
+        }
+        if not whole and not wide:
+            return self
+        given = ", ".join(self.allowed_cidrs)
+        if not self.acknowledge_open_to_internet:
+            if whole:
+                raise PydanticCustomError(
+                    "open_cidr_ack", "needs acknowledgement", {"given": ", ".join(whole)}
+                )
+            version, count = next(iter(wide.items()))
+            raise PydanticCustomError(
+                "open_cidrs_ack",
+                "needs acknowledgement",
+                {"given": given, "share": _share(count, version), "family": f"IPv{version}"},
+            )
+        if not self.tls.enabled or self.hba_connection_type != "hostssl":
+            raise PydanticCustomError(
+                "open_cidr_tls", "needs TLS", {"given": ", ".join(whole) or given}
+            )
         return self
 
 
@@ -291,11 +452,27 @@ class FdwConfig(_Model):
         description="Rows per round trip; `auto` picks it from the measured latency and row width.",
     )
     connect_timeout_s: int = Field(
-        5, ge=1, le=120, description="libpq connect_timeout: how fast an offline DW fails."
+        5,
+        ge=1,
+        le=120,
+        strict=True,
+        description="libpq connect_timeout: how fast an offline DW fails.",
     )
-    keepalives_idle_s: int = Field(30, ge=1, le=7200, description="TCP keepalive idle time.")
+    keepalives_idle_s: int = Field(
+        30, ge=1, le=7200, strict=True, description="TCP keepalive idle time."
+    )
     tcp_user_timeout_ms: int = Field(
-        15000, ge=0, le=600000, description="libpq tcp_user_timeout (0 = OS default)."
+        15000, ge=0, le=600000, strict=True, description="libpq tcp_user_timeout (0 = OS default)."
+    )
+    api_read_bound_s: int = Field(
+        3,
+        ge=1,
+        le=7,
+        strict=True,
+        description=(
+            "Seconds within which an API read of the BI views ends, even with the DW hung "
+            "(supabase.read-bound; below authenticated's 8 s so the app's fallback gets its turn)."
+        ),
     )
     tables: list[Identifier] = Field(
         default_factory=lambda: list(runbook.RUNBOOK_TABLES),
@@ -351,7 +528,11 @@ class FallbackConfig(_Model):
 
     bucket: str = Field(runbook.RUNBOOK_BUCKET, description="Storage bucket.")
     max_age_hours: int = Field(
-        24, ge=1, le=24 * 30, description="A fallback file older than this is reported stale."
+        24,
+        ge=1,
+        le=24 * 30,
+        strict=True,
+        description="A fallback file older than this is reported stale.",
     )
 
     @field_validator("bucket")
@@ -366,18 +547,26 @@ class ValidationConfig(_Model):
     """Targets of the runbook's Phase 4 (Validação)."""
 
     latency_target_ms: int = Field(
-        runbook.RUNBOOK_LATENCY_TARGET_MS, ge=1, le=60000, description="Latency goal per read."
+        runbook.RUNBOOK_LATENCY_TARGET_MS,
+        ge=1,
+        le=60000,
+        strict=True,
+        description="Latency goal per read.",
     )
-    samples: int = Field(5, ge=1, le=1000, description="Repetitions of each measured read.")
+    samples: int = Field(
+        5, ge=1, le=1000, strict=True, description="Repetitions of each measured read."
+    )
     monitor_window_hours: int = Field(
         runbook.RUNBOOK_MONITOR_HOURS,
         ge=0,
+        strict=True,
         le=24 * 30,
         description="Incident-free monitoring required before cleanup.",
     )
     reuse_minutes: int = Field(
         30,
         ge=0,
+        strict=True,
         le=24 * 60,
         description=(
             "Reuse a passing validation measured this many minutes ago when nothing it depends "
@@ -511,6 +700,13 @@ _ERROR_KEYS = {
     "port_or_auto": "config.err.port_or_auto",
     "duplicates": "config.err.duplicates",
     "bucket": "config.err.bucket",
+    "listen_addresses": "input.config.listen_addresses",
+    "listen_addresses_empty": "input.config.listen_addresses_empty",
+    "public_host": "input.config.public_host",
+    "path_chars": "input.config.path_chars",
+    "tls_file_missing": "input.config.tls_file_missing",
+    "tls_file_unreadable": "input.config.tls_file_unreadable",
+    "open_cidrs_ack": "input.config.open_cidrs_ack",
 }
 
 
@@ -533,9 +729,15 @@ def _messages_from(exc: ValidationError) -> list[Message]:
             key = "config.err.cidr_host_bits" if ctx.get("hint") else "config.err.cidr"
             messages.append(Message(key, params))
             continue
-        if kind in ("open_cidr_ack", "open_cidr_tls"):
+        if kind in ("open_cidr_ack", "open_cidr_tls", "open_cidrs_ack"):
             params["key"] = key_path + ".allowed_cidrs" if key_path != "(top level)" else key_path
-            params["value"] = "0.0.0.0/0"
+            params["value"] = str(ctx.get("given", ""))  # what was written, e.g. ::/0
+            if kind == "open_cidrs_ack":
+                params.update(share=ctx.get("share", ""), family=ctx.get("family", ""))
+        if kind == "listen_addresses":
+            params["element"] = _value_text(ctx.get("element", ""))
+        if kind == "tls_file_unreadable":
+            params["detail"] = str(ctx.get("detail", ""))
         key = _ERROR_KEYS.get(kind, "config.err.generic")
         if key == "config.err.generic":
             params["detail"] = err.get("msg", "")
@@ -601,10 +803,30 @@ def find_secrets(data: Any) -> list[Message]:
     return found
 
 
+class _AliasRefused(yaml.YAMLError):
+    def __init__(self, line: int) -> None:
+        super().__init__("alias")
+        self.line = line
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without aliases (``*name``, ``<<: *name``): one line of aliases can expand
+    into billions of nodes (the "billion laughs"), and this file never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+
 def parse_config(text: str, path: Path) -> Config:
     """Parse YAML text into a Config, or raise ConfigError with every problem found."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except _AliasRefused as exc:
+        raise ConfigError(
+            path, [Message("input.config.yaml_alias", {"path": str(path), "line": exc.line})]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0

@@ -320,6 +320,63 @@ def _operation_error(exc: BaseException, op: str, name: str) -> SecretsError:
     )
 
 
+ENV_KEYRING_BACKEND = "PYTHON_KEYRING_BACKEND"
+# keyring's own backends, for "did you mean" even where they are not viable (another OS).
+_WELL_KNOWN = (
+    "keyring.backends.SecretService.Keyring",
+    "keyring.backends.Windows.WinVaultKeyring",
+    "keyring.backends.macOS.Keyring",
+    "keyring.backends.kwallet.DBusKeyring",
+    "keyring.backends.libsecret.Keyring",
+    "keyring.backends.fail.Keyring",
+    "keyring.backends.null.Keyring",
+)
+
+
+def _backend_choices() -> list[str]:
+    """Importable backend class names ``PYTHON_KEYRING_BACKEND`` may name on this machine."""
+    from keyring.backend import get_all_keyring
+
+    names = set()
+    for found in get_all_keyring():
+        cls = type(found)
+        names.add(f"{cls.__module__}.{cls.__qualname__}")
+    return sorted(names)
+
+
+def _bad_backend_env(exc: Exception) -> BackendReport | None:
+    """A report for a ``PYTHON_KEYRING_BACKEND`` that names no loadable backend (keyring
+    raises ImportError/AttributeError/ValueError deep inside), or None when it is not set."""
+    import difflib
+
+    from wizard.safetext import visible
+
+    value = os.environ.get(ENV_KEYRING_BACKEND)
+    if not value:
+        return None
+    choices = _backend_choices()
+    close = difflib.get_close_matches(value, sorted({*choices, *_WELL_KNOWN}), n=1, cutoff=0.6)
+    params = {
+        "var": ENV_KEYRING_BACKEND,
+        "value": visible(value),
+        "detail": visible(f"{type(exc).__name__}: {exc}"),
+        "choices": ", ".join(choices) or "-",
+    }
+    fix = (
+        Message("input.keyring.backend_env.suggest", {**params, "suggestion": close[0]})
+        if close
+        else Message("input.keyring.backend_env.fix", params)
+    )
+    return BackendReport(
+        name=visible(value),
+        priority=None,
+        usable=False,
+        insecure=False,
+        problem=Message("input.keyring.backend_env", params),
+        fix=fix,
+    )
+
+
 # ----------------------------------------------------------------------------------- the store
 
 
@@ -476,7 +533,14 @@ class SecretStore:
         """Cheap checks only (no I/O against the keyring); cached per store."""
         if self._classified is not None:
             return replace(self._classified, chained=list(self._classified.chained))
-        outer = self._backend()
+        try:
+            outer = self._backend()
+        except Exception as exc:
+            bad = _bad_backend_env(exc)
+            if bad is None:
+                raise
+            self._classified = bad
+            return replace(bad, chained=[])
         effective, chained = _unwrap(outer)
         self._effective = effective
         if effective is None or _is_fail(effective):

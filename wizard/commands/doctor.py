@@ -19,6 +19,7 @@ from wizard.diagnose import SYMPTOM_IDS, Diagnosis, Fix, diagnose, diagnose_conf
 from wizard.engine import Status, StepError, StepOutcome
 from wizard.i18n import Message, render, t
 from wizard.redact import redact, redact_obj
+from wizard.safetext import visible, visible_obj
 
 from . import CliContext
 from .output import emit_json, load_config_or_report, say
@@ -150,8 +151,10 @@ def _document(
         if step:
             item["step"] = step
         diagnoses.append(item)
-    return redact_obj(  # type: ignore[no-any-return]
-        {"exit_code": code, "diagnoses": diagnoses, "checked": checked}
+    # visible_obj: no control bytes and no lone surrogates (undecodable argv bytes), so the
+    # document is valid UTF-8 whatever the operator pasted.
+    return visible_obj(  # type: ignore[no-any-return]
+        redact_obj({"exit_code": code, "diagnoses": diagnoses, "checked": checked})
     )
 
 
@@ -164,7 +167,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     config, code = load_config_or_report(ctx)
     if config is None:
         return code
-    pasted = redact(args.error) if args.error else None
+    # Operator input is shown back: escape terminal control sequences (ESC...), other control
+    # characters and undecodable bytes (surrogateescape'd argv) before anything uses it.
+    pasted = redact(visible(args.error, keep="\n\t")) if args.error else None
     session, runner = open_session(config, ctx.config_path, interactive=False)
     found: list[tuple[str | None, Diagnosis]] = []
     checked: dict[str, str] = {}

@@ -245,20 +245,26 @@ def pg_path(path: str | Path) -> str:
     return str(path).replace("\\", "/")
 
 
+_BOOLEAN_WORDS = frozenset({"on", "off", "true", "false", "yes", "no"})
+
+
 def format_value(value: str | int | float | bool) -> str:
-    """The text to write for a value: numbers, booleans and simple words (enums) unquoted,
-    everything else quoted."""
+    """The text to write for a value: numbers (with a unit, ``64MB``) and boolean words
+    unquoted; every other text quoted and escaped (:func:`quote_value`), as PostgreSQL's sample
+    file writes strings (``listen_addresses = 'localhost'``, never ``= localhost``)."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, int | float):
         return str(value)
+    if value.lower() in _BOOLEAN_WORDS:
+        return value
     tokens, has_comment = _lex(value)
     if (
         not has_comment
-        and value.isascii()  # non-ASCII letters are legal in words; quoted reads clearer
+        and value.isascii()
         and len(tokens) == 1
         and tokens[0].text == value
-        and tokens[0].kind in ("ID", "INTEGER", "REAL")
+        and tokens[0].kind in ("INTEGER", "REAL")
     ):
         return value
     return quote_value(value)
@@ -408,6 +414,10 @@ class ConfFile:
         key = name.lower()
         if key in INCLUDE_NAMES:
             raise InvalidSetting(Message("pgfiles.err.bad_name", {"name": name}))
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL's C strings end there
+            raise InvalidSetting(
+                Message("pgfiles.err.bad_value", {"name": name, "value": repr(value)})
+            )
         text_value = str(value) if raw else format_value(value)
         tokens, has_comment = _lex(text_value)
         if has_comment or len(tokens) != 1 or tokens[0].kind not in _VALUE_KINDS:
@@ -426,6 +436,8 @@ class ConfFile:
             assert line.value_span is not None
             start, end = line.value_span
             old = self.text.lines[index].text
+            if not raw and old[start:end].startswith("'") and not text_value.startswith("'"):
+                text_value = quote_value(_value_of(text_value))  # the line was quoted: keep it
             return self._edited(self.text.replace_text(index, old[:start] + text_value + old[end:]))
         commented = [i for i, line in enumerate(self.lines) if line.commented_name == key]
         at = commented[-1] + 1 if commented else len(self.text)

@@ -195,6 +195,7 @@ class Elevation(Step):
 
         from wizard.discovery import discover_local
         from wizard.platform import check_elevation
+        from wizard.write_errors import write_problem
 
         facts = discover_local(ctx.local_conn())
         files = [facts.config_file, facts.hba_file]
@@ -205,10 +206,17 @@ class Elevation(Step):
                 Message("step.prereq.elevation.not_here", {"path": str(facts.config_file)}),
             )
         elevation = check_elevation(data_dir=facts.data_directory, files=files)
-        writable = all(os.access(path, os.W_OK) for path in files)
+        problems = [p for p in (write_problem(path) for path in files) if p is not None]
+        writable = not problems and all(os.access(path, os.W_OK) for path in files)
         facts_json = {"how": elevation.how, "writable": writable}
         if elevation.elevated and writable:
             return CheckResult(Status.DONE, elevation.message, facts=facts_json)
+        blocking = [p for p in problems if p.key != "input.write.permission"]
+        if blocking or (elevation.elevated and problems):
+            # Rights are not what is missing (root, administrator, or an attribute that stops
+            # everyone): say what stops the write and how to lift it, not "Running as root".
+            shown = blocking or problems
+            return CheckResult(Status.FAILED, shown[0], details=shown[1:], facts=facts_json)
         details = [elevation.relaunch] if elevation.relaunch else []
         return CheckResult(
             Status.FAILED,
