@@ -248,6 +248,8 @@ class StandIn:
         health: HealthCheck | None = None,
         port: int = 0,
         db_schemas: Sequence[str] | None = None,
+        pool_size: int = 4,
+        pool_timeout_s: float = 10.0,
     ) -> None:
         if not jwt_secret:
             raise ValueError("jwt_secret is required")
@@ -258,6 +260,7 @@ class StandIn:
         self.health = health or HealthCheck()
         self.db_schemas = list(db_schemas) if db_schemas is not None else None
         self._port = port
+        self.pool = _Pool(self._pool_connect, pool_size, pool_timeout_s)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         redact.register(jwt_secret)
@@ -291,6 +294,7 @@ class StandIn:
             server.server_close()
         if thread is not None:
             thread.join(timeout=10)
+        self.pool.close()
 
     def __enter__(self) -> StandIn:
         return self.start()
@@ -328,7 +332,15 @@ class StandIn:
             if req.method not in ("GET", "HEAD") or len(rest) != 1:
                 return _pgrst_error(405, "PGRST117", "Unsupported HTTP method: " + req.method)
             schema = req.headers.get("accept-profile", "")
-            response = self.rest_select(claims, schema, rest[0], req.query)
+            response = self.rest_select(
+                claims,
+                schema,
+                rest[0],
+                req.query,
+                method=req.method,
+                headers=req.headers,
+                count=_prefer_count(req.headers.get("prefer", "")),
+            )
             if req.method == "HEAD":
                 response.body = b""
             return response
@@ -348,6 +360,12 @@ class StandIn:
         info = {"connect_timeout": 5, "application_name": "fdw-wizard-standin", **self.db}
         return psycopg.connect(autocommit=False, **info)
 
+    def _pool_connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        info = {"connect_timeout": 5, "application_name": "fdw-wizard-standin-pool", **self.db}
+        return psycopg.connect(autocommit=True, **info)  # BEGIN/COMMIT sent explicitly
+
     def _become(self, conn: psycopg.Connection[Any], claims: Mapping[str, Any]) -> str | None:
         """PostgREST's per-request role switch; None when the claim names no usable role."""
         from wizard.testbed import impersonate
@@ -365,16 +383,6 @@ class StandIn:
         )
         return role
 
-    def _exposed_schemas(self, conn: psycopg.Connection[Any]) -> list[str]:
-        if self.db_schemas is not None:
-            return list(self.db_schemas)
-        row = conn.execute(
-            "SELECT substr(c, length('pgrst.db_schemas=') + 1) FROM pg_roles, unnest(rolconfig) c"
-            " WHERE rolname = 'authenticator' AND c LIKE 'pgrst.db\\_schemas=%'"
-        ).fetchone()
-        text = str(row[0]) if row else "public"
-        return [s.strip() for s in text.split(",") if s.strip()]
-
     # -- REST -----------------------------------------------------------------------------------
 
     def rest_select(
@@ -383,20 +391,37 @@ class StandIn:
         schema: str,
         relation: str,
         query: Sequence[tuple[str, str]],
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        count: str | None = None,
     ) -> Response:
-        """One PostgREST read, as the claims' role."""
+        """One PostgREST read, as the claims' role, on a pooled connection, in PostgREST's order:
+        ``BEGIN ... READ ONLY``; one ``set_config`` statement for search_path, role (with the
+        role's own settings), the JWT claims and ``request.method/path/headers/cookies``; the
+        pre-request function when ``pgrst.db_pre_request`` names one; the query; ``COMMIT``."""
         import psycopg
 
         try:
             built = _build_select(relation, query)
         except ValueError as exc:
             return _pgrst_error(400, "PGRST100", str(exc))
+        built.count_exact = count == "exact"
         try:
-            conn = self._connect()
+            lease = self.pool.acquire()
         except psycopg.OperationalError as exc:
             return _pgrst_error(503, "PGRST000", "Database client error", redact.redact(str(exc)))
-        try:
-            exposed = self._exposed_schemas(conn)
+        except TimeoutError:
+            return _pgrst_error(504, "PGRST003", "Timed out acquiring connection from pool.")
+        with lease as conn:
+            try:
+                config = self._in_db_config(conn)
+            except psycopg.Error as exc:
+                lease.broken = True
+                return _pgrst_error(
+                    503, "PGRST000", "Database client error", redact.redact(str(exc))
+                )
+            exposed = list(self.db_schemas) if self.db_schemas is not None else config.schemas
             schema = schema or (exposed[0] if exposed else "public")
             if schema not in exposed:
                 return _pgrst_error(
@@ -406,23 +431,55 @@ class StandIn:
                     None,
                     None,
                 )
-            role = self._become(conn, claims)
-            if role is None:
+            role = str(claims.get("role") or "anon")
+            if role not in config.roles:
                 return _pgrst_error(401, "PGRST301", "JWT role is not a known API role")
             try:
+                conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
+                conn.execute(
+                    _locals_sql(role, config.roles[role]),
+                    _locals_params(schema, role, claims, method, relation, headers or {}),
+                )
+                if config.pre_request:
+                    conn.execute(_call_sql(config.pre_request))
                 row = conn.execute(built.compose(schema)).fetchone()
+                conn.execute("COMMIT")
             except psycopg.Error as exc:
+                lease.rollback()
                 return self._pgrst_db_error(exc, role, schema, relation)
-            text, count = (row[0], int(row[1])) if row else ("[]", 0)
-            offset = built.offset
-            content_range = f"{offset}-{offset + count - 1}/*" if count else "*/*"
-            return Response(
-                200,
-                str(text).encode("utf-8"),
-                {"Content-Type": "application/json; charset=utf-8", "Content-Range": content_range},
-            )
-        finally:
-            conn.close()
+        text, got = (row[0], int(row[1])) if row else ("[]", 0)
+        total = int(row[2]) if row and built.count_exact and row[2] is not None else None
+        offset = built.offset
+        shown = f"{offset}-{offset + got - 1}" if got else "*"
+        content_range = f"{shown}/{total if total is not None else '*'}"
+        status = 200
+        if total is not None and got and (offset > 0 or offset + got < total):
+            status = 206  # PostgREST: a counted read that returns part of the rows
+        return Response(
+            status,
+            str(text).encode("utf-8"),
+            {"Content-Type": "application/json; charset=utf-8", "Content-Range": content_range},
+        )
+
+    def _in_db_config(self, conn: psycopg.Connection[Any]) -> _DbConfig:
+        """PostgREST's in-database configuration (``pgrst.*`` settings of the authenticator
+        role) and the roles it may switch to with their settings. PostgREST reads these at
+        start and on ``NOTIFY pgrst, 'reload config'``; the stand-in reads them per request."""
+        rows = conn.execute(
+            "SELECT r.rolname, r.rolconfig FROM pg_roles r"
+            " WHERE pg_has_role('authenticator', r.oid, 'MEMBER')"
+        ).fetchall()
+        roles: dict[str, list[tuple[str, str]]] = {}
+        settings: dict[str, str] = {}
+        for name, config in rows:
+            pairs = [tuple(str(c).split("=", 1)) for c in (config or []) if "=" in str(c)]
+            if name == "authenticator":
+                settings = {k: v for k, v in pairs}
+                continue
+            roles[str(name)] = [(k, v) for k, v in pairs if not k.startswith("pgrst.")]
+        schemas = [x.strip() for x in settings.get("pgrst.db_schemas", "public").split(",")]
+        pre = settings.get("pgrst.db_pre_request", "").strip() or None
+        return _DbConfig([x for x in schemas if x], pre, roles)
 
     @staticmethod
     def _pgrst_db_error(exc: Any, role: str, schema: str, relation: str) -> Response:
@@ -611,6 +668,162 @@ class StandIn:
         )
 
 
+@dataclass
+class _DbConfig:
+    schemas: list[str]
+    pre_request: str | None
+    roles: dict[str, list[tuple[str, str]]]  # role -> its ALTER ROLE ... SET settings
+
+
+def _prefer_count(prefer: str) -> str | None:
+    for item in prefer.split(","):
+        name, _, value = item.strip().partition("=")
+        if name.strip().lower() == "count":
+            return value.strip().lower()
+    return None
+
+
+def _locals_sql(role: str, settings: Sequence[tuple[str, str]]) -> sql.Composed:
+    """PostgREST's one statement of transaction-local settings for a request."""
+    from psycopg import sql
+
+    names = [
+        "search_path",
+        "role",
+        "request.jwt.claims",
+        "request.method",
+        "request.path",
+        "request.headers",
+        "request.cookies",
+    ]
+    parts = [
+        sql.SQL("set_config({}, {}, true)").format(sql.Literal(n), sql.Placeholder()) for n in names
+    ]
+    # Impersonated role settings (PostgREST 11.1+): e.g. authenticated's statement_timeout.
+    parts += [
+        sql.SQL("set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
+        for k, v in settings
+    ]
+    return sql.SQL("SELECT ") + sql.SQL(", ").join(parts)
+
+
+def _locals_params(
+    schema: str,
+    role: str,
+    claims: Mapping[str, Any],
+    method: str,
+    relation: str,
+    headers: Mapping[str, str],
+) -> list[str]:
+    safe_headers = {k: v for k, v in headers.items() if k not in ("authorization", "apikey")}
+    return [
+        schema,
+        role,
+        json.dumps(dict(claims)),
+        method,
+        "/" + relation,
+        json.dumps(safe_headers),
+        "{}",
+    ]
+
+
+def _call_sql(function: str) -> sql.Composed:
+    from psycopg import sql
+
+    parts = [p.strip().strip('"') for p in function.split(".") if p.strip()]
+    return sql.SQL("SELECT {}()").format(sql.Identifier(*parts))
+
+
+class _Lease:
+    """One pooled connection for one request; back to the pool (or closed when broken)."""
+
+    def __init__(self, pool: _Pool, conn: psycopg.Connection[Any]) -> None:
+        self.pool = pool
+        self.conn = conn
+        self.broken = False
+
+    def __enter__(self) -> psycopg.Connection[Any]:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.release(self.conn, broken=self.broken or exc[0] is not None)
+
+    def rollback(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except Exception:
+            self.broken = True
+
+
+class _Pool:
+    """Long-lived connections, as PostgREST keeps them (so postgres_fdw's cached connection to
+    the DW is warm, as in production). Last in, first out: a request after another one gets the
+    same backend. A request waits up to ``timeout_s`` for a free connection (PostgREST's
+    db-pool-acquisition-timeout, answered 504)."""
+
+    def __init__(self, connect: Any, size: int, timeout_s: float) -> None:
+        self._connect = connect
+        self._size = max(1, size)
+        self._timeout = timeout_s
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._open = 0
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def acquire(self) -> _Lease:
+        deadline = time.monotonic() + self._timeout
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise TimeoutError("pool closed")
+                if self._idle:
+                    return _Lease(self, self._idle.pop())
+                if self._open < self._size:
+                    self._open += 1
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no free connection")
+                self._cond.wait(left)
+        try:
+            return _Lease(self, self._connect())
+        except BaseException:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            raise
+
+    def release(self, conn: psycopg.Connection[Any], *, broken: bool = False) -> None:
+        from psycopg.pq import TransactionStatus
+
+        if not broken and (conn.closed or conn.info.transaction_status != TransactionStatus.IDLE):
+            broken = True
+        with self._cond:
+            if broken or self._closed:
+                self._open -= 1
+            else:
+                self._idle.append(conn)
+            self._cond.notify()
+        if broken or self._closed:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    @property
+    def size(self) -> int:
+        with self._cond:
+            return self._open
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._cond.notify_all()
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
 def _iso(value: Any) -> str | None:
     if not isinstance(value, datetime):
         return None
@@ -630,6 +843,7 @@ class _Select:
     order: list[tuple[str, bool, str | None]]  # column, descending, nulls
     limit: int | None
     offset: int
+    count_exact: bool = False  # Prefer: count=exact -> the total in Content-Range
 
     def compose(self, schema: str) -> sql.Composed:
         from psycopg import sql
@@ -665,10 +879,13 @@ class _Select:
             inner = sql.SQL("SELECT {} FROM {}{}{}{}{}").format(
                 cols, rel, where, order, limit, offset
             )
+        total: sql.Composable = sql.SQL("NULL::bigint")
+        if self.count_exact:
+            total = sql.SQL("(SELECT count(*) FROM {}{})").format(rel, where)
         # PostgREST builds the JSON body in the database, like this.
         return sql.SQL(
-            "SELECT coalesce(json_agg(_pgrst_t), '[]')::text, count(*) FROM ({}) _pgrst_t"
-        ).format(inner)
+            "SELECT coalesce(json_agg(_pgrst_t), '[]')::text, count(*), {} FROM ({}) _pgrst_t"
+        ).format(total, inner)
 
 
 def _filter_sql(column: str, op: str, value: str) -> sql.Composed:

@@ -24,6 +24,19 @@ ALTER ROLE authenticated SET statement_timeout = '8s';
 
 -- PostgREST docs "In-Database Configuration": the exposed (API) schemas live on authenticator.
 ALTER ROLE authenticator SET pgrst.db_schemas = 'public, graphql_public';
+-- Supabase's supautils lets postgres ALTER ROLE authenticator SET pgrst.* (reserved role, but
+-- `pgrst.*` is in supautils.privileged_role_allowed_configs: supabase/postgres
+-- ansible/files/postgresql_config/supautils.conf.j2). Vanilla PostgreSQL has no such hook: the
+-- same end state for pgrst.db_pre_request (supabase.read-bound) is the SET privilege on the
+-- parameter plus, on 16+, ADMIN on authenticator (without membership).
+DO $$
+BEGIN
+    GRANT SET ON PARAMETER "pgrst.db_pre_request" TO postgres;
+    IF current_setting('server_version_num')::integer >= 160000 THEN
+        EXECUTE 'GRANT authenticator TO postgres WITH ADMIN TRUE, INHERIT FALSE, SET FALSE';
+    END IF;
+END
+$$;
 
 -- The project database is owned by postgres, which therefore owns schema public
 -- (pg_database_owner) and can create tables in it.

@@ -1,0 +1,2 @@
+-- PostgREST re-reads its in-database configuration (the pre-request function) at once.
+NOTIFY pgrst, 'reload config'
