@@ -15,6 +15,7 @@ import tempfile
 def pytest_configure(config: object) -> None:
     base = tempfile.mkdtemp(prefix="fdw-wizard-env-")
     os.environ["FDW_WIZARD_DATA_DIR"] = os.path.join(base, "data")
+    os.environ["FDW_WIZARD_LOCK_DIR"] = os.path.join(base, "locks")
     os.environ.setdefault("XDG_DATA_HOME", os.path.join(base, "xdg-data"))
     os.environ.setdefault("XDG_CONFIG_HOME", os.path.join(base, "xdg-config"))
     if os.environ.get("FDW_WIZARD_TEST_SECRET_SERVICE") != "1":

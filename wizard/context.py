@@ -15,6 +15,7 @@ from wizard.i18n import Message
 if TYPE_CHECKING:
     import psycopg
 
+    from wizard.journal import RunJournal
     from wizard.secrets import SecretStore
     from wizard.state import StateStore
 
@@ -49,6 +50,8 @@ class Context:
         self.interactive = interactive
         self.on_progress: Callable[[str, Message], None] = lambda step_id, message: None
         self.state: StateStore | None = None  # set by open_session; steps' memory lives there
+        # Set by open_session: files are journaled before a run changes them (crash recovery).
+        self.journal: RunJournal | None = None
         # True: validation steps measure again instead of reusing a recent measurement.
         self.fresh_measurements = False
         self._connections: dict[str, psycopg.Connection[Any]] = {}

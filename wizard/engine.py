@@ -13,7 +13,8 @@ from __future__ import annotations
 import difflib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,6 +22,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from wizard import exitcodes
+
+# Re-exported: steps import their errors from the engine.
+from wizard.errors import NotUndoable as NotUndoable
+from wizard.errors import OperatorActionNeeded as OperatorActionNeeded
+from wizard.errors import StepError as StepError
 from wizard.i18n import Message
 from wizard.redact import redact, redact_obj
 
@@ -175,27 +181,10 @@ class Plan:
 class ApplyResult:
     changes: list[Message] = field(default_factory=list)
     backups: list[str] = field(default_factory=list)
-
-
-class StepError(Exception):
-    """A failure with an operator-facing message (and an optional fix)."""
-
-    operator_action = False
-
-    def __init__(self, message: Message, fix: Message | None = None) -> None:
-        self.message = message
-        self.fix = fix
-        super().__init__(message.render("en"))
-
-
-class OperatorActionNeeded(StepError):
-    """The step cannot go on without the operator (a secret, a decision, a manual task)."""
-
-    operator_action = True
-
-
-class NotUndoable(StepError):
-    pass
+    # What did not change, and why (e.g. "kept: changed since the wizard wrote it").
+    notes: list[Message] = field(default_factory=list)
+    # An undo that left part of its change in place on purpose: the operator must look.
+    incomplete: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,6 +388,49 @@ def select_steps(steps: Sequence[Step], only: Iterable[str] | None) -> list[Step
 # ---------------------------------------------------------------------------------------------
 # The runner
 
+
+def _undo_outcome(step_id: str, result: ApplyResult) -> StepOutcome:
+    """What an undo did, truthfully: undone, nothing to undo, or partly undone (exit 3)."""
+    if result.incomplete:
+        return StepOutcome(
+            step_id,
+            Status.FAILED,
+            Message("engine.undo_incomplete"),
+            changed=bool(result.changes),
+            changes=result.changes,
+            backups=result.backups,
+            details=result.notes,
+            operator_action=True,
+        )
+    return StepOutcome(
+        step_id,
+        Status.PENDING if result.changes else Status.NOT_APPLICABLE,
+        Message("engine.undone" if result.changes else "engine.nothing_to_undo"),
+        changed=bool(result.changes),
+        changes=result.changes,
+        backups=result.backups,
+        details=result.notes,
+    )
+
+
+def interrupted_message(record: Any) -> Message:
+    """The first line after a run died midway: which run, doing what, and the two ways on."""
+    key = (
+        "engine.journal.interrupted_restart"
+        if record.phase == "restart"
+        else ("engine.journal.interrupted")
+    )
+    return Message(
+        key,
+        {
+            "command": record.command,
+            "pid": record.pid,
+            "started": record.started_at,
+            "files": len(record.files),
+        },
+    )
+
+
 Confirm = Callable[[Step, Plan], bool]
 
 
@@ -417,6 +449,8 @@ class Runner:
         state: Any | None = None,
         audit: Any | None = None,
         sink: EventSink | None = None,
+        lock: Any | None = None,
+        journal: Any | None = None,
     ) -> None:
         self.ctx = ctx
         self.steps = order_steps(steps)
@@ -424,6 +458,92 @@ class Runner:
         self.state = state
         self.audit = audit
         self.sink = sink
+        self.lock = lock  # wizard.runlock.RunLock: one changing run per config and server
+        self.journal = journal  # wizard.journal.RunJournal: what a run changes, before it does
+
+    # -- one changing run at a time, journaled ----------------------------------------------------
+
+    @contextmanager
+    def changing_run(self, mode: str, step_ids: list[str]) -> Iterator[Any]:
+        """Hold the run lock and keep the journal for a run that changes things. Yields the
+        record of an earlier run that died midway (None when there is none). The new run
+        adopts it, so "restore to before the run" still reaches the oldest bytes; the record
+        is closed only when this run ends normally and did not ask to keep it open."""
+        if self.lock is not None:
+            self.lock.acquire(mode)
+        try:
+            interrupted = self.journal.interrupted() if self.journal is not None else None
+            if interrupted is not None:
+                self.emit(Event("run-interrupted", message=interrupted_message(interrupted)))
+            if self.journal is not None:
+                self.journal.begin(mode, step_ids, adopt=interrupted)
+            yield interrupted
+            if self.journal is not None:
+                self.journal.finish()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def interrupted_run(self) -> Any | None:
+        """An earlier run that died midway (read-only: for status and doctor). None while
+        another run holds the lock: that one is alive, not interrupted."""
+        if self.journal is None:
+            return None
+        if self.lock is None:
+            return self.journal.interrupted()
+        if self.lock.held:
+            return None  # this process is the one running
+        from wizard.runlock import RunLocked
+
+        try:
+            self.lock.acquire("status")
+        except RunLocked:
+            return None
+        try:
+            return self.journal.interrupted()
+        finally:
+            self.lock.release()
+
+    def settle(self, interrupted: Any, *, restore: bool) -> RunReport:
+        """After a run died midway: ``restore`` puts every file it changed back as it was
+        before that run; then each step that keeps the server in step with its files
+        (local.reload) makes the server run them — started if it is down, judged either way."""
+        report = RunReport("recover")
+        files: dict[Path, bytes | None] = {}
+        if self.journal is not None and interrupted is not None:
+            files = self.journal.pre_run(interrupted)
+        for step in self.steps:
+            settle = getattr(step, "settle", None)
+            if not callable(settle):
+                continue
+            started = _now_ms()
+            self.emit(Event("step-started", step.id))
+            try:
+                result = settle(self.ctx, files, restore=restore)
+            except Exception as exc:
+                outcome = self._failure(step, exc, started)
+            else:
+                outcome = StepOutcome(
+                    step.id,
+                    Status.DONE,
+                    Message("engine.journal.settled"),
+                    changed=bool(result.changes),
+                    changes=result.changes,
+                    duration_ms=int(_now_ms() - started),
+                )
+            report.outcomes.append(outcome)
+            self._record(outcome, "undo" if restore else "apply")
+            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+        if self.journal is not None and any(o.status is not Status.DONE for o in report.outcomes):
+            self.journal.keep_for_recovery()  # still to be recovered: offer it again next time
+        return report
+
+    def recover(self, *, restore: bool) -> RunReport:
+        """``rollback --interrupted`` (restore) or the start of an ``apply`` (finish)."""
+        with self.changing_run("recover", []) as interrupted:
+            if interrupted is None:
+                return RunReport("recover")
+            return self.settle(interrupted, restore=restore)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -546,6 +666,9 @@ class Runner:
         self._begin()
         selected = select_steps(self.steps, only)
         report = RunReport("status")
+        interrupted = self.interrupted_run()
+        if interrupted is not None:
+            self.emit(Event("run-interrupted", message=interrupted_message(interrupted)))
         results: dict[str, StepOutcome] = {}
         self._prerequisite_outcomes(selected, results)
         self.emit(Event("run-started", data={"mode": "status", "steps": [s.id for s in selected]}))
@@ -571,9 +694,29 @@ class Runner:
         dry_run: bool = False,
         confirm: Confirm | None = None,
     ) -> RunReport:
-        """check -> plan -> (confirm) -> apply -> verify for each selected step."""
+        """check -> plan -> (confirm) -> apply -> verify for each selected step. A real run
+        holds the run lock and is journaled; it first finishes a run that died midway (the
+        server is started again if that run left it down)."""
         self._begin()
         selected = select_steps(self.steps, only)
+        if dry_run:
+            return self._apply_selected(selected, dry_run=True, confirm=confirm)
+        with self.changing_run("apply", [s.id for s in selected]) as interrupted:
+            settled = self.settle(interrupted, restore=False) if interrupted else None
+            if settled is not None and any(o.status is Status.FAILED for o in settled.outcomes):
+                report = RunReport("apply", list(settled.outcomes))
+                self.emit(Event("run-finished", data={"exit_code": report.exit_code}))
+                return report
+            if settled is not None:
+                self._begin()  # the server may have been started again: reconnect
+            report = self._apply_selected(selected, dry_run=False, confirm=confirm)
+            if settled is not None:
+                report.outcomes[:0] = [o for o in settled.outcomes if o.changed]
+            return report
+
+    def _apply_selected(
+        self, selected: list[Step], *, dry_run: bool, confirm: Confirm | None
+    ) -> RunReport:
         report = RunReport("dry-run" if dry_run else "apply")
         results: dict[str, StepOutcome] = {}
         self._prerequisite_outcomes(selected, results)
@@ -694,8 +837,13 @@ class Runner:
 
     def confirm_manual(self, ids: Iterable[str]) -> RunReport:
         """Record the operator's word that manual steps are done (state + audit)."""
+        selected = select_steps(self.steps, ids)
+        with self.changing_run("confirm", [s.id for s in selected]):
+            return self._confirm_selected(selected)
+
+    def _confirm_selected(self, selected: list[Step]) -> RunReport:
         report = RunReport("confirm")
-        for step in select_steps(self.steps, ids):
+        for step in selected:
             confirm = getattr(step, "confirm", None)
             if confirm is None:
                 raise UnknownStep(Message("engine.not_manual", {"step": step.id}))
@@ -719,6 +867,10 @@ class Runner:
         effect (local.reload) goes last, so the server ends up running the restored files."""
         selected = list(reversed(select_steps(self.steps, only)))
         selected.sort(key=lambda s: bool(s.follows_changes_of))  # stable: others keep order
+        with self.changing_run("undo", [s.id for s in selected]):
+            return self._undo_selected(selected, confirm)
+
+    def _undo_selected(self, selected: list[Step], confirm: Confirm | None) -> RunReport:
         report = RunReport("undo")
         self.emit(Event("run-started", data={"mode": "undo", "steps": [s.id for s in selected]}))
         for step in selected:
@@ -739,14 +891,7 @@ class Runner:
                 except Exception as exc:
                     outcome = self._failure(step, exc, started)
                 else:
-                    outcome = StepOutcome(
-                        step.id,
-                        Status.PENDING,
-                        Message("engine.undone"),
-                        changed=bool(result.changes),
-                        changes=result.changes,
-                        backups=result.backups,
-                    )
+                    outcome = _undo_outcome(step.id, result)
             outcome.duration_ms = int(_now_ms() - started)
             report.outcomes.append(outcome)
             self._record(outcome, "undo")

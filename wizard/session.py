@@ -7,6 +7,8 @@ from pathlib import Path
 from wizard.config import Config
 from wizard.context import Context, make_secret_store
 from wizard.engine import EventSink, Runner, Step
+from wizard.journal import RunJournal
+from wizard.runlock import RunLock
 from wizard.state import AuditLog, StateStore
 from wizard.steps import all_steps
 
@@ -22,12 +24,15 @@ def open_session(
     secrets = make_secret_store(config, config_path, interactive=interactive)
     ctx = Context(config, config_path, secrets, interactive=interactive)
     ctx.state = StateStore(config_path)
+    ctx.journal = RunJournal(config_path)
     runner = Runner(
         ctx,
         steps if steps is not None else all_steps(),
         state=ctx.state,
         audit=AuditLog(config_path),
         sink=sink,
+        lock=RunLock.for_config(config, config_path),
+        journal=ctx.journal,
     )
     ctx.on_progress = runner.progress
     return ctx, runner

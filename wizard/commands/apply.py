@@ -8,6 +8,7 @@ from typing import Any
 from wizard import exitcodes
 from wizard.engine import Plan, Step, StepError
 from wizard.i18n import Message, render, t
+from wizard.runlock import RunLocked
 from wizard.session import open_session
 
 from . import CliContext
@@ -58,6 +59,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
             only = args.only.split(",") if args.only else list(DEFAULT_APPLY_PHASES)
             report = runner.apply(only, dry_run=args.dry_run, confirm=make_confirm(args, ctx))
+    except RunLocked as exc:
+        say(ctx, exc.message, err=True)
+        if exc.fix is not None:
+            say(ctx, exc.fix, err=True)
+        return exitcodes.OPERATOR
     except StepError as exc:
         say(ctx, exc.message, err=True)
         return exitcodes.USAGE

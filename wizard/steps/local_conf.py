@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from wizard import discovery
+from wizard import discovery, faults
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -25,7 +25,13 @@ from wizard.engine import (
 )
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
-from wizard.steps.local_files import conf_judge, request_reload, restore_originals, write_judged
+from wizard.steps.local_files import (
+    conf_judge,
+    journal_change,
+    request_reload,
+    restore_originals,
+    write_judged,
+)
 
 _TRUE = {"on", "true", "yes", "1"}
 _FALSE = {"off", "false", "no", "0"}
@@ -184,6 +190,9 @@ class ConfSettingsStep(Step):
         for action in plan.actions:
             if isinstance(action, SqlAction):
                 ctx.progress(self.id, action.description)
+                # ALTER SYSTEM rewrites postgresql.auto.conf: journal it first.
+                data_dir = discovery.discover_local(conn).data_directory
+                journal_change(ctx, data_dir / "postgresql.auto.conf")
                 conn.execute(action.sql)
                 result.changes.append(action.description)
                 request_reload(ctx, self.id)
@@ -332,16 +341,20 @@ class Tls(ConfSettingsStep):
                 # Windows: the files inherit the data directory's ACL, which the EDB installer
                 # grants to the service account; PostgreSQL does not check key modes there.
                 result.changes.append(Message("step.local.tls.windows_acl"))
-            created = []
+            created: list[str] = []
+            previous = ctx.recall(self.id).get("generated", [])
             for action in generated:
                 data = key_pem if action.mode == 0o600 else cert_pem
+                journal_change(ctx, action.path)
+                # Remembered before the write: a crash right after still lets undo find it.
+                created.append(str(action.path))
+                ctx.remember(self.id, generated=sorted(set(created) | set(previous)))
                 atomic_write_bytes(action.path, data, backup=action.path.exists(), mode=action.mode)
                 if owner is not None and os.geteuid() == 0:
                     # The server (not root) must read its key; PostgreSQL wants it 0600 and its own.
                     os.chown(action.path, owner.st_uid, owner.st_gid)
-                created.append(str(action.path))
                 result.changes.append(action.description)
-            ctx.remember(self.id, generated=created)
+                faults.point("tls.after-key")
         conf_result = super().apply(ctx, plan)
         result.changes.extend(conf_result.changes)
         result.backups = conf_result.backups
@@ -353,9 +366,51 @@ class Tls(ConfSettingsStep):
         return checked
 
     def undo(self, ctx: Any) -> ApplyResult:
+        """Restore postgresql.conf, then delete the generated certificate and key — but only
+        when the files PostgreSQL will read no longer use them: a file edited since the
+        wizard wrote it is kept, and a kept ``ssl = on`` pointing at a deleted key would stop
+        the server at its next start."""
         result = super().undo(ctx)
-        for path in ctx.recall(self.id).get("generated", []):
+        generated = ctx.recall(self.id).get("generated", [])
+        if not generated:
+            return result
+        reason = self._still_used(ctx, [Path(p) for p in generated])
+        if reason is not None:
+            result.incomplete = True
+            result.notes.append(reason)
+            for path in generated:
+                result.notes.append(Message("step.local.tls.kept_file", {"path": path}))
+            return result
+        for path in generated:
+            journal_change(ctx, Path(path))
             Path(path).unlink(missing_ok=True)
             result.changes.append(Message("step.local.tls.removed", {"path": path}))
         ctx.remember(self.id, generated=None)
         return result
+
+    def _still_used(self, ctx: Any, generated: list[Path]) -> Message | None:
+        """Why the generated files must stay (None: nothing the server reads uses them)."""
+        from wizard.pgfiles.judge import file_settings
+
+        conn = ctx.local_conn()
+        errors = conf_judge(conn)
+        if errors:
+            # PostgreSQL cannot read the files as they are: what it will use is unknown.
+            return Message("step.local.tls.kept_conf_errors", {"errors": "; ".join(errors)})
+        values: dict[str, str] = {}
+        for row in file_settings(conn):  # ordered: the last occurrence wins
+            if row.name and row.setting is not None:
+                values[row.name.lower()] = row.setting
+        if values.get("ssl", "off").strip().lower() not in _TRUE:
+            return None
+        facts = discovery.discover_local(conn)
+        wanted = {p.resolve() for p in generated}
+        for name in ("ssl_cert_file", "ssl_key_file"):
+            configured = Path(values.get(name, "server.crt" if "cert" in name else "server.key"))
+            if not configured.is_absolute():
+                configured = facts.data_directory / configured
+            if configured.resolve() in wanted:
+                return Message(
+                    "step.local.tls.kept_in_use", {"name": name, "path": str(configured)}
+                )
+        return None

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wizard import faults
 from wizard.engine import FileEdit, StepError
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
@@ -53,6 +54,13 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def journal_change(ctx: Any, path: Path) -> None:
+    """Keep ``path``'s pre-run bytes in the run journal before it changes (crash recovery)."""
+    journal = getattr(ctx, "journal", None)
+    if journal is not None:
+        journal.before_change(Path(path))
+
+
 def write_judged(ctx: Any, step_id: str, edits: list[FileEdit], judge: Judge) -> list[str]:
     """Write ``edits``; if the server sees a new error, restore every file and raise."""
     conn = ctx.local_conn()
@@ -61,8 +69,11 @@ def write_judged(ctx: Any, step_id: str, edits: list[FileEdit], judge: Judge) ->
     try:
         for edit in edits:
             ctx.progress(step_id, Message("step.local.files.writing", {"path": str(edit.path)}))
+            journal_change(ctx, edit.path)
+            faults.point("files.before-write")
             backup = atomic_write_bytes(edit.path, edit.after)
             written.append((edit, backup))
+            faults.point("files.after-write")
         new_errors = [e for e in judge(conn) if e not in baseline]
     except BaseException:
         _restore(written)
@@ -112,6 +123,7 @@ def restore_originals(ctx: Any, step_id: str) -> tuple[list[str], list[str]]:
         backup = entry.get("backup")
         current = path.read_bytes() if path.exists() else b""
         if backup and digest(current) == entry.get("written_sha256") and Path(backup).exists():
+            journal_change(ctx, path)
             atomic_write_bytes(path, Path(backup).read_bytes())
             restored.append(path_text)
         else:
@@ -122,11 +134,22 @@ def restore_originals(ctx: Any, step_id: str) -> tuple[list[str], list[str]]:
     return restored, kept
 
 
-def backups_of_run(ctx: Any, step_ids: tuple[str, ...]) -> list[tuple[Path, Path]]:
-    """(file, its original backup) for every file the given steps wrote."""
-    pairs = []
+def originals(ctx: Any, step_ids: tuple[str, ...]) -> dict[Path, bytes]:
+    """Every file the given steps wrote -> its bytes before the wizard's first edit.
+
+    Each step keeps the backup of its own first write, so postgresql.conf edited by local.listen
+    and then local.tls has two; the original is the one no other step wrote (the start of the
+    chain), not simply the first or the last one found."""
+    entries: dict[Path, list[dict[str, Any]]] = {}
     for step_id in step_ids:
         for path_text, entry in ctx.recall(step_id).get("files", {}).items():
             if entry.get("backup"):
-                pairs.append((Path(path_text), Path(entry["backup"])))
-    return pairs
+                entries.setdefault(Path(path_text), []).append(entry)
+    found: dict[Path, bytes] = {}
+    for path, chain in entries.items():
+        written = {e.get("written_sha256") for e in chain}
+        starts = [e for e in chain if e.get("original_sha256") not in written] or chain
+        backup = Path(starts[0]["backup"])
+        if backup.exists():
+            found[path] = backup.read_bytes()
+    return found

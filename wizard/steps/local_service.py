@@ -7,13 +7,13 @@ server started again, with the server's own log shown.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard import discovery
+from wizard import discovery, faults
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -26,10 +26,15 @@ from wizard.engine import (
     Step,
     StepError,
 )
-from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
 from wizard.steps.local_conf import same_value
-from wizard.steps.local_files import RELOAD_STEP, backups_of_run, hba_judge
+from wizard.steps.local_files import (
+    RELOAD_STEP,
+    conf_judge,
+    hba_judge,
+    journal_change,
+    originals,
+)
 
 FILE_STEPS = ("local.listen", "local.tls", "local.hba")
 RESTART_SETTINGS = ("listen_addresses", "port")
@@ -66,6 +71,36 @@ def _owner(ctx: Any, data_dir: Path) -> str | None:
     import pwd
 
     return pwd.getpwuid(data_dir.stat().st_uid).pw_name
+
+
+@dataclass
+class _BringBack:
+    """How an attempt to start the server again went."""
+
+    up: bool = False
+    restored: list[str] = field(default_factory=list)
+    tried_previous: bool = False
+    error: str = ""
+    seconds: float = 0.0
+    log: str = ""
+
+
+def _changed(files: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
+    """The entries of ``files`` that differ from what is on disk now."""
+    out = {}
+    for path, data in files.items():
+        current = path.read_bytes() if path.exists() else None
+        if current != data:
+            out[path] = data
+    return out
+
+
+def _same(restored: list[str], files: dict[Path, bytes | None]) -> bool:
+    return all(Path(p) in files and _read(Path(p)) == files[Path(p)] for p in restored)
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
 
 
 def target_port(ctx: Any, facts: discovery.LocalFacts) -> int:
@@ -173,11 +208,163 @@ class Reload(Step):
         return result
 
     def undo(self, ctx: Any) -> ApplyResult:
-        """After the file steps restored their originals: make the server run them again."""
-        checked = self.check(ctx)
-        if checked.status is Status.DONE:
-            return ApplyResult()
-        return self.apply(ctx, self.plan(ctx))
+        """After the file steps restored their originals: make the server run them again —
+        started if it is down, reloaded or restarted if not — and judge the result."""
+        return self.settle(ctx, {}, restore=False)
+
+    # -- making the server run its files, judged -------------------------------------------------
+
+    def settle(self, ctx: Any, files: dict[Path, bytes | None], *, restore: bool) -> ApplyResult:
+        """After a run died midway (or an undo): make the server run the files on disk.
+
+        ``restore``: first put ``files`` (each file's bytes before that run) back. Without it,
+        the current files are tried first and ``files`` only if the server does not start on
+        them. Either way the server ends up running, checked by a login and by PostgreSQL's
+        own judgement of its files, or a StepError says loudly that it is down."""
+        from wizard.journal import put_back
+
+        result = ApplyResult()
+        if restore and files:
+            for path in files:
+                journal_change(ctx, path)
+            for restored in put_back(files):
+                result.changes.append(Message("step.local.files.restored", {"path": restored}))
+        ctx.drop_local_conn()
+        if self._accepting(ctx):
+            checked = self.check(ctx)
+            if checked.status is not Status.DONE:
+                applied = self.apply(ctx, self.plan(ctx))
+                result.changes.extend(applied.changes)
+            problem = self._judge(ctx)
+            if problem:
+                raise StepError(
+                    Message("step.local.reload.rejected", {"errors": problem}),
+                    Message("step.local.reload.rejected.fix"),
+                )
+            return result
+        # The server is down (a restart that died with its run, or stopped by hand).
+        control = self._offline_control(ctx)
+        candidates = [{}] if restore or not files else [{}, files]
+        back = self._start_judged(ctx, control, candidates, self._known_data_dir(ctx))
+        result.changes.extend(
+            Message("step.local.files.restored", {"path": p}) for p in back.restored
+        )
+        if not back.up:
+            self._keep_for_recovery(ctx)
+            raise StepError(self._down_message(back), Message("step.local.reload.down.fix"))
+        result.changes.append(Message("step.local.reload.started", {"target": control.target}))
+        return result
+
+    def _accepting(self, ctx: Any) -> bool:
+        from wizard.platform.service import probe_postgres
+
+        local = ctx.config.local
+        ports = [local.port]
+        listen_port = ctx.config.exposure.listen_port
+        if listen_port != "auto" and listen_port != local.port:
+            ports.append(int(listen_port))
+        host = "127.0.0.1" if local.host in ("localhost", "::1") else local.host
+        return any(probe_postgres(host, port, timeout=3.0) for port in ports)
+
+    def _judge(self, ctx: Any) -> str:
+        """PostgreSQL's own verdict on the files it runs: '' when it sees no error."""
+        conn = ctx.local_conn()
+        return "; ".join(conf_judge(conn) + hba_judge(conn))
+
+    def _known_data_dir(self, ctx: Any) -> Path | None:
+        """The data dir from the config, else the one the last restart recorded."""
+        configured = ctx.config.local.data_dir
+        if configured != "auto":
+            return Path(configured)
+        recorded = ctx.recall(self.id).get("data_directory")
+        return Path(recorded) if recorded else None
+
+    def _offline_control(self, ctx: Any) -> Any:
+        """Service control without a connection to ask the server where its files are."""
+        from wizard.platform import service_control_for
+
+        local = ctx.config.local
+        data_dir = self._known_data_dir(ctx)
+        return service_control_for(
+            control=local.control,
+            service=local.service,
+            data_dir=str(data_dir) if data_dir else "auto",
+            bin_dir=local.bin_dir,
+            os_user=local.os_user,
+            port=local.port,
+        )
+
+    def _port_of_files(self, ctx: Any, data_dir: Path, fallback: int | None) -> int | None:
+        """The port the files on disk will give the server (``postgres -C port``)."""
+        from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
+
+        bins = _bin_dir(ctx)
+        if bins is None:
+            return fallback
+        try:
+            return int(postgres_check(bins, data_dir, "port", run_as=_owner(ctx, data_dir)))
+        except (PostgresCheckFailed, ValueError, OSError):
+            return fallback
+
+    def _start_judged(
+        self,
+        ctx: Any,
+        control: Any,
+        candidates: list[dict[Path, bytes | None]],
+        data_dir: Path | None,
+    ) -> _BringBack:
+        """Start the server on each candidate set of files in turn ({} = the files as they
+        are) until it runs and PostgreSQL reports no error in them."""
+        from wizard.journal import put_back
+        from wizard.platform import PlatformError
+
+        back = _BringBack()
+        for files in candidates:
+            if files:
+                for path in files:
+                    journal_change(ctx, path)
+                back.restored += [p for p in put_back(files) if p not in back.restored]
+                back.tried_previous = True
+            if data_dir is not None:
+                control.port = self._port_of_files(ctx, data_dir, control.port)
+            started = time.monotonic()
+            try:
+                control.start()
+            except PlatformError as exc:
+                back.error = exc.message.render("en")
+                back.seconds = time.monotonic() - started
+                back.log = control.log_tail() or ""
+                if not self._accepting(ctx):
+                    continue
+            ctx.drop_local_conn()
+            try:
+                problem = self._judge(ctx)
+            except Exception as exc:  # up but no login: not running usefully
+                back.error = str(exc)
+                continue
+            if problem:
+                back.error = problem
+                continue
+            back.up = True
+            return back
+        return back
+
+    def _down_message(self, back: _BringBack) -> Message:
+        return Message(
+            "step.local.reload.down",
+            {
+                "error": back.error or "-",
+                "seconds": round(back.seconds, 1),
+                "log": (back.log or "-")[-1500:],
+                "files": ", ".join(back.restored) or "-",
+            },
+        )
+
+    @staticmethod
+    def _keep_for_recovery(ctx: Any) -> None:
+        journal = getattr(ctx, "journal", None)
+        if journal is not None:
+            journal.keep_for_recovery()
 
     def _restart(self, ctx: Any, result: ApplyResult) -> None:
         from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
@@ -199,33 +386,59 @@ class Reload(Step):
         # The port the files will give the server (after an undo it is the old one again).
         file_port = _file_values(ctx.local_conn()).get("port")
         control = service_control(ctx, facts, int(file_port) if file_port else facts.port)
+        # Known-good files to fall back on: as before this run, else as before the wizard.
+        journal = getattr(ctx, "journal", None)
+        pre_run = journal.pre_run() if journal is not None else {}
+        first_edits: dict[Path, bytes | None] = dict(originals(ctx, FILE_STEPS))
+        ctx.remember(self.id, data_directory=str(facts.data_directory))
+        if journal is not None:
+            journal.set_phase("restart", target=control.target)
         ctx.drop_local_conn()
         ctx.progress(self.id, Message("step.local.reload.restarting", {"target": control.target}))
+        started = time.monotonic()
+        faults.point("restart.before")
         try:
             control.restart()
+            ctx.drop_local_conn()
+            problem = self._judge(ctx)
+            if problem:
+                raise StepError(
+                    Message("step.local.reload.rejected", {"errors": problem}),
+                    Message("step.local.reload.rejected.fix"),
+                )
         except PlatformError as exc:
+            seconds = time.monotonic() - started
+            faults.point("restart.failed")
             log = control.log_tail() or ""
-            restored = self._roll_back(ctx, control)
+            ctx.progress(self.id, Message("step.local.reload.rolling_back"))
+            candidates = [c for c in (_changed(pre_run), _changed(first_edits)) if c]
+            if len(candidates) == 2 and candidates[0] == candidates[1]:
+                candidates.pop()
+            back = self._start_judged(ctx, control, candidates or [{}], facts.data_directory)
+            failed = Message(
+                "step.local.reload.failed",
+                {
+                    "error": exc.message.render("en"),
+                    "seconds": round(seconds, 1),
+                    "log": log[-1500:],
+                },
+            )
+            if not back.up:
+                self._keep_for_recovery(ctx)
+                raise StepError(self._down_message(back), failed) from None
+            if journal is not None:
+                journal.set_phase(None)
+            which = "pre_run" if back.restored and _same(back.restored, pre_run) else "original"
             raise StepError(
+                failed,
                 Message(
-                    "step.local.reload.failed",
-                    {"error": exc.message.render("en"), "log": log[-1500:]},
+                    f"step.local.reload.restored_{which}",
+                    {"files": ", ".join(back.restored) or "-"},
                 ),
-                Message("step.local.reload.restored", {"files": ", ".join(restored) or "-"}),
             ) from None
+        if journal is not None:
+            journal.set_phase(None)
         result.changes.append(Message("step.local.reload.restarted", {"target": control.target}))
-
-    def _roll_back(self, ctx: Any, control: Any) -> list[str]:
-        """Put every file this run changed back as it was, and start the server again."""
-        restored = []
-        for path, backup in backups_of_run(ctx, FILE_STEPS):
-            if backup.exists():
-                atomic_write_bytes(path, backup.read_bytes())
-                restored.append(str(path))
-        ctx.progress(self.id, Message("step.local.reload.rolling_back"))
-        with contextlib.suppress(Exception):  # the original failure is the one to report
-            control.start()
-        return restored
 
     def verify(self, ctx: Any) -> CheckResult:
         checked = self.check(ctx)

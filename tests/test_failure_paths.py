@@ -1,0 +1,309 @@
+"""The failure paths of Phase 1, run as the operator runs them: the CLI in a subprocess, against
+the real local DW of a private test bed.
+
+Each test starts from the DW as a fresh install leaves it (the files' bytes are recorded first)
+and ends with the server up and every file byte-identical to before, whatever it broke on the way:
+a restart that fails (port taken, a bad ssl_ca_file), an admin's edit after an apply, the wizard
+killed at every mutation boundary (``FDW_WIZARD_FAULT``, wizard/faults.py), two runs at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import sandbox_config_for
+from wizard import exitcodes, faults
+from wizard.config import save_config
+from wizard.runlock import RunLock
+from wizard.testbed import TestBed
+
+pytestmark = pytest.mark.clusters
+
+EXE = [sys.executable, "-m", "wizard.cli"]
+
+
+class Site:
+    """A config on disk for the private test bed, with its own data dir and secrets in env."""
+
+    def __init__(self, bed: TestBed, folder: Path) -> None:
+        self.bed = bed
+        self.folder = folder
+        self.path = folder / "fdw-wizard.yaml"
+        self.env = dict(os.environ)
+        self.env["FDW_WIZARD_SECRET_LOCAL_SUPERUSER"] = bed.passwords["dw-superuser"]
+        self.env["FDW_WIZARD_SECRET_SUPABASE_DB"] = bed.passwords["supabase-postgres"]
+        self.env["FDW_WIZARD_DATA_DIR"] = str(folder / "data")
+        self.env.pop("FDW_WIZARD_FAULT", None)
+        self.env["FDW_WIZARD_LANG"] = "en"
+        self.cluster = bed.dw.cluster
+        self.files = [self.cluster.conf_path, self.cluster.hba_path, self.auto_conf]
+
+    @property
+    def auto_conf(self) -> Path:
+        return self.cluster.data_dir / "postgresql.auto.conf"
+
+    def write_config(self, **exposure: Any) -> None:
+        config = sandbox_config_for(self.bed)
+        for key, value in exposure.items():
+            setattr(config.exposure, key, value)
+        save_config(config, self.path)
+
+    def cli(
+        self, *args: str, fault: str | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        if fault:
+            env["FDW_WIZARD_FAULT"] = fault
+        return subprocess.run(
+            [*EXE, *args, "--config", str(self.path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def snapshot(self) -> dict[Path, bytes | None]:
+        return {p: (p.read_bytes() if p.exists() else None) for p in self.files}
+
+    def generated(self) -> list[Path]:
+        return sorted(self.cluster.data_dir.glob("fdw-wizard-server.*"))
+
+    def accepts(self, port: int | None = None) -> bool:
+        info = self.cluster.conninfo(
+            "postgres", self.bed.passwords["dw-superuser"], "bluconecta_dw"
+        )
+        info["port"] = port or self.bed.dw.port
+        info["connect_timeout"] = 3
+        try:
+            with psycopg.connect(**info) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.OperationalError:
+            return False
+
+    def setting(self, name: str) -> str:
+        info = self.cluster.conninfo(
+            "postgres", self.bed.passwords["dw-superuser"], "bluconecta_dw"
+        )
+        info["port"] = self.bed.dw.port
+        with psycopg.connect(**info) as conn:
+            row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def ensure_running(self) -> None:
+        if not self.accepts():
+            self.cluster.start()
+
+
+def said(proc: subprocess.CompletedProcess[str]) -> str:
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def site(private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return Site(private_testbed, tmp_path_factory.mktemp("failure-site"))
+
+
+@pytest.fixture
+def fresh(site: Site) -> Iterator[Site]:
+    """The DW as the test found it, and put back so after the test (the server up, the same
+    bytes), whatever the test did; the wizard's own memory starts empty each time."""
+    import shutil
+
+    site.ensure_running()
+    before = site.snapshot()
+    shutil.rmtree(site.folder / "data", ignore_errors=True)
+    site.write_config()
+    yield site
+    for path, data in before.items():
+        if data is not None and (not path.exists() or path.read_bytes() != data):
+            path.write_bytes(data)
+    for extra in site.generated():
+        extra.unlink()
+    if site.accepts():
+        site.cluster.restart()
+    else:
+        site.cluster.start()
+    assert site.accepts()
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(fresh: Site) -> None:
+    from wizard.config import load_config
+
+    lock = RunLock.for_config(load_config(fresh.path), fresh.path)
+    lock.acquire("apply")
+    try:
+        before = fresh.snapshot()
+        proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+        assert proc.returncode == exitcodes.OPERATOR, said(proc)
+        assert f"pid {os.getpid()}" in proc.stderr
+        assert "Nothing was changed" in proc.stderr
+        assert fresh.snapshot() == before
+        assert fresh.generated() == []
+    finally:
+        lock.release()
+    # Released: the next run goes ahead (a dry run changes nothing, and needs no lock anyway).
+    proc = fresh.cli("apply", "--dry-run", "--only", "local.listen")
+    assert proc.returncode in (exitcodes.OK, exitcodes.OPERATOR), said(proc)
+
+
+def test_two_real_runs_at_once_restart_the_server_once(fresh: Site) -> None:
+    """apply & apply: one of them changes the DW, the other is refused naming it; the TLS key
+    is generated once and the server ends up running the intended files."""
+    fresh.write_config(listen_port=_free_port())
+    env = dict(fresh.env)
+    first = subprocess.Popen(
+        [*EXE, "apply", "--yes", "--only", "prereq,local", "--config", str(fresh.path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    second = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    out, err = first.communicate(timeout=300)
+    codes = sorted([first.returncode, second.returncode])
+    refused = second if second.returncode == exitcodes.OPERATOR else None
+    if refused is None:  # the second won the race: then the first must have been refused
+        assert first.returncode == exitcodes.OPERATOR, out + err
+        assert "Another fdw-wizard run" in err
+    else:
+        assert "Another fdw-wizard run" in refused.stderr
+        assert f"pid {first.pid}" in refused.stderr
+    assert exitcodes.OPERATOR in codes
+    assert len(fresh.generated()) == 2  # one key, one certificate
+    proc = fresh.cli("rollback", "--yes", "--only", "local")
+    assert proc.returncode == exitcodes.OK, said(proc)
+
+
+def test_restart_onto_a_taken_port_restores_the_files_as_before_the_run(fresh: Site) -> None:
+    before = fresh.snapshot()
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    try:
+        fresh.write_config(listen_port=blocker.getsockname()[1])
+        proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    finally:
+        blocker.close()
+    text = said(proc)
+    assert proc.returncode == exitcodes.FAILED, text
+    assert fresh.accepts(), text  # the DW is up ...
+    assert fresh.snapshot() == before, text  # ... on the very bytes it had before the run
+    restored = next(line for line in text.splitlines() if "Restored:" in line)
+    assert "as they were before this run" in restored
+    assert restored.count(str(fresh.cluster.conf_path)) == 1, restored  # each file once
+    assert "120 s" not in text
+    assert "DOWN" not in text
+    assert fresh.setting("listen_addresses") == "localhost"
+
+
+def test_bad_ssl_ca_file_restart_comes_back_on_the_original_listen_addresses(
+    fresh: Site,
+) -> None:
+    """The operator's file already names a missing ssl_ca_file (harmless while ssl is off);
+    the wizard turns ssl on, the restart fails, and everything goes back as it was."""
+    conf = fresh.cluster.conf_path
+    conf.write_bytes(conf.read_bytes() + b"\nssl_ca_file = 'no-such-ca.crt'\n")
+    fresh.cluster.reload()
+    before = fresh.snapshot()
+    fresh.write_config(listen_port=_free_port())
+    proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    text = said(proc)
+    assert proc.returncode == exitcodes.FAILED, text
+    assert fresh.accepts(), text
+    assert fresh.snapshot() == before, text
+    assert fresh.setting("listen_addresses") == "localhost"
+    assert fresh.setting("ssl") == "off"
+
+
+def test_rollback_keeps_the_certificate_a_kept_conf_still_uses(fresh: Site) -> None:
+    proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    assert proc.returncode == exitcodes.OK, said(proc)
+    conf = fresh.cluster.conf_path
+    conf.write_bytes(conf.read_bytes() + b"\nwork_mem = '8MB'\n")  # the admin's own edit
+    proc = fresh.cli("rollback", "--yes", "--only", "local", "--json")
+    text = said(proc)
+    assert proc.returncode == exitcodes.OPERATOR, text
+    report = json.loads(proc.stdout)
+    tls = next(s for s in report["steps"] if s["step"] == "local.tls")
+    assert tls["status"] == "failed"
+    assert "kept" in json.dumps(tls["details"])
+    assert len(fresh.generated()) == 2  # still there: ssl = on in the kept file names them
+    fresh.cluster.restart()  # what the next reboot does
+    assert fresh.accepts()
+
+
+@pytest.mark.parametrize("point", faults.POINTS)
+def test_killed_at_every_mutation_boundary_then_rerun_or_restore(fresh: Site, point: str) -> None:
+    """kill -9 of the wizard at each boundary; the next run names the dead one, and
+    `rollback --interrupted` puts every byte back and the server up. A restart point is
+    reached only when the restart fails (a taken port), the worst case: the DW left down."""
+    before = fresh.snapshot()
+    blocker = None
+    if point.startswith("restart."):
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        fresh.write_config(listen_port=blocker.getsockname()[1])
+    try:
+        proc = fresh.cli("apply", "--yes", "--only", "prereq,local", fault=point)
+        assert proc.returncode == -9, said(proc)  # it really died there
+        if point == "restart.failed":
+            assert not fresh.accepts()  # the worst case is real: the DW is down
+        status = fresh.cli("status", "--only", "local.listen")
+        assert "stopped midway" in status.stderr or "stopped while restarting" in status.stderr
+        proc = fresh.cli("rollback", "--interrupted", "--yes")
+        text = said(proc)
+        assert proc.returncode == exitcodes.OK, text
+        assert fresh.accepts(), text
+        assert fresh.snapshot() == before, text
+        assert fresh.generated() == []
+        again = fresh.cli("status", "--only", "local.listen")
+        assert "midway" not in again.stderr and "while restarting" not in again.stderr
+    finally:
+        if blocker is not None:
+            blocker.close()
+
+
+def test_killed_during_a_failing_restart_the_next_apply_brings_the_server_back(
+    fresh: Site,
+) -> None:
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    before = fresh.snapshot()
+    try:
+        fresh.write_config(listen_port=blocker.getsockname()[1])
+        proc = fresh.cli("apply", "--yes", "--only", "prereq,local", fault="restart.failed")
+        assert proc.returncode == -9
+        assert not fresh.accepts()
+        # "finish": the server does not start on the new files (the port is still taken),
+        # so the files from before that run go back and the server starts on them.
+        proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+        text = said(proc)
+        assert "stopped while restarting" in proc.stderr.splitlines()[0], text
+        assert fresh.accepts(), text
+        assert proc.returncode == exitcodes.FAILED, text  # the restart itself still cannot work
+        assert fresh.snapshot() == before, text
+    finally:
+        blocker.close()
+
+
+def _free_port() -> int:
+    from wizard.pgcluster import free_loopback_port
+
+    return free_loopback_port()
