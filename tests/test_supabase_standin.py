@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -428,3 +429,129 @@ def test_command_line_reads_secrets_from_file_and_env(app_bed: AppBed, tmp_path:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+# ------------------------------------------------------------------ PostgREST-like requests
+
+SUPABASE_JS_DIRS = ("/opt/fdw-wizard-js/node_modules",)
+
+
+@pytest.fixture
+def probe_view(app_bed: AppBed) -> Iterator[str]:
+    """A view showing what a request's transaction looks like from inside."""
+    with app_bed.bed.supabase.connect() as conn:
+        conn.execute(
+            "CREATE VIEW public.v_request_probe AS SELECT pg_backend_pid() AS pid,"
+            " current_user AS who, current_setting('statement_timeout') AS timeout,"
+            " current_setting('transaction_read_only') AS read_only,"
+            " current_setting('request.path', true) AS path,"
+            " current_setting('request.method', true) AS method,"
+            " current_setting('test.pre_request', true) AS pre_request"
+        )
+        conn.execute("GRANT SELECT ON public.v_request_probe TO authenticated, anon")
+    try:
+        yield "v_request_probe"
+    finally:
+        with app_bed.bed.supabase.connect() as conn:
+            conn.execute("DROP VIEW public.v_request_probe")
+
+
+def _get(app_bed: AppBed, relation: str, role: str, **kw: Any) -> httpx.Response:
+    key = make_key(app_bed.standin.jwt_secret, role)
+    headers = {"apikey": app_bed.anon, "Authorization": f"Bearer {key}", **kw.pop("headers", {})}
+    method = kw.pop("method", "GET")
+    return httpx.request(
+        method, f"{app_bed.url}/rest/v1/{relation}", headers=headers, timeout=30, **kw
+    )
+
+
+def test_requests_run_like_postgrest_on_long_lived_connections(
+    app_bed: AppBed, probe_view: str
+) -> None:
+    first = _get(app_bed, probe_view, "authenticated").json()[0]
+    second = _get(app_bed, probe_view, "authenticated").json()[0]
+    assert first["pid"] == second["pid"]  # the same pooled backend, as PostgREST's pool
+    assert first["who"] == "authenticated"
+    assert first["timeout"] == "8s"  # the role's own setting, applied per transaction
+    assert first["read_only"] == "on"  # GET runs READ ONLY
+    assert (first["path"], first["method"]) == ("/" + probe_view, "GET")
+    anon = _get(app_bed, probe_view, "anon").json()[0]
+    assert (anon["who"], anon["timeout"]) == ("anon", "3s")  # nothing leaked between requests
+
+
+def test_pre_request_function_runs_before_the_query(app_bed: AppBed, probe_view: str) -> None:
+    with app_bed.bed.supabase.connect() as conn:
+        conn.execute(
+            "CREATE FUNCTION public.test_pre_request() RETURNS void LANGUAGE sql AS"
+            " $$ SELECT set_config('test.pre_request', current_user || ' '"
+            " || current_setting('request.path', true), true); SELECT NULL::void $$"
+        )
+        conn.execute(
+            "ALTER ROLE authenticator SET pgrst.db_pre_request = 'public.test_pre_request'"
+        )
+    try:
+        row = _get(app_bed, probe_view, "authenticated").json()[0]
+        assert row["pre_request"] == f"authenticated /{probe_view}"  # after role and request.*
+    finally:
+        with app_bed.bed.supabase.connect() as conn:
+            conn.execute("ALTER ROLE authenticator RESET pgrst.db_pre_request")
+            conn.execute("DROP FUNCTION public.test_pre_request()")
+    assert _get(app_bed, probe_view, "authenticated").json()[0]["pre_request"] in (None, "")
+
+
+def test_head_with_count_exact_gives_the_total(app_bed: AppBed) -> None:
+    head = _get(
+        app_bed, "v_small", "service_role", method="HEAD", headers={"Prefer": "count=exact"}
+    )
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-range"] == "0-49/50"
+    part = _get(
+        app_bed,
+        "v_small",
+        "service_role",
+        params={"select": "*", "limit": "10", "offset": "5"},
+        headers={"Prefer": "count=exact"},
+    )
+    assert part.status_code == 206 and len(part.json()) == 10
+    assert part.headers["content-range"] == "5-14/50"
+    plain = _get(app_bed, "v_small", "service_role", params={"limit": "10"})
+    assert plain.status_code == 200 and plain.headers["content-range"] == "0-9/*"
+
+
+def _supabase_js() -> Path:
+    for folder in SUPABASE_JS_DIRS:
+        if (Path(folder) / "@supabase" / "supabase-js").is_dir() and shutil.which("node"):
+            return Path(folder)
+    reason = "node and @supabase/supabase-js (npm install --prefix /opt/fdw-wizard-js ...) needed"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def test_supabase_js_reads_and_counts(app_bed: AppBed, tmp_path: Path) -> None:
+    """The app's real client: rows, a head count (a number, not NaN), and a PostgREST error."""
+    modules = _supabase_js()
+    script = tmp_path / "client.mjs"
+    script.write_text(
+        "import { createClient } from '@supabase/supabase-js';\n"
+        "// Node 20 has no WebSocket; the reads never open Realtime, any class will do.\n"
+        "const transport = globalThis.WebSocket ?? class NoRealtime {};\n"
+        "const supabase = createClient(process.env.URL, process.env.KEY,"
+        " { auth: { persistSession: false }, realtime: { transport } });\n"
+        "const rows = await supabase.from('v_small').select('*').limit(3);\n"
+        "const head = await supabase.from('v_small').select('*', { count: 'exact', head: true });\n"
+        "const dead = await supabase.from('dead_clientes').select('*').limit(1);\n"
+        "console.log(JSON.stringify({ rows: rows.data?.length, count: head.count,"
+        " headStatus: head.status, deadStatus: dead.status, deadCode: dead.error?.code }));\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "node_modules").symlink_to(modules)
+    env = {**os.environ, "URL": app_bed.url, "KEY": app_bed.service}
+    out = subprocess.run(
+        ["node", str(script)], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["rows"] == 3
+    assert result["count"] == 50 and result["headStatus"] == 200
+    assert result["deadStatus"] == 503 and str(result["deadCode"]).startswith("08")

@@ -4,13 +4,21 @@ Tests and the rehearsal sandbox cannot reach a real Supabase project, so this mo
 documented endpoints the product (and the runbook's app) call through supabase-py, backed by
 the Supabase-like test bed cluster, on 127.0.0.1 only:
 
-* REST (PostgREST semantics): ``GET /rest/v1/<relation>?select=&limit=&offset=&order=&col=op.v``
-  with ``Accept-Profile`` choosing the schema. The schema must be in ``pgrst.db_schemas`` of the
-  ``authenticator`` role (read from the database), else 406 PGRST106. Each request becomes the
-  JWT's role the way PostgREST does (``SET ROLE`` plus the role's ``ALTER ROLE ... SET``
-  settings, e.g. anon's 3 s statement_timeout: :func:`wizard.testbed.impersonate`), and
-  SQLSTATEs map to HTTP statuses as PostgREST documents them (08* -> 503, 57014 / HV* -> 500,
-  42501 -> 401 for anon / 403, 42P01 -> 404 PGRST205).
+* REST (PostgREST semantics): ``GET|HEAD /rest/v1/<relation>?select=&limit=&offset=&order=&
+  col=op.v`` with ``Accept-Profile`` choosing the schema and ``Prefer: count=exact`` adding the
+  total to ``Content-Range`` (``0-9/1200``; 206 when the rows are part of the total; HEAD has no
+  body: supabase-js' ``select('*', {count: 'exact', head: true})``). The schema must be in
+  ``pgrst.db_schemas`` of the ``authenticator`` role (read from the database), else 406
+  PGRST106. Each request runs on one of a pool of long-lived connections (LIFO, so
+  postgres_fdw's cached connection to the DW is warm, as behind a real PostgREST; a request
+  waits up to ``pool_timeout_s`` for one, then 504 PGRST003), in PostgREST's order:
+  ``BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY``; one ``SELECT set_config(..., true), ...``
+  of search_path, role, request.jwt.claims, request.method, request.path, request.headers,
+  request.cookies and the role's own ``ALTER ROLE ... SET`` settings (anon's 3 s /
+  authenticated's 8 s statement_timeout); ``SELECT <pgrst.db_pre_request>()`` when authenticator
+  names one; the query; ``COMMIT`` (``ROLLBACK`` on error). SQLSTATEs map to HTTP statuses as
+  PostgREST documents them (08* -> 503, 57014 / HV* -> 500, 42501 -> 401 for anon / 403, 42P01
+  -> 404 PGRST205).
 * Storage: ``POST /storage/v1/object/list/<bucket>`` (storage3's list body) and
   ``GET /storage/v1/object[/authenticated]/<bucket>/<path>``. Listing reads ``storage.objects``
   as the caller's role (so its RLS applies, as in Supabase Storage); the bytes come from
@@ -22,6 +30,14 @@ the Supabase-like test bed cluster, on 127.0.0.1 only:
   private ``bi`` schema, which the API does not expose) a function cannot ``.schema('bi')``, so
   point it at the exposed view ``v_clientes_360`` instead (``HealthCheck("public",
   "v_clientes_360")``). A function not in ``functions`` answers 404, like an undeployed one.
+
+What it still does NOT do (it is a fake): writes (POST/PATCH/DELETE), RPC, embedded resources,
+JSON/array operators, ranges by header, ``Prefer: count=planned|estimated`` (answered like no
+count), the schema cache (a missing relation is found by the database's error, and the
+in-database configuration is read on every request instead of at ``NOTIFY pgrst, 'reload
+config'``), JWT audiences and asymmetric keys, Supavisor, Kong's rate limits; it connects as
+the configured database user (``supabase_admin`` in tests, not ``authenticator``), and Storage
+and Functions open a connection per request (their roles switch with a session ``SET ROLE``).
 
 Keys are HS256 JWTs with a ``role`` claim (:func:`make_key`); the gateway refuses a request
 without a valid ``apikey`` (401) like Supabase's, and ``Authorization: Bearer`` picks the role.
