@@ -279,19 +279,20 @@ def test_nested_keys_flow_mapping_and_block(tmp_path: Path) -> None:
 
 def test_layout_the_form_cannot_edit_is_read_only_with_the_path(tmp_path: Path) -> None:
     path = template_file(tmp_path)
-    text = template_text().replace('listen_addresses: "*"', 'listen_addresses: "1.2.3.4 #x"')
+    # A quoted value with '#' inside (local.host: listen_addresses can no longer hold one).
+    text = template_text().replace("  host: 127.0.0.1\n", '  host: "127.0.0.1 #x"\n', 1)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(UnsafeEdit):
-        apply_edit(text, "exposure.listen_addresses", "*")
+        apply_edit(text, "local.host", "localhost")
 
     async def scenario(app: WizardApp, pilot: Pilot[Any]) -> None:
         panel = app.screen.query_one(SettingsPanel)
-        assert panel.read_only == {"exposure.listen_addresses"}
+        assert panel.read_only == {"local.host"}
         assert f"change it by editing {path}" in screen_text(app)
         await pilot.press("e")
-        assert app.focused is not None and app.focused.id == widget_id("exposure.listen_port")
+        assert app.focused is not None and app.focused.id == widget_id("local.port")
 
-    run(path, "local.listen", scenario)
+    run(path, "prereq.local-connection", scenario)
 
 
 def test_block_lists_stay_block_lists() -> None:

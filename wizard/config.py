@@ -281,17 +281,11 @@ class TlsConfig(_Model):
     )
     cert_file: Annotated[str, AfterValidator(_path_text)] = Field(
         "auto",
-        description=(
-            "Certificate path (`auto`: in the data dir). With `provided` it must exist and be "
-            "readable."
-        ),
+        description="Certificate path (`auto`: in the data dir).",
     )
     key_file: Annotated[str, AfterValidator(_path_text)] = Field(
         "auto",
-        description=(
-            "Private key path (`auto`: in the data dir). With `provided` it must exist and be "
-            "readable."
-        ),
+        description="Private key path (`auto`: in the data dir).",
     )
 
     @field_validator("cert_file", "key_file")
@@ -321,10 +315,7 @@ class ExposureConfig(_Model):
 
     listen_addresses: Annotated[str, AfterValidator(_listen_addresses)] = Field(
         "*",
-        description=(
-            "postgresql.conf listen_addresses: comma-separated `*` (every interface), "
-            "`localhost`, host names or IP addresses."
-        ),
+        description="postgresql.conf listen_addresses (`*` = every interface).",
     )
     listen_port: Annotated[int | Literal["auto"], BeforeValidator(_port_or_auto)] = Field(
         "auto",
@@ -339,16 +330,12 @@ class ExposureConfig(_Model):
         default_factory=list,
         description=(
             "Source addresses allowed in pg_hba (CIDR). Supabase has no fixed egress IP, so "
-            "`0.0.0.0/0` is usually needed; it requires `acknowledge_open_to_internet` and TLS, "
-            "as does any list whose networks together cover more public addresses than a /8."
+            "`0.0.0.0/0` is usually needed; it requires `acknowledge_open_to_internet` and TLS."
         ),
     )
     acknowledge_open_to_internet: bool = Field(
         False,
-        description=(
-            "Set to true to accept allowed_cidrs that cover the whole Internet "
-            "(or together more public addresses than a /8)."
-        ),
+        description="Set to true to accept a CIDR that covers the whole Internet.",
     )
     hba_connection_type: Literal["hostssl", "host"] = Field(
         "hostssl",
