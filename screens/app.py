@@ -79,6 +79,7 @@ class WizardApp(App[int]):
         self.outcomes: dict[str, StepOutcome] = {}
         self.plans: dict[str, dict[str, Any]] = {}
         self.busy_label: str | None = None
+        self._recovery_offered = False  # the interrupted-run modal is up (ask once)
         self.busy_since = 0.0
         self._worker: Worker[Any] | None = None
         self._drain: Timer | None = None
@@ -310,6 +311,8 @@ class WizardApp(App[int]):
     def on_engine_events(self, message: EngineEvents) -> None:
         for event in message.events:
             self.event_history.append(event)
+            if event.kind == "run-interrupted" and event.message is not None:
+                self.offer_recovery(event.message)
             if event.step_id is None:
                 continue
             if event.kind == "step-started":
@@ -370,6 +373,27 @@ class WizardApp(App[int]):
             return runner.undo(ids)  # the screen asked the operator before starting
 
         return self.run_task(t("tui.run.undo"), task, on_done)
+
+    def offer_recovery(self, message: Message) -> None:
+        """A run died midway: ask once whether to finish it or restore the files before it."""
+        from screens.interrupted import RESTORE, InterruptedRunScreen
+
+        if self._recovery_offered:
+            return
+        self._recovery_offered = True
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                self._recovery_offered = False  # asked again at the next check
+                return
+
+            def task(engine: Engine, worker: Worker[Any]) -> RunReport:
+                _, runner = engine.ensure()
+                return runner.recover(restore=choice == RESTORE)
+
+            self.run_task(t("tui.run.recover"), task)
+
+        self.push_screen(InterruptedRunScreen(message), chosen)
 
     def run_confirm_manual(self, ids: list[str], on_done: Done | None = None) -> bool:
         def task(engine: Engine, worker: Worker[Any]) -> RunReport:

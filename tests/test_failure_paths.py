@@ -307,3 +307,51 @@ def _free_port() -> int:
     from wizard.pgcluster import free_loopback_port
 
     return free_loopback_port()
+
+
+def test_the_tui_offers_to_restore_an_interrupted_run(
+    fresh: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window closed mid-run: the next TUI start names it and, on "r", puts the files back."""
+    import asyncio
+
+    from screens.app import WizardApp
+    from screens.interrupted import InterruptedRunScreen
+    from tests.tui_helpers import idle, screen_text
+    from wizard.config import load_config
+    from wizard.i18n import Message, current_language, set_language
+    from wizard.platform.elevation import Elevation
+
+    before = fresh.snapshot()
+    proc = fresh.cli("apply", "--yes", "--only", "prereq,local", fault="files.after-write")
+    assert proc.returncode == -9
+    assert fresh.snapshot() != before  # postgresql.conf already has the wizard's edit
+    for name in ("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", "FDW_WIZARD_SECRET_SUPABASE_DB"):
+        monkeypatch.setenv(name, fresh.env[name])
+    monkeypatch.setenv("FDW_WIZARD_DATA_DIR", fresh.env["FDW_WIZARD_DATA_DIR"])
+    env = {
+        "keyring": None,
+        "elevation": Elevation(True, "root", Message("platform.elevation.root")),
+    }
+    language = current_language()
+
+    async def scenario() -> None:
+        app = WizardApp(fresh.path, lang="en", config=load_config(fresh.path), environment=env)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.run_status(["prereq.local-connection"])
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if isinstance(app.screen, InterruptedRunScreen):
+                    break
+            assert isinstance(app.screen, InterruptedRunScreen)
+            shown = screen_text(app)
+            assert "stopped midway" in shown and "restore" in shown
+            await pilot.press("r")
+            await idle(pilot)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        set_language(language)
+    assert fresh.snapshot() == before
+    assert fresh.accepts()

@@ -1,0 +1,56 @@
+"""The modal shown when the engine finds a run that died midway (a closed window, a power
+cut): finish it (the server started again on the files as they are, else on the ones from
+before that run) or put every file back as it was before that run. Both are judged by the
+engine: the server ends up running, or the live log says loudly that it is down."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from screens.common import KeyBar, say
+from wizard.i18n import Message, t
+
+FINISH = "finish"
+RESTORE = "restore"
+
+
+class InterruptedRunScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    InterruptedRunScreen { align: center middle; }
+    InterruptedRunScreen #dialog {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: $fdw-border $error; background: $surface; padding: 0 1; overflow-y: auto;
+    }
+    InterruptedRunScreen KeyBar { dock: none; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "choose('finish')", show=False),
+        Binding("r", "choose('restore')", show=False),
+        Binding("escape", "choose('')", show=False),
+    ]
+
+    def __init__(self, message: Message) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(t("tui.recover.title"), classes="title")
+            yield Static(say(self.message))
+            yield Static(t("tui.recover.explain"))
+            yield KeyBar(
+                [
+                    ("f", "tui.recover.finish"),
+                    ("r", "tui.recover.restore"),
+                    ("Esc", "tui.recover.later"),
+                ]
+            )
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice or None)
