@@ -6,7 +6,9 @@ an environment variable, a file the OS refuses to replace) and asserts what the 
 
 from __future__ import annotations
 
+import argparse
 import errno
+import io
 import json
 import os
 import shutil
@@ -195,3 +197,33 @@ def test_other_write_errors_name_the_file_and_the_cause(
     text = said(errno.EACCES)
     assert text.startswith(f"Cannot replace {conf}: the file has the Windows read-only attribute")
     assert f'attrib -R "{conf}"' in text
+
+
+def test_export_into_an_immutable_script_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """export-sql over a script someone made immutable: the operator reads which file and why
+    (exit 3), not "[Errno 1] Operation not permitted"."""
+    from wizard.commands import CliContext
+    from wizard.commands.export_sql import run
+
+    if os.geteuid() != 0 or not shutil.which("chattr"):
+        pytest.skip("needs root and chattr")
+    out = tmp_path / "out"
+    out.mkdir()
+    script = out / "setup-postgresql-local-fdw.sql"
+    script.write_text("-- the operator's copy\n")
+    if subprocess.run(["chattr", "+i", str(script)], check=False).returncode != 0:
+        pytest.skip("no immutable attribute on this file system")
+    config = tmp_path / "fdw-wizard.yaml"
+    config.write_text("reader:\n  tables_owner: etl\nfdw:\n  fetch_size: 1000\n")
+    monkeypatch.setenv("FDW_WIZARD_DATA_DIR", str(tmp_path / "data"))
+    err = io.StringIO()
+    ctx = CliContext(config, "en", out=io.StringIO(), err=err, interactive=False)
+    try:
+        code = run(argparse.Namespace(out=out, with_secrets=False), ctx)
+    finally:
+        subprocess.run(["chattr", "-i", str(script)], check=True)
+    assert code == 3
+    assert f"Cannot change {script}: {script} is marked immutable" in err.getvalue()
+    assert script.read_text() == "-- the operator's copy\n"

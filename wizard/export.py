@@ -307,15 +307,23 @@ def export_scripts(ctx: Any, out_dir: Path, *, with_secrets: bool = False) -> Ex
         options = server_options(_ConfigOnly(cfg))
     if with_secrets:
         notes.append(Message("export.with_secrets"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, text in (
+    scripts = (
         (LOCAL_SCRIPT, local_script(ctx, with_secrets=with_secrets, owners=owners)),
         (SUPABASE_SCRIPT, supabase_script(ctx, with_secrets=with_secrets, options=options)),
-    ):
-        path = out_dir / name
-        atomic_write_bytes(path, text.encode("utf-8"), backup=path.exists(), mode=0o600)
-        files.append(path)
+    )
+    files = []
+    path = out_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in scripts:
+            path = out_dir / name
+            atomic_write_bytes(path, text.encode("utf-8"), backup=path.exists(), mode=0o600)
+            files.append(path)
+    except OSError as exc:
+        from wizard.engine import OperatorActionNeeded
+        from wizard.write_errors import describe_write_error
+
+        raise OperatorActionNeeded(describe_write_error(path, exc)) from None
     return ExportResult(files, notes)
 
 
