@@ -227,3 +227,19 @@ def test_export_into_an_immutable_script_says_so(
     assert code == 3
     assert f"Cannot change {script}: {script} is marked immutable" in err.getvalue()
     assert script.read_text() == "-- the operator's copy\n"
+
+
+@pytest.mark.parametrize(
+    "value", ["svc\x85x", "svc\u2028x", "svc\x7fx", "svc\ufeffx", "produção\\n"]
+)
+def test_config_edit_keeps_every_character(tmp_path: Path, value: str) -> None:
+    """Characters YAML would fold into a space (NEL, U+2028) or refuse (DEL, BOM) survive a
+    settings save exactly, and the file still loads."""
+    from wizard.config import load_config
+    from wizard.config_edit import update_config_file
+
+    path = tmp_path / "fdw-wizard.yaml"
+    path.write_text("local:\n  service: auto   # kept comment\n", encoding="utf-8")
+    assert update_config_file(path, "local", {"service": value}).local.service == value
+    assert load_config(path).local.service == value
+    assert "# kept comment" in path.read_text(encoding="utf-8")

@@ -162,9 +162,19 @@ def test_secret_looking_fields_point_to_secrets_set(text: str, key: str, secret:
         assert value not in messages[0]
 
 
-def test_key_file_is_a_path_not_a_secret() -> None:
-    config = parse_config("exposure:\n  tls:\n    key_file: C:/pg/server.key\n", P)
-    assert config.exposure.tls.key_file == "C:/pg/server.key"
+def test_key_file_is_a_path_not_a_secret(tmp_path: Path) -> None:
+    key = (tmp_path / "server.key").as_posix()
+    config = parse_config(f"exposure:\n  tls:\n    key_file: {key}\n", P)
+    assert config.exposure.tls.key_file == key
+
+
+def test_self_signed_pair_needs_an_existing_folder() -> None:
+    messages = errors_for("exposure:\n  tls:\n    cert_file: C:/nowhere/server.crt\n")
+    assert messages == [
+        "exposure.tls.cert_file: 'C:/nowhere/server.crt' cannot be created: the folder C:/nowhere"
+        " does not exist on this machine. Fix the path (or leave it auto to keep the pair in the"
+        " data directory), or create the folder first."
+    ]
 
 
 def test_template_is_valid_and_equals_the_defaults() -> None:

@@ -293,9 +293,18 @@ class TlsConfig(_Model):
     def _provided_file_readable(cls, value: str, info: ValidationInfo) -> str:
         """A provided certificate/key must be there now: a missing one is accepted by a reload
         and makes the next restart fail (FIELD-GUIDE §2)."""
-        if value == "auto" or info.data.get("mode") != "provided":
+        if value == "auto":
             return value
         path = Path(value)
+        if info.data.get("mode") != "provided":
+            # self-signed: the wizard creates the file there, so its folder must exist.
+            if not path.parent.is_dir():
+                raise PydanticCustomError(
+                    "tls_dir_missing",
+                    "missing folder",
+                    {"value": value, "folder": str(path.parent)},
+                )
+            return value
         if not path.is_file():
             raise PydanticCustomError("tls_file_missing", "missing", {"value": value})
         try:
@@ -693,6 +702,7 @@ _ERROR_KEYS = {
     "path_chars": "input.config.path_chars",
     "tls_file_missing": "input.config.tls_file_missing",
     "tls_file_unreadable": "input.config.tls_file_unreadable",
+    "tls_dir_missing": "input.config.tls_dir_missing",
     "open_cidrs_ack": "input.config.open_cidrs_ack",
 }
 
@@ -723,6 +733,8 @@ def _messages_from(exc: ValidationError) -> list[Message]:
                 params.update(share=ctx.get("share", ""), family=ctx.get("family", ""))
         if kind == "listen_addresses":
             params["element"] = _value_text(ctx.get("element", ""))
+        if kind == "tls_dir_missing":
+            params["folder"] = str(ctx.get("folder", ""))
         if kind == "tls_file_unreadable":
             params["detail"] = str(ctx.get("detail", ""))
         key = _ERROR_KEYS.get(kind, "config.err.generic")

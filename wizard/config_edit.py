@@ -24,7 +24,14 @@ def _scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_scalar(v) for v in value) + "]"  # a YAML flow list
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid YAML scalar
+    # A JSON string is a valid YAML double-quoted scalar, once the characters YAML reads as
+    # line breaks (NEL, U+2028/9: folded into a space) or refuses (DEL, C1, BOM, surrogates)
+    # are written as \uXXXX escapes, which both read back as the same character.
+    text = json.dumps(str(value), ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 def _hash_inside_quotes(rest: str) -> bool:
