@@ -239,9 +239,9 @@ def test_rollback_keeps_the_certificate_a_kept_conf_still_uses(fresh: Site) -> N
     text = said(proc)
     assert proc.returncode == exitcodes.OPERATOR, text
     report = json.loads(proc.stdout)
-    tls = next(s for s in report["steps"] if s["step"] == "local.tls")
-    assert tls["status"] == "failed"
-    assert "kept" in json.dumps(tls["details"])
+    reload = next(s for s in report["steps"] if s["step"] == "local.reload")
+    assert reload["status"] == "failed"  # partly undone, on purpose: exit 3, with the reason
+    assert "kept_in_use" in json.dumps(reload["details"])
     assert len(fresh.generated()) == 2  # still there: ssl = on in the kept file names them
     fresh.cluster.restart()  # what the next reboot does
     assert fresh.accepts()
@@ -354,4 +354,39 @@ def test_the_tui_offers_to_restore_an_interrupted_run(
     finally:
         set_language(language)
     assert fresh.snapshot() == before
+    assert fresh.accepts()
+
+
+def test_a_bad_setting_in_auto_conf_stops_the_restart_before_it_happens(fresh: Site) -> None:
+    """`postgres -C` reads postgresql.auto.conf too: the restart is refused up front and the
+    server keeps running (nothing was stopped)."""
+    auto = fresh.auto_conf
+    auto.write_bytes(auto.read_bytes() + b"shared_buffers = 'lots'\n")
+    fresh.write_config(listen_port=_free_port())
+    proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    text = said(proc)
+    assert proc.returncode == exitcodes.FAILED, text
+    assert "not restarted" in text, text
+    assert "shared_buffers" in text
+    assert fresh.accepts()
+    assert fresh.setting("listen_addresses") == "localhost"  # still the running config
+
+
+def test_rollback_onto_a_file_postgresql_rejects_says_so_and_keeps_the_certificate(
+    fresh: Site,
+) -> None:
+    """The operator's postgresql.conf had a UTF-8 BOM (an editor saved it while the server
+    ran). The wizard writes none; rollback puts the exact bytes back, BOM included — and then
+    must not claim success, nor delete the certificate the running server still uses."""
+    conf = fresh.cluster.conf_path
+    conf.write_bytes(b"\xef\xbb\xbf" + conf.read_bytes())
+    proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    assert proc.returncode == exitcodes.OK, said(proc)
+    assert not conf.read_bytes().startswith(b"\xef\xbb\xbf")
+    proc = fresh.cli("rollback", "--yes", "--only", "local")
+    text = said(proc)
+    assert proc.returncode != exitcodes.OK, text
+    assert conf.read_bytes().startswith(b"\xef\xbb\xbf")  # byte-identical to the original
+    assert "PostgreSQL reports errors" in text
+    assert len(fresh.generated()) == 2
     assert fresh.accepts()

@@ -127,6 +127,7 @@ class _FileLock:
 
     def try_acquire(self) -> bool:
         _ensure_lock_dir(self.path.parent)
+        handle: IO[bytes]
         if os.name == "nt":
             handle = open(self.path, "a+b")  # noqa: SIM115 - kept open while the lock is held
         else:

@@ -27,9 +27,12 @@ from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
 from wizard.steps.local_files import (
     conf_judge,
+    defer_delete,
     journal_change,
     request_reload,
     restore_originals,
+    still_used,
+    undoing_reload_too,
     write_judged,
 )
 
@@ -369,12 +372,19 @@ class Tls(ConfSettingsStep):
         """Restore postgresql.conf, then delete the generated certificate and key — but only
         when the files PostgreSQL will read no longer use them: a file edited since the
         wizard wrote it is kept, and a kept ``ssl = on`` pointing at a deleted key would stop
-        the server at its next start."""
+        the server at its next start. When local.reload is undone in the same run, the
+        deletion waits for it: only the files as the whole rollback leaves them, reloaded and
+        judged by the server, tell whether the certificate is still needed."""
         result = super().undo(ctx)
         generated = ctx.recall(self.id).get("generated", [])
         if not generated:
             return result
-        reason = self._still_used(ctx, [Path(p) for p in generated])
+        if undoing_reload_too(ctx):
+            defer_delete(ctx, generated)
+            result.notes.append(Message("step.local.tls.delete_after_reload"))
+            ctx.remember(self.id, generated=None)
+            return result
+        reason = still_used(ctx, [Path(p) for p in generated])
         if reason is not None:
             result.incomplete = True
             result.notes.append(reason)
@@ -387,30 +397,3 @@ class Tls(ConfSettingsStep):
             result.changes.append(Message("step.local.tls.removed", {"path": path}))
         ctx.remember(self.id, generated=None)
         return result
-
-    def _still_used(self, ctx: Any, generated: list[Path]) -> Message | None:
-        """Why the generated files must stay (None: nothing the server reads uses them)."""
-        from wizard.pgfiles.judge import file_settings
-
-        conn = ctx.local_conn()
-        errors = conf_judge(conn)
-        if errors:
-            # PostgreSQL cannot read the files as they are: what it will use is unknown.
-            return Message("step.local.tls.kept_conf_errors", {"errors": "; ".join(errors)})
-        values: dict[str, str] = {}
-        for row in file_settings(conn):  # ordered: the last occurrence wins
-            if row.name and row.setting is not None:
-                values[row.name.lower()] = row.setting
-        if values.get("ssl", "off").strip().lower() not in _TRUE:
-            return None
-        facts = discovery.discover_local(conn)
-        wanted = {p.resolve() for p in generated}
-        for name in ("ssl_cert_file", "ssl_key_file"):
-            configured = Path(values.get(name, "server.crt" if "cert" in name else "server.key"))
-            if not configured.is_absolute():
-                configured = facts.data_directory / configured
-            if configured.resolve() in wanted:
-                return Message(
-                    "step.local.tls.kept_in_use", {"name": name, "path": str(configured)}
-                )
-        return None

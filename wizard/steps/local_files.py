@@ -153,3 +153,70 @@ def originals(ctx: Any, step_ids: tuple[str, ...]) -> dict[Path, bytes]:
         if backup.exists():
             found[path] = backup.read_bytes()
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Files the server may still use (a generated certificate and key), deleted only when it no
+# longer does.
+
+_TRUE = {"on", "true", "yes", "1"}
+
+
+def still_used(ctx: Any, paths: list[Path]) -> Message | None:
+    """Why ``paths`` must stay (None: nothing the server reads uses them), judged on the files
+    as they are now, read by the server itself (pg_file_settings)."""
+    from wizard import discovery
+    from wizard.pgfiles.judge import file_settings
+
+    conn = ctx.local_conn()
+    errors = conf_judge(conn)
+    if errors:
+        # PostgreSQL cannot read the files as they are: what it will use is unknown.
+        return Message("step.local.tls.kept_conf_errors", {"errors": "; ".join(errors)})
+    values: dict[str, str] = {}
+    for row in file_settings(conn):  # ordered: the last occurrence wins
+        if row.name and row.setting is not None:
+            values[row.name.lower()] = row.setting
+    if values.get("ssl", "off").strip().lower() not in _TRUE:
+        return None
+    data_dir = discovery.discover_local(conn).data_directory
+    wanted = {p.resolve() for p in paths}
+    for name in ("ssl_cert_file", "ssl_key_file"):
+        configured = Path(values.get(name, "server.crt" if "cert" in name else "server.key"))
+        if not configured.is_absolute():
+            configured = data_dir / configured
+        if configured.resolve() in wanted:
+            return Message("step.local.tls.kept_in_use", {"name": name, "path": str(configured)})
+    return None
+
+
+def undoing_reload_too(ctx: Any) -> bool:
+    """Is local.reload undone later in this same run (it always goes last)?"""
+    journal = getattr(ctx, "journal", None)
+    record = journal.current if journal is not None else None
+    return record is not None and record.command == "undo" and RELOAD_STEP in record.steps
+
+
+def defer_delete(ctx: Any, paths: list[str]) -> None:
+    """Leave ``paths`` for local.reload to delete once the server runs without them."""
+    pending = set(ctx.recall(RELOAD_STEP).get("delete_when_unused", []))
+    ctx.remember(RELOAD_STEP, delete_when_unused=sorted(pending | set(paths)))
+
+
+def delete_unused(ctx: Any) -> tuple[list[Message], list[Message]]:
+    """(changes, notes): delete the deferred files the server no longer uses; keep the others
+    with the reason. Call only after a reload/restart the server accepted."""
+    pending = ctx.recall(RELOAD_STEP).get("delete_when_unused", [])
+    if not pending:
+        return [], []
+    reason = still_used(ctx, [Path(p) for p in pending])
+    if reason is not None:
+        notes = [reason] + [Message("step.local.tls.kept_file", {"path": p}) for p in pending]
+        return [], notes
+    changes = []
+    for path in pending:
+        journal_change(ctx, Path(path))
+        Path(path).unlink(missing_ok=True)
+        changes.append(Message("step.local.tls.removed", {"path": path}))
+    ctx.remember(RELOAD_STEP, delete_when_unused=None)
+    return changes, []

@@ -31,6 +31,7 @@ from wizard.steps.local_conf import same_value
 from wizard.steps.local_files import (
     RELOAD_STEP,
     conf_judge,
+    delete_unused,
     hba_judge,
     journal_change,
     originals,
@@ -241,6 +242,7 @@ class Reload(Step):
                     Message("step.local.reload.rejected", {"errors": problem}),
                     Message("step.local.reload.rejected.fix"),
                 )
+            self._delete_unused(ctx, result)
             return result
         # The server is down (a restart that died with its run, or stopped by hand).
         control = self._offline_control(ctx)
@@ -253,7 +255,17 @@ class Reload(Step):
             self._keep_for_recovery(ctx)
             raise StepError(self._down_message(back), Message("step.local.reload.down.fix"))
         result.changes.append(Message("step.local.reload.started", {"target": control.target}))
+        self._delete_unused(ctx, result)
         return result
+
+    @staticmethod
+    def _delete_unused(ctx: Any, result: ApplyResult) -> None:
+        """The server runs its files without error: delete what an undo left for now."""
+        changes, notes = delete_unused(ctx)
+        result.changes.extend(changes)
+        if notes:
+            result.notes.extend(notes)
+            result.incomplete = True
 
     def _accepting(self, ctx: Any) -> bool:
         from wizard.platform.service import probe_postgres
