@@ -243,3 +243,18 @@ def test_config_edit_keeps_every_character(tmp_path: Path, value: str) -> None:
     assert update_config_file(path, "local", {"service": value}).local.service == value
     assert load_config(path).local.service == value
     assert "# kept comment" in path.read_text(encoding="utf-8")
+
+
+def test_windows_read_only_attribute_is_no_prerequisite_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fileio replaces a read-only file on Windows (and keeps the attribute): the pre-check
+    must not call it a problem, while a failed replace still names it."""
+    conf = tmp_path / "postgresql.conf"
+    conf.write_text("port = 5432\n")
+    monkeypatch.setattr(write_errors, "_on_windows", lambda: True)
+    monkeypatch.setattr(write_errors, "_windows_read_only", lambda path: True)
+    assert write_problem(conf) is None
+    assert describe_write_error(conf, PermissionError(errno.EACCES, "denied")).key == (
+        "input.write.readonly_attr"
+    )

@@ -77,7 +77,7 @@ def _user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "?"
 
 
-def _attribute_problem(path: Path) -> Message | None:
+def _attribute_problem(path: Path, *, windows_read_only: bool = True) -> Message | None:
     """An attribute that forbids the write whoever tries it (root / administrator too)."""
     for target in (path, path.parent):
         flags = linux_attributes(target) if target.exists() else None
@@ -88,7 +88,7 @@ def _attribute_problem(path: Path) -> Message | None:
             return Message("input.write.immutable", params)
         if flags & FS_APPEND_FL:
             return Message("input.write.append_only", params)
-    if _on_windows() and path.exists() and _windows_read_only(path):
+    if windows_read_only and _on_windows() and path.exists() and _windows_read_only(path):
         return Message("input.write.readonly_attr", {"path": visible(str(path))})
     if _read_only_fs(path):
         return Message("input.write.readonly_fs", {"path": visible(str(path))})
@@ -121,13 +121,16 @@ def describe_write_error(path: Path | str, exc: OSError) -> Message:
 
 
 def write_problem(path: Path | str) -> Message | None:
-    """Why this process could not replace ``path`` now (None when it could)."""
+    """Why this process could not replace ``path`` now (None when it could).
+
+    The Windows read-only attribute is not a problem here: ``fileio`` replaces such a file
+    all the same and puts the attribute back (and ``os.access`` reports it as not writable)."""
     path = Path(path)
-    found = _attribute_problem(path)
+    found = _attribute_problem(path, windows_read_only=False)
     if found is not None:
         return found
     folder_ok = os.access(path.parent, os.W_OK | os.X_OK)
-    file_ok = not path.exists() or os.access(path, os.W_OK)
+    file_ok = not path.exists() or os.access(path, os.W_OK) or _on_windows()
     if folder_ok and file_ok:
         return None
     return Message(
