@@ -169,7 +169,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return code
     # Operator input is shown back: escape terminal control sequences (ESC...), other control
     # characters and undecodable bytes (surrogateescape'd argv) before anything uses it.
-    pasted = redact(visible(args.error, keep="\n\t")) if args.error else None
+    pasted = visible(redact(args.error), keep="\n\t") if args.error else None
     session, runner = open_session(config, ctx.config_path, interactive=False)
     found: list[tuple[str | None, Diagnosis]] = []
     checked: dict[str, str] = {}
