@@ -413,7 +413,13 @@ def test_fdw_mapping_without_password_is_refused(
     with pytest.raises(psycopg.Error) as excinfo:
         conn.execute(sql.SQL("SELECT count(*) FROM {}.dim_clientes").format(sql.Identifier(schema)))
     assert excinfo.value.sqlstate == "2F003"
-    assert "password is required" in str(excinfo.value)
+    # PG15: "password is required"; PG16+ (GSSAPI delegation): "password or GSSAPI delegated
+    # credentials required". The diagnosis knows both, even pasted without a SQLSTATE.
+    text = str(excinfo.value)
+    assert "password is required" in text or "password or GSSAPI delegated" in text
+    from wizard.diagnose import _family, _Input
+
+    assert _family(_Input(text, None, None, None)) == "password-required"
 
 
 @pytest.fixture(scope="module")
@@ -622,10 +628,41 @@ def test_find_pg_binaries_honours_preferred_and_env(
     assert found.tool("initdb").name in ("initdb", "initdb.exe")
 
 
+def test_each_cluster_has_its_own_binaries_variable(
+    pg_bins: PgBinaries, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FDW_WIZARD_PG_BIN_DW", str(tmp_path / "dw"))
+    monkeypatch.setenv("FDW_WIZARD_PG_BIN_SUPABASE", str(tmp_path / "supabase"))
+    monkeypatch.setenv("FDW_WIZARD_PG_BIN", str(pg_bins.bin_dir))
+    assert pgcluster._candidates(None, "dw")[0] == tmp_path / "dw"
+    assert pgcluster._candidates(None, "supabase")[0] == tmp_path / "supabase"
+    # Neither holds binaries: both fall back to FDW_WIZARD_PG_BIN.
+    assert find_pg_binaries(role="supabase") == pg_bins
+    assert find_pg_binaries(major=pg_bins.major) == pg_bins
+    assert find_pg_binaries(major=1).major == pg_bins.major  # none of that major: the first
+
+
+@pytest.mark.clusters
+def test_each_cluster_runs_its_own_major(testbed: TestBed) -> None:
+    """DW and Supabase-like may run different majors (CI: 16 and 17 besides the main 15)."""
+    for endpoint, env in (
+        (testbed.dw, "FDW_WIZARD_PG_BIN_DW"),
+        (testbed.supabase, "FDW_WIZARD_PG_BIN_SUPABASE"),
+    ):
+        with endpoint.connect() as conn:
+            version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        assert version // 10000 == endpoint.cluster.bins.major
+        if os.environ.get(env):
+            assert endpoint.cluster.bins.bin_dir in (
+                Path(os.environ[env]),
+                Path(os.environ[env]) / "bin",
+            )
+
+
 def test_missing_binaries_give_the_install_hint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(pgcluster, "_candidates", lambda preferred: [tmp_path])
+    monkeypatch.setattr(pgcluster, "_candidates", lambda *args: [tmp_path])
     with pytest.raises(ClusterError) as excinfo:
         find_pg_binaries()
     err = excinfo.value

@@ -110,6 +110,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ("could not load library", "fdw-library"),
     ("undefined symbol", "fdw-library"),
     ("password is required", "password-required"),
+    ("password or gssapi delegated credentials required", "password-required"),  # PG16+
     ("cannot connect if the server does not request a password", "password-required"),
     ("must provide a password in the user mapping", "password-required"),
     ("does not support ssl", "ssl"),

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_OS_USER",
     "ENV_PG_BIN",
+    "ENV_PG_BIN_DW",
+    "ENV_PG_BIN_SUPABASE",
     "Cluster",
     "ClusterError",
     "PgBinaries",
@@ -45,6 +47,11 @@ __all__ = [
 ]
 
 ENV_PG_BIN = "FDW_WIZARD_PG_BIN"
+# Separate server binaries for the two clusters of the test bed / sandbox: production pairs a
+# DW on EDB's major (16) with a Supabase project on 15 or 17. Each falls back to ENV_PG_BIN.
+ENV_PG_BIN_DW = "FDW_WIZARD_PG_BIN_DW"
+ENV_PG_BIN_SUPABASE = "FDW_WIZARD_PG_BIN_SUPABASE"
+ROLE_ENV = {"dw": ENV_PG_BIN_DW, "supabase": ENV_PG_BIN_SUPABASE}
 DEFAULT_OS_USER = "postgres"
 SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
 IS_WINDOWS = sys.platform == "win32"
@@ -175,13 +182,14 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", name)) or (0,)
 
 
-def _candidates(preferred: Path | None) -> list[Path]:
+def _candidates(preferred: Path | None, role: str = "dw") -> list[Path]:
     found: list[Path] = []
     if preferred is not None:
         found += [preferred, preferred / "bin"]
-    env = os.environ.get(ENV_PG_BIN)
-    if env:
-        found += [Path(env), Path(env) / "bin"]
+    for name in (ROLE_ENV.get(role), ENV_PG_BIN):
+        env = os.environ.get(name) if name else None
+        if env:
+            found += [Path(env), Path(env) / "bin"]
     for name in ("postgres", "initdb"):
         on_path = shutil.which(name)
         if on_path:
@@ -210,16 +218,25 @@ def _candidates(preferred: Path | None) -> list[Path]:
     return unique
 
 
-def find_pg_binaries(preferred: Path | None = None) -> PgBinaries:
+def find_pg_binaries(
+    preferred: Path | None = None, *, role: str = "dw", major: int | None = None
+) -> PgBinaries:
     """The first directory holding initdb, pg_ctl and postgres, in the documented search order:
-    ``preferred``, $FDW_WIZARD_PG_BIN, PATH, ``pg_config --bindir``, Debian/RHEL package dirs,
-    the EDB installer's folders on Windows (highest version first)."""
-    candidates = _candidates(preferred)
+    ``preferred``, the role's variable ($FDW_WIZARD_PG_BIN_DW for the DW — the default — or
+    $FDW_WIZARD_PG_BIN_SUPABASE for the Supabase-like cluster), $FDW_WIZARD_PG_BIN, PATH,
+    ``pg_config --bindir``, Debian/RHEL package dirs, the EDB installer's folders on Windows
+    (highest version first). With ``major``: the first of that major, else the first found."""
+    candidates = _candidates(preferred, role)
+    first: PgBinaries | None = None
     for bin_dir in candidates:
         if _holds_server_tools(bin_dir):
-            major = _major_version(bin_dir)
-            if major is not None:
-                return PgBinaries(bin_dir, major)
+            found = _major_version(bin_dir)
+            if found is not None:
+                if major is None or found == major:
+                    return PgBinaries(bin_dir, found)
+                first = first or PgBinaries(bin_dir, found)
+    if first is not None:
+        return first
     searched = ", ".join(str(p) for p in candidates) or "PATH"
     raise ClusterError("testbed.binaries_not_found", searched=searched)
 

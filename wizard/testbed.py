@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import secrets
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from psycopg import sql
 from sql_templates import load
 from wizard import redact
 from wizard.pgcluster import (
+    ENV_PG_BIN_SUPABASE,
     Cluster,
     ClusterError,
     PgBinaries,
@@ -347,14 +349,23 @@ def start_testbed(
     supabase_port: int | None = None,
     *,
     bins: PgBinaries | None = None,
+    supabase_bins: PgBinaries | None = None,
     os_user: str | None = None,
 ) -> TestBed:
     """Create, start and seed both clusters under ``base_dir`` (``dw/`` and ``supabase/``).
 
+    ``bins`` run the DW (default: :func:`find_pg_binaries` for the DW, honouring
+    $FDW_WIZARD_PG_BIN_DW), ``supabase_bins`` the Supabase-like cluster (default: the binaries
+    $FDW_WIZARD_PG_BIN_SUPABASE names, else the DW's) — e.g. a DW on 16 and Supabase on 17.
+
     On failure everything already started is stopped and removed before the error (a
     :class:`ClusterError` carrying an i18n ``.message``) propagates."""
     started = time.perf_counter()
-    bins = bins or find_pg_binaries()
+    bins = bins or find_pg_binaries(role="dw")
+    if supabase_bins is None:
+        supabase_bins = (
+            find_pg_binaries(role="supabase") if os.environ.get(ENV_PG_BIN_SUPABASE) else bins
+        )
     base_dir = Path(base_dir).absolute()
     base_dir.mkdir(parents=True, exist_ok=True)
     passwords = {key: secrets.token_urlsafe(32) for key in PASSWORD_KEYS}
@@ -385,7 +396,7 @@ def start_testbed(
         cluster=Cluster(
             base_dir / "supabase",
             supabase_port,
-            bins,
+            supabase_bins,
             os_user=os_user,
             superuser=SUPABASE_ADMIN,
             listen_addresses="127.0.0.1",

@@ -536,7 +536,7 @@ def _find_bin_dir(data_dir: str) -> str:
     if major and (debian / "pg_ctl").is_file():
         return str(debian)
     try:
-        return str(find_pg_binaries().bin_dir)
+        return str(find_pg_binaries(major=int(major) if major.isdigit() else None).bin_dir)
     except ClusterError as exc:
         raise PlatformError(exc.message, Message("platform.control.fix_bin_dir")) from None
 
