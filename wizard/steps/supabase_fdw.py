@@ -5,10 +5,17 @@ Safer than the runbook's literal SQL: the server fails fast when the DW is offli
 time, requires TLS when the DW has it, is read-only (updatable 'false'); mappings exist for
 postgres and authenticated only (anon on explicit request), and no API role gets USAGE on the
 server (it would let them read the mapping's password from pg_user_mappings).
+
+The mapping's password never appears in a statement the server logs: it travels as COPY data
+into a temporary table and the CREATE USER MAPPING runs inside a DO block (log_statement prints
+top-level statements only). What could still keep the nested statement's text — pg_stat_statements
+at track = 'all', pgaudit before 16.0 — is detected at check/plan time and dealt with or reported
+(see :func:`secret_exposure` and ``sql_templates/supabase/secret_*.sql``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from wizard import sql_text
@@ -28,6 +35,8 @@ from wizard.i18n import Message
 from wizard.probes import fdw_login_error
 
 API_ROLES = ("anon", "authenticated", "service_role")
+# What a plan shows (and keeps) where the reader's password goes; apply puts the real one in.
+PASSWORD_PLACEHOLDER = "<reader-password>"  # noqa: S105 - a marker, not a secret
 FETCH_BUDGET_BYTES = 8 * 1024 * 1024  # per batch on a small Supabase instance
 FETCH_MIN, FETCH_MAX = 1000, 50000
 
@@ -261,6 +270,116 @@ class Server(Step):
         return ApplyResult([Message("step.supabase.dropped", {"object": name})])
 
 
+# -- statements that carry a secret -----------------------------------------------------------
+
+MAPPING_PATTERN = r"\muser\s+mapping\M"
+PASSWORD_PATTERN = r"\mpassword\M"  # noqa: S105 - a regex, not a secret
+
+
+@dataclass(frozen=True)
+class SecretExposure:
+    """What on the Supabase server would keep the text of a statement run inside PL/pgSQL."""
+
+    pgss_records: bool  # pg_stat_statements loaded with track = 'all' and track_utility on
+    pgss_schema: str | None  # where its view lives (None: extension not created here)
+    can_reset: bool  # this role may call pg_stat_statements_reset(userid, dbid, queryid)
+    pgaudit_log: str | None  # pgaudit.log (None: pgaudit not loaded)
+    pgaudit_logs_ddl: bool  # pgaudit < 16.0 logging the DDL class: the password in clear
+
+    @property
+    def pgss_readable(self) -> bool:
+        return self.pgss_schema is not None and self.pgss_records
+
+
+def secret_exposure(conn: Any) -> SecretExposure:
+    row = conn.execute(sql_text.render(conn, "supabase/secret_exposure.sql")).fetchone()
+    track, utility, schema, can_reset, audit, version = row
+    classes = {c.strip().lower() for c in (audit or "").split(",")}
+    # pgaudit 16.0 (PostgreSQL 16+) redacts user-mapping passwords and files them under ROLE;
+    # 1.7 (PostgreSQL 15) logs them in the DDL class, as written.
+    audit_ddl = (
+        audit is not None
+        and int(version) < 160000
+        and bool(classes & {"all", "ddl"})
+        and "-ddl" not in classes
+    )
+    records = track == "all" and (utility or "on").lower() in ("on", "true", "1", "yes")
+    return SecretExposure(
+        pgss_records=records,
+        pgss_schema=schema,
+        can_reset=bool(can_reset) and schema is not None,
+        pgaudit_log=audit,
+        pgaudit_logs_ddl=audit_ddl,
+    )
+
+
+def mapping_entries(conn: Any, exposure: SecretExposure, server: str) -> list[tuple[int, int, int]]:
+    """(userid, dbid, queryid) of the pg_stat_statements entries this role can read that set a
+    user-mapping password on ``server`` (found by pattern: the secret is not sent)."""
+    if exposure.pgss_schema is None or not exposure.pgss_records:
+        return []
+    rows = conn.execute(
+        sql_text.render(
+            conn,
+            "supabase/secret_mapping_entries.sql",
+            schema=exposure.pgss_schema,
+            mapping_pattern=MAPPING_PATTERN,
+            password_pattern=PASSWORD_PATTERN,
+            server_name=server,
+        )
+    ).fetchall()
+    return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+
+def run_with_secret(conn: Any, statement: str, secret: str, exposure: SecretExposure) -> int:
+    """Run ``statement`` (which embeds ``secret``) so that neither reaches the server log: the
+    pair goes in as COPY data and a DO block EXECUTEs it (``supabase/secret_execute.sql``).
+    Must run inside the caller's transaction. Returns how many pg_stat_statements entries
+    readable by this role still hold the secret afterwards (0 unless they could not be reset)."""
+    from psycopg import pq, sql
+
+    if conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        raise RuntimeError("run_with_secret() needs an open transaction (temp table, SET LOCAL)")
+    audit_restore: str | None = None
+    if exposure.pgaudit_logs_ddl and exposure.pgaudit_log is not None:
+        import psycopg
+
+        try:
+            with conn.transaction():
+                conn.execute("SET LOCAL pgaudit.log = 'none'")
+        except psycopg.Error as exc:
+            raise StepError(
+                Message(
+                    "step.supabase.user-mappings.pgaudit_refused",
+                    {"error": (str(exc).strip().splitlines() or ["?"])[0]},
+                ),
+                Message("step.supabase.user-mappings.pgaudit_refused.fix"),
+            ) from None
+        audit_restore = exposure.pgaudit_log
+    conn.execute(sql_text.render(conn, "supabase/secret_stage.sql"))
+    with (
+        conn.cursor() as cur,
+        cur.copy(sql_text.render(conn, "supabase/secret_copy.sql")) as copy,
+    ):
+        copy.write_row((statement, secret))
+    conn.execute(sql_text.render(conn, "supabase/secret_execute.sql"))
+    left = 0
+    if exposure.pgss_readable:
+        left = int(
+            conn.execute(
+                sql_text.render(conn, "supabase/secret_leftovers.sql", schema=exposure.pgss_schema)
+            ).fetchone()[0]
+        )
+    conn.execute(sql_text.render(conn, "supabase/secret_drop.sql"))
+    if audit_restore is not None:
+        conn.execute(sql.SQL("SET LOCAL pgaudit.log = {}").format(sql.Literal(audit_restore)))
+    return left
+
+
+def _schema_param(exposure: SecretExposure) -> dict[str, Any]:
+    return {"schema": exposure.pgss_schema or "extensions"}
+
+
 # -- user mappings ----------------------------------------------------------------------------
 
 
@@ -303,8 +422,15 @@ class UserMappings(Step):
         ]
         return missing, [r for r in wanted if r in present], broken, usage
 
+    def _stats(self, ctx: Any) -> tuple[SecretExposure, list[tuple[int, int, int]]]:
+        """The server's exposure and the pg_stat_statements entries holding a mapping password."""
+        conn = ctx.supabase_conn()
+        exposure = secret_exposure(conn)
+        return exposure, mapping_entries(conn, exposure, ctx.config.fdw.server_name)
+
     def check(self, ctx: Any) -> CheckResult:
         missing, present, broken, usage = self._state(ctx)
+        exposure, entries = self._stats(ctx)
         details = [Message("step.supabase.user-mappings.missing", {"role": r}) for r in missing]
         details += [
             Message("step.supabase.user-mappings.broken", {"role": r, "error": e})
@@ -313,7 +439,24 @@ class UserMappings(Step):
         details += [Message("step.supabase.user-mappings.usage", {"role": r}) for r in usage]
         if "anon" in ctx.config.fdw.map_roles:
             details.append(Message("step.supabase.user-mappings.anon_warning"))
-        if missing or broken or usage:
+        server = ctx.config.fdw.server_name
+        if entries:
+            details.append(
+                Message(
+                    "step.supabase.user-mappings.stats_leftover",
+                    {"count": len(entries), "server": server},
+                )
+            )
+        if exposure.pgss_records and not exposure.can_reset:
+            details.append(
+                Message("step.supabase.user-mappings.stats_exposed", _schema_param(exposure))
+            )
+            details.append(
+                Message("step.supabase.user-mappings.stats_fix", _schema_param(exposure))
+            )
+        # Entries this role can remove make the step pending; others are reported, not retried.
+        removable = bool(entries) and exposure.can_reset
+        if missing or broken or usage or removable:
             return CheckResult(
                 Status.PENDING, Message("step.supabase.user-mappings.pending"), details
             )
@@ -330,8 +473,9 @@ class UserMappings(Step):
         cfg = ctx.config
         server = cfg.fdw.server_name
         missing, _present, broken, usage = self._state(ctx)
+        exposure, entries = self._stats(ctx)
         plan = Plan(self.id)
-        password = ctx.secret("reader")
+        ctx.secret("reader")  # asked for now: a missing secret stops the plan, not the apply
         for role in missing + list(broken):
             if role in broken:
                 # ALTER ... SET fails on an option the mapping lacks, and postgres cannot see
@@ -352,7 +496,7 @@ class UserMappings(Step):
                 role=role,
                 server=server,
                 remote_user=cfg.reader.name,
-                password=password,
+                password=PASSWORD_PLACEHOLDER,  # the real one is sent out of band by apply
             )
             key = "create" if role in missing else "update"
             plan.actions.append(
@@ -376,16 +520,87 @@ class UserMappings(Step):
         if "anon" in cfg.fdw.map_roles and "anon" in missing:
             plan.risks.add(Risk.SECURITY)
             plan.warnings.append(Message("step.supabase.user-mappings.anon_warning"))
+        if missing or broken:
+            self._plan_secret_channel(plan, exposure)
+        if exposure.can_reset and exposure.pgss_schema is not None:
+            for userid, dbid, queryid in entries:
+                text = sql_text.render(
+                    conn,
+                    "supabase/secret_reset_entry.sql",
+                    schema=exposure.pgss_schema,
+                    userid=userid,
+                    dbid=dbid,
+                    queryid=queryid,
+                )
+                plan.actions.append(
+                    SqlAction(
+                        "supabase",
+                        text,
+                        Message("step.supabase.user-mappings.stats_reset", {"queryid": queryid}),
+                    )
+                )
         return plan
+
+    def _plan_secret_channel(self, plan: Plan, exposure: SecretExposure) -> None:
+        """Say how the password reaches the server, and what could still keep it."""
+        plan.actions.append(NoteAction(Message("step.supabase.user-mappings.secret_channel")))
+        if exposure.pgaudit_logs_ddl:
+            plan.actions.append(
+                NoteAction(
+                    Message(
+                        "step.supabase.user-mappings.pgaudit_paused",
+                        {"value": exposure.pgaudit_log or ""},
+                    )
+                )
+            )
+        if exposure.pgss_records and exposure.can_reset:
+            plan.actions.append(
+                NoteAction(
+                    Message("step.supabase.user-mappings.stats_cleaned", _schema_param(exposure))
+                )
+            )
+        elif exposure.pgss_records:
+            plan.risks.add(Risk.SECURITY)
+            plan.warnings.append(
+                Message("step.supabase.user-mappings.stats_exposed", _schema_param(exposure))
+            )
+            plan.warnings.append(
+                Message("step.supabase.user-mappings.stats_fix", _schema_param(exposure))
+            )
 
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
         conn = ctx.supabase_conn()
         before = set(mapped_roles(conn, ctx.config.fdw.server_name))
-        result = run_actions(ctx, self.id, plan, conn)
+        result = self._run(ctx, plan, conn)
         created = sorted(set(mapped_roles(conn, ctx.config.fdw.server_name)) - before)
         if created:
             known = set(ctx.recall(self.id).get("created", []))
             ctx.remember(self.id, created=sorted(known | set(created)))
+        return result
+
+    def _run(self, ctx: Any, plan: Plan, conn: Any) -> ApplyResult:
+        """The plan's SQL in one transaction; a statement holding the password placeholder gets
+        the real password and runs through :func:`run_with_secret`, never as plain SQL."""
+        result = ApplyResult()
+        placeholder = sql_text.literal(conn, PASSWORD_PLACEHOLDER)
+        exposure: SecretExposure | None = None
+        with conn.transaction():
+            for action in plan.actions:
+                if not isinstance(action, SqlAction):
+                    continue
+                ctx.progress(self.id, action.description)
+                if placeholder in action.sql:
+                    password = ctx.secret("reader")
+                    statement = action.sql.replace(placeholder, sql_text.literal(conn, password))
+                    exposure = exposure or secret_exposure(conn)
+                    left = run_with_secret(conn, statement, password, exposure)
+                    if left:
+                        result.changes.append(
+                            Message("step.supabase.user-mappings.stats_left", {"count": left})
+                        )
+                else:
+                    conn.execute(action.sql)
+                result.changes.append(action.description)
         return result
 
     def undo(self, ctx: Any) -> ApplyResult:

@@ -1,0 +1,1 @@
+COPY pg_temp.fdw_wizard_secret (statement, secret) FROM STDIN

@@ -1,0 +1,1 @@
+SELECT {schema}.pg_stat_statements_reset({userid}, {dbid}, {queryid})
