@@ -73,6 +73,11 @@ def errors_for(text: str, lang: str = "en") -> list[str]:
             "exposure.allowed_cidrs: 2.0.0.0/8, 3.0.0.0/8 together open the server to 0.906% of",
         ),
         (
+            "exposure:\n  allowed_cidrs: ['::ffff:0:0/97', '::ffff:128.0.0.0/97']\n",
+            "exposure.allowed_cidrs: ::ffff:0:0/97, ::ffff:128.0.0.0/97 together open the server"
+            " to 100% of the public IPv4 Internet",  # IPv4-mapped: PostgreSQL matches v4 clients
+        ),
+        (
             "exposure:\n  allowed_cidrs: ['2000::/4']\n",
             "exposure.allowed_cidrs: 2000::/4 together open the server to 50% of the public IPv6",
         ),

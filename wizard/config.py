@@ -163,6 +163,7 @@ _NOT_PUBLIC_V4 = tuple(
     )
 )
 _PUBLIC_V6 = ipaddress.IPv6Network("2000::/3")  # global unicast
+_V4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 # The most public address space a CIDR list may open without the acknowledgement: one /8.
 OPEN_LIMIT_PREFIX = 8
 
@@ -171,8 +172,18 @@ def public_addresses(cidrs: list[str]) -> dict[int, int]:
     """{4: n, 6: m}: how many public addresses the union of ``cidrs`` covers, per family
     (overlapping or adjacent networks are counted once)."""
     nets = [ipaddress.ip_network(c) for c in cidrs]
-    v4 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 4))
-    v6 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 6))
+    v4_nets = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
+    v6_nets = [n for n in nets if isinstance(n, ipaddress.IPv6Network)]
+    for mapped in v6_nets:
+        # PostgreSQL matches an IPv4 client against an IPv6 rule as ::ffff:a.b.c.d, so the
+        # IPv4-mapped range opens IPv4 space: ::ffff:0:0/96 is the whole IPv4 Internet.
+        if mapped.subnet_of(_V4_MAPPED):
+            low = int(mapped.network_address) & 0xFFFFFFFF
+            v4_nets.append(ipaddress.IPv4Network((low, mapped.prefixlen - 96)))
+        elif mapped.supernet_of(_V4_MAPPED):
+            v4_nets.append(ipaddress.IPv4Network("0.0.0.0/0"))
+    v4 = list(ipaddress.collapse_addresses(v4_nets))
+    v6 = list(ipaddress.collapse_addresses(v6_nets))
     count4 = 0
     for net in v4:
         size = net.num_addresses
