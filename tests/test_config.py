@@ -75,7 +75,7 @@ def errors_for(text: str, lang: str = "en") -> list[str]:
         (
             "exposure:\n  allowed_cidrs: ['::ffff:0:0/97', '::ffff:128.0.0.0/97']\n",
             "exposure.allowed_cidrs: ::ffff:0:0/97, ::ffff:128.0.0.0/97 together open the server"
-            " to 100% of the public IPv4 Internet",  # IPv4-mapped: PostgreSQL matches v4 clients
+            " to 100% of the public IPv4 Internet",  # IPv4-mapped space counts as IPv4
         ),
         (
             "exposure:\n  allowed_cidrs: ['2000::/4']\n",

@@ -175,8 +175,10 @@ def public_addresses(cidrs: list[str]) -> dict[int, int]:
     v4_nets = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
     v6_nets = [n for n in nets if isinstance(n, ipaddress.IPv6Network)]
     for mapped in v6_nets:
-        # PostgreSQL matches an IPv4 client against an IPv6 rule as ::ffff:a.b.c.d, so the
-        # IPv4-mapped range opens IPv4 space: ::ffff:0:0/96 is the whole IPv4 Internet.
+        # An IPv4 client that reaches an IPv6 socket (dual-stack socket, proxy, NAT64) is
+        # ::ffff:a.b.c.d and matches an IPv6 rule. PostgreSQL's own IPv6 sockets are v6-only,
+        # so such a rule usually matches nothing; where it does match it opens IPv4 space, so
+        # it is counted as that space (::ffff:0:0/96 = the whole IPv4 Internet).
         if mapped.subnet_of(_V4_MAPPED):
             low = int(mapped.network_address) & 0xFFFFFFFF
             v4_nets.append(ipaddress.IPv4Network((low, mapped.prefixlen - 96)))
