@@ -17,6 +17,7 @@ from wizard import faults
 from wizard.engine import FileEdit, StepError
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
+from wizard.write_errors import describe_write_error
 
 RELOAD_STEP = "local.reload"
 
@@ -71,7 +72,10 @@ def write_judged(ctx: Any, step_id: str, edits: list[FileEdit], judge: Judge) ->
             ctx.progress(step_id, Message("step.local.files.writing", {"path": str(edit.path)}))
             journal_change(ctx, edit.path)
             faults.point("files.before-write")
-            backup = atomic_write_bytes(edit.path, edit.after)
+            try:
+                backup = atomic_write_bytes(edit.path, edit.after)
+            except OSError as exc:  # immutable, read-only, disk full...: say which and how
+                raise StepError(describe_write_error(edit.path, exc)) from None
             written.append((edit, backup))
             faults.point("files.after-write")
         new_errors = [e for e in judge(conn) if e not in baseline]
