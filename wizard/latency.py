@@ -208,6 +208,7 @@ class Measured:
     scans: list[Scan] = field(default_factory=list)
     error: str | None = None
     sqlstate: str | None = None
+    plan: dict[str, Any] | None = None  # the warm-up's top plan node (EXPLAIN JSON "Plan")
 
     @property
     def foreign_scans(self) -> list[Scan]:
@@ -287,6 +288,7 @@ def measure(conn: Any, role: str, read: Read, samples: int) -> Measured:
             plan, _server, _wall = _explain(conn, result.sql)
             result.rows = int(plan["Plan"].get("Actual Rows", 0) or 0)
             result.scans = plan_scans(plan["Plan"])
+            result.plan = plan["Plan"]
             for _ in range(max(1, samples)):
                 _plan, server, wall = _explain(conn, result.sql)
                 result.server_ms.append(round(server, 3))
@@ -322,12 +324,17 @@ _WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
 _LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 
 
-def pushdown(m: Measured, table_rows: float | None = None) -> dict[str, str | None]:
+def pushdown(
+    m: Measured, table_rows: float | None = None, *, local_foreign_join: bool | None = None
+) -> dict[str, str | None]:
     """Flags read from the plan: what the DW computed and what crossed the wire to Supabase.
 
     limit: pushed | not_needed (fewer rows than the limit exist) | not_pushed
     aggregate: pushed | not_pushed (count and aggregate reads)
-    join: for reads over several relations: pushed | local (joined on Supabase)
+    join: for reads over several relations: pushed | local (joined on Supabase although
+    postgres_fdw could ship it: foreign tables of one server, ``local_foreign_join``) |
+    local_table (joins a Supabase table or another server's: it cannot be shipped). Without
+    ``local_foreign_join`` (None) every local join is "local".
     """
     flags: dict[str, str | None] = {"limit": None, "aggregate": None, "join": None}
     foreign = m.foreign_scans
@@ -349,7 +356,7 @@ def pushdown(m: Measured, table_rows: float | None = None) -> dict[str, str | No
         pushed = any(s.relations.startswith("Aggregate on") for s in foreign)
         flags["aggregate"] = "pushed" if pushed else "not_pushed"
     if len(m.scans) > 1:
-        flags["join"] = "local"
+        flags["join"] = "local" if local_foreign_join in (None, True) else "local_table"
     elif foreign and " JOIN " in foreign[0].relations.upper():
         flags["join"] = "pushed"
     return flags
@@ -384,7 +391,7 @@ def findings(m: Measured, flags: dict[str, str | None]) -> list[Message]:
     if flags["limit"] == "not_pushed":
         key = "validate.finding.limit_join" if flags["join"] else "validate.finding.limit_local"
         out.append(Message(key, {"rows": sum(s.rows for s in m.foreign_scans), "sql": sent}))
-    if flags["join"] == "local" and m.read.kind == "view":
+    if flags["join"] in ("local", "local_table") and m.read.kind == "view":
         local = [s.relation for s in m.scans if not s.foreign]
         out.append(
             Message(
@@ -423,7 +430,7 @@ def remedies(
         out.append(Message("validate.remedy.analyze", {"relation": m.read.name}))
     if flags["aggregate"] == "not_pushed" and not flags["join"]:
         out.append(Message("validate.remedy.dw_aggregate", {"relation": m.read.name}))
-    if flags["join"] == "local":
+    if flags["join"] in ("local", "local_table"):
         out.append(Message("validate.remedy.materialize", {"relation": m.read.name}))
     extra = trips - (2 + 3 * len(m.foreign_scans))
     if extra > 0:

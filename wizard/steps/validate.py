@@ -331,6 +331,7 @@ class Latency(Step):
                 widest = max([widest, *(s.width for s in m.foreign_scans)])
                 if entry["pushdown"]["aggregate"] == "not_pushed" and "date_trunc" in m.sql:
                     date_trunc_local += 1
+                details += [Message(f["key"], f["params"]) for f in entry["local_joins"]]
                 if entry["verdict"] == "error":
                     errors += 1
                     details.append(
@@ -402,7 +403,14 @@ class Latency(Step):
             )
             .fetchone()
         )
-        flags = latency.pushdown(m, float(row[0]) if row else None)
+        from wizard.steps.views import foreign_catalog, join_messages, plan_joins
+
+        joins = plan_joins(m.plan, foreign_catalog(ctx.supabase_conn()), m.sql) if m.plan else None
+        flags = latency.pushdown(
+            m,
+            float(row[0]) if row else None,
+            local_foreign_join=bool(joins.local) if joins is not None else None,
+        )
         entry: dict[str, Any] = {
             "read": m.read.read,
             "sql": m.sql,
@@ -417,6 +425,13 @@ class Latency(Step):
             "remedies": [],
             "error": m.error,
             "sqlstate": m.sqlstate,
+            # A join of foreign tables of one server left on Supabase, with its remedy: flagged
+            # whatever the time (it grows with the warehouse).
+            "local_joins": (
+                [f.to_json() for f in join_messages(joins, m.read.name)]
+                if joins is not None and joins.local
+                else []
+            ),
         }
         entry["network_floor_ms"] = (
             round(entry["round_trips"] * rtt, 2) if rtt is not None else None

@@ -9,6 +9,9 @@ row, whatever RLS says.
 
 from __future__ import annotations
 
+import contextlib
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from wizard import sql_text
@@ -33,6 +36,184 @@ CLIENTES_COLUMNS = (
 LOCAL_JOIN_FETCH_SIZE = 20000
 
 
+# Why a join of two foreign tables of one server can stay on Supabase (measured on the test
+# bed, PostgreSQL 15, scale 1; the same arithmetic holds on 16/17): without remote estimates
+# postgres_fdw prices the pushed-down join as the runs of both scans PLUS the join clause
+# evaluated over their CROSS PRODUCT (estimate_path_cost_size: nrows_outer * nrows_inner *
+# cpu_operator_cost) — 20k x 40k rows = 2,000,000 cost units against ~4,400 for fetching both
+# tables and hash-joining them locally. The gap grows with the product of the two sizes, so no
+# fdw_tuple_cost / fdw_startup_cost keeps up with the warehouse (PG17's fdw_tuple_cost 0.2
+# changes nothing here), and the view's shape cannot avoid it. Per-table fetch_size does NOT
+# block the join (postgres_fdw takes the larger of the two). With use_remote_estimate on one
+# side, the join's cost comes from the DW's own EXPLAIN and the planner ships the join, with
+# the app's LIMIT: one remote query. The price is planning round trips: 3 remote EXPLAINs for
+# `v_frota_360 limit 10000`, 1 for a plain read of that table (measured) — so it goes on the
+# view's driving table only, not on the server (server-wide: ~23 EXPLAINs for the same view).
+#
+# One more setting is needed for small LIMITs (the runbook's test join, `v_frota_360 limit 10`):
+# with the DW's estimates the shipped join starts at the DW's hash-build cost, while the local
+# plan counts each row crossing the network at fdw_tuple_cost = 0.01 (PostgreSQL <= 16's
+# default) — far too cheap for a WAN, so Supabase would rather fetch both tables. PostgreSQL 17
+# raised the default to 0.2 for that reason; the wizard sets 0.2 on the server so that 15 and 16
+# plan like 17 (measured: every read of the test bed keeps or gains its pushdown).
+REMOTE_ESTIMATE_OPTION = "use_remote_estimate"
+TUPLE_COST_OPTION = "fdw_tuple_cost"
+TUPLE_COST_MIN = 0.2  # PostgreSQL 17's default
+JOIN_NODES = ("Hash Join", "Merge Join", "Nested Loop")
+APP_READ_LIMIT = 10000  # the hook's read (runbook 4.1: .select('*').limit(10000))
+_RELATIONS = re.compile(r"\(([A-Za-z0-9_.\"]+)\s+[^()]*\)")
+
+
+@dataclass
+class LocalJoin:
+    """A join the plan runs on Supabase although its foreign tables share one server."""
+
+    server: str
+    tables: list[str]  # schema.table, each side's foreign tables of that server
+    estimated: bool  # one of them already has use_remote_estimate: the join is not shippable
+
+    def to_json(self) -> dict[str, Any]:
+        return {"server": self.server, "tables": self.tables, "estimated": self.estimated}
+
+
+@dataclass
+class JoinReport:
+    """What EXPLAIN VERBOSE shows about the joins of one read."""
+
+    query: str
+    remote_sql: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)  # "Relations" of the shipped joins
+    local: list[LocalJoin] = field(default_factory=list)
+    local_tables: list[str] = field(default_factory=list)  # Supabase tables joined here
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "remote_sql": self.remote_sql,
+            "pushed": self.pushed,
+            "local": [j.to_json() for j in self.local],
+            "local_tables": self.local_tables,
+        }
+
+
+def foreign_catalog(conn: Any) -> dict[str, tuple[str, dict[str, str]]]:
+    """schema.table -> (server, options) of every foreign table."""
+    rows = conn.execute(sql_text.render(conn, "views/foreign_servers.sql")).fetchall()
+    return {
+        str(rel): (str(server), dict(str(o).split("=", 1) for o in (options or [])))
+        for rel, server, options in rows
+    }
+
+
+def _foreign_under(node: dict[str, Any]) -> list[str]:
+    """Foreign relations (schema.table) read under ``node``, shipped joins included."""
+    found: list[str] = []
+    if node.get("Node Type") == "Foreign Scan":
+        if node.get("Relation Name"):
+            found.append(f"{node.get('Schema', '')}.{node['Relation Name']}")
+        else:  # a shipped join or aggregate: "(bi.dim_frota f) LEFT JOIN (bi.dim_clientes c)"
+            found += [m.replace('"', "") for m in _RELATIONS.findall(str(node.get("Relations")))]
+    for child in node.get("Plans", []) or []:
+        found += _foreign_under(child)
+    return found
+
+
+def _local_under(node: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    kind = str(node.get("Node Type", ""))
+    if kind != "Foreign Scan" and kind.endswith("Scan") and node.get("Relation Name"):
+        found.append(f"{node.get('Schema', '')}.{node['Relation Name']}")
+    for child in node.get("Plans", []) or []:
+        found += _local_under(child)
+    return found
+
+
+def plan_joins(
+    plan: dict[str, Any], catalog: dict[str, tuple[str, dict[str, str]]], query: str = ""
+) -> JoinReport:
+    """Shipped joins, local joins between foreign tables of one server, and Supabase tables
+    joined, from an EXPLAIN (VERBOSE, FORMAT JSON) plan's top node."""
+    report = JoinReport(query)
+
+    def walk(node: dict[str, Any]) -> None:
+        kind = str(node.get("Node Type", ""))
+        if kind == "Foreign Scan":
+            if node.get("Remote SQL"):
+                report.remote_sql.append(str(node["Remote SQL"]))
+            relations = str(node.get("Relations", ""))
+            if " JOIN " in relations.upper():
+                report.pushed.append(relations)
+        if kind in JOIN_NODES:
+            sides = [_foreign_under(child) for child in node.get("Plans", []) or []]
+            if len(sides) == 2:
+                by_server: dict[str, list[list[str]]] = {}
+                for side in sides:
+                    servers = {catalog[r][0] for r in side if r in catalog}
+                    for server in servers:
+                        by_server.setdefault(server, []).append(
+                            [r for r in side if catalog.get(r, ("",))[0] == server]
+                        )
+                for server, parts in sorted(by_server.items()):
+                    if len(parts) == 2:
+                        tables = sorted({t for part in parts for t in part})
+                        estimated = any(
+                            catalog[t][1].get(REMOTE_ESTIMATE_OPTION, "").lower()
+                            in ("true", "on", "1")
+                            for t in tables
+                        )
+                        report.local.append(LocalJoin(server, tables, estimated))
+        for child in node.get("Plans", []) or []:
+            walk(child)
+
+    walk(plan)
+    report.local_tables = sorted(set(_local_under(plan)))
+    return report
+
+
+def explain_joins(conn: Any, query: str) -> JoinReport:
+    """EXPLAIN (VERBOSE, FORMAT JSON) of ``query`` (planned, not run: it costs the DW a few
+    remote EXPLAINs at most, whatever the tables' size) and what it says about joins."""
+    row = conn.execute("EXPLAIN (VERBOSE, FORMAT JSON) " + query).fetchone()
+    document = row[0]
+    if isinstance(document, str):
+        import json
+
+        document = json.loads(document)
+    return plan_joins(document[0]["Plan"], foreign_catalog(conn), query)
+
+
+def join_messages(report: JoinReport, relation: str) -> list[Message]:
+    """The evidence and, for a join left on Supabase, the remedy."""
+    sent = "; ".join(report.remote_sql) or "-"
+    out: list[Message] = []
+    for join in report.local:
+        out.append(
+            Message(
+                "step.pushdown.join_local",
+                {"relation": relation, "tables": ", ".join(join.tables), "server": join.server},
+            )
+        )
+        if join.estimated:
+            out.append(Message("step.pushdown.remedy_dw_view", {"relation": relation}))
+        else:
+            out.append(
+                Message(
+                    "step.pushdown.remedy_estimate",
+                    {"table": join.tables[0], "option": REMOTE_ESTIMATE_OPTION},
+                )
+            )
+    if report.pushed and not report.local:
+        out.append(Message("step.pushdown.join_pushed", {"relation": relation, "sql": sent}))
+    if report.local_tables and not report.local:
+        out.append(
+            Message(
+                "step.pushdown.local_table",
+                {"relation": relation, "tables": ", ".join(report.local_tables), "sql": sent},
+            )
+        )
+    return out
+
+
 def foreign_table_options(conn: Any, schema: str, table: str) -> dict[str, str] | None:
     row = conn.execute(
         "SELECT ft.ftoptions FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid"
@@ -52,6 +233,50 @@ class ViewStep(Step):
     config_key: str
     # Foreign tables the view joins with a local table (their fetch_size is tuned, see above).
     locally_joined: tuple[str, ...] = ()
+    # The view's driving foreign table, when it joins foreign tables of one server: it gets
+    # use_remote_estimate so that the join is shipped to the DW (see REMOTE_ESTIMATE_OPTION).
+    remote_estimate: tuple[str, ...] = ()
+
+    def _tuple_cost_gap(self, ctx: Any) -> str | None:
+        """The server's fdw_tuple_cost when a view that ships joins needs it raised ("" when
+        unset, None when fine or not needed)."""
+        from wizard.steps.supabase_fdw import current_server
+
+        if not self.remote_estimate:
+            return None
+        server = current_server(ctx.supabase_conn(), ctx.config.fdw.server_name)
+        if server is None:
+            return None
+        current = server[1].get(TUPLE_COST_OPTION)
+        try:
+            if current is not None and float(current) >= TUPLE_COST_MIN:
+                return None
+        except ValueError:
+            pass
+        return current or ""
+
+    def _estimate_gaps(self, ctx: Any) -> dict[str, dict[str, str]]:
+        """{table: current options} for driving tables without use_remote_estimate 'true'."""
+        conn = ctx.supabase_conn()
+        gaps = {}
+        for table in self.remote_estimate:
+            options = foreign_table_options(conn, ctx.config.fdw.target_schema, table)
+            if options is not None and options.get(REMOTE_ESTIMATE_OPTION) != "true":
+                gaps[table] = options
+        return gaps
+
+    def app_read(self, ctx: Any) -> str:
+        """The app's read of the view (the hook's LIMIT), as text."""
+        cfg = self._cfg(ctx)
+        return f"SELECT * FROM {sql_text.identifier(cfg.schema_name, self.view_name)}" + (
+            f" LIMIT {APP_READ_LIMIT}"
+        )
+
+    def pushdown(self, ctx: Any) -> JoinReport | None:
+        """What the DW would be sent for the app's read of the view (None: no view yet)."""
+        if self._state(ctx) is None:
+            return None
+        return explain_joins(ctx.supabase_conn(), self.app_read(ctx))
 
     def _fetch_gaps(self, ctx: Any) -> dict[str, dict[str, str]]:
         """{table: current options} for locally joined tables without the tuned fetch_size."""
@@ -121,6 +346,21 @@ class ViewStep(Step):
             Message("step.views.fetch_size", {"table": t, "fetch": LOCAL_JOIN_FETCH_SIZE})
             for t in self._fetch_gaps(ctx)
         ]
+        cost = self._tuple_cost_gap(ctx)
+        if cost is not None:
+            problems.append(
+                Message(
+                    "step.pushdown.tuple_cost_missing",
+                    {"current": cost or "-", "wanted": TUPLE_COST_MIN, "view": name},
+                )
+            )
+        problems += [
+            Message(
+                "step.pushdown.estimate_missing",
+                {"table": t, "view": name, "option": REMOTE_ESTIMATE_OPTION},
+            )
+            for t in self._estimate_gaps(ctx)
+        ]
         for role, can in state["readers"].items():
             if can != (role in cfg.grant_to):
                 problems.append(
@@ -143,16 +383,18 @@ class ViewStep(Step):
         )
         if problems:
             return CheckResult(Status.PENDING, Message("step.views.pending"), [*problems, explain])
+        # The proof that the view's joins run on the DW: the plan of the app's read (planned,
+        # not run). A join left on Supabase is flagged with its remedy; it does not make the
+        # view "pending" when the wizard has nothing more to set (the remedy is the operator's).
+        name = f"{cfg.schema_name}.{self.view_name}"
+        report = self.pushdown(ctx)
+        evidence = join_messages(report, name) if report is not None else []
+        facts = {"pushdown": report.to_json()} if report is not None else {}
         return CheckResult(
             Status.DONE,
-            Message(
-                "step.views.ok",
-                {
-                    "view": f"{cfg.schema_name}.{self.view_name}",
-                    "roles": ", ".join(cfg.grant_to) or "-",
-                },
-            ),
-            [explain],
+            Message("step.views.ok", {"view": name, "roles": ", ".join(cfg.grant_to) or "-"}),
+            [*evidence, explain],
+            facts,
         )
 
     def plan(self, ctx: Any) -> Plan:
@@ -218,6 +460,49 @@ class ViewStep(Step):
                     ),
                 )
             )
+        for table, options in self._estimate_gaps(ctx).items():
+            verb = "SET" if REMOTE_ESTIMATE_OPTION in options else "ADD"
+            text = sql_text.render(
+                conn,
+                "views/table_option.sql",
+                schema=ctx.config.fdw.target_schema,
+                table=table,
+                verb=sql.SQL(verb),
+                option=sql.Identifier(REMOTE_ESTIMATE_OPTION),
+                value="true",
+            )
+            plan.actions.append(
+                SqlAction(
+                    "supabase",
+                    text,
+                    Message(
+                        "step.pushdown.estimate_action",
+                        {"table": table, "view": self.view_name, "option": REMOTE_ESTIMATE_OPTION},
+                    ),
+                )
+            )
+        cost = self._tuple_cost_gap(ctx)
+        if cost is not None:
+            text = (
+                sql.SQL("ALTER SERVER {} OPTIONS ({} {} {})")
+                .format(
+                    sql.Identifier(ctx.config.fdw.server_name),
+                    sql.SQL("SET" if cost else "ADD"),
+                    sql.Identifier(TUPLE_COST_OPTION),
+                    sql.Literal(str(TUPLE_COST_MIN)),
+                )
+                .as_string(conn)
+            )
+            plan.actions.append(
+                SqlAction(
+                    "supabase",
+                    text,
+                    Message(
+                        "step.pushdown.tuple_cost_action",
+                        {"current": cost or "-", "wanted": TUPLE_COST_MIN, "view": self.view_name},
+                    ),
+                )
+            )
         plan.actions.append(SqlAction("supabase", NOTIFY_RELOAD, Message("step.views.notify")))
         if not cfg.security_invoker:
             plan.risks.add(Risk.SECURITY)
@@ -229,34 +514,91 @@ class ViewStep(Step):
 
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
         created = self._state(ctx) is None
+        estimated = [
+            t for t, o in self._estimate_gaps(ctx).items() if REMOTE_ESTIMATE_OPTION not in o
+        ]
+        cost = self._tuple_cost_gap(ctx)
         result = run_actions(ctx, self.id, plan, ctx.supabase_conn())
+        if cost is not None:
+            # What undo puts back: the value this apply replaced, or nothing ("").
+            ctx.remember(self.id, tuple_cost_set=True, tuple_cost_before=cost)
         if created:
             ctx.remember(self.id, created=True)
+        if estimated:  # options the wizard added (undo drops only those)
+            before = list(ctx.recall(self.id).get("estimated") or [])
+            ctx.remember(self.id, estimated=sorted(set(before) | set(estimated)))
         return result
 
     def undo(self, ctx: Any) -> ApplyResult:
         from psycopg import sql
 
         cfg = self._cfg(ctx)
-        if not ctx.recall(self.id).get("created"):
+        memory = ctx.recall(self.id)
+        if not (memory.get("created") or memory.get("estimated") or memory.get("tuple_cost_set")):
             return ApplyResult([Message("step.supabase.kept", {"object": self.view_name})])
         conn = ctx.supabase_conn()
-        conn.execute(
-            sql.SQL("DROP VIEW IF EXISTS {}.{}").format(
-                sql.Identifier(cfg.schema_name), sql.Identifier(self.view_name)
-            )
-        )
-        for table in self.locally_joined:
-            options = foreign_table_options(conn, ctx.config.fdw.target_schema, table)
-            if options and options.get("fetch_size") == str(LOCAL_JOIN_FETCH_SIZE):
+        result = ApplyResult()
+        schema = ctx.config.fdw.target_schema
+        for table in memory.get("estimated") or []:
+            options = foreign_table_options(conn, schema, table)
+            if options and REMOTE_ESTIMATE_OPTION in options:
                 conn.execute(
-                    sql.SQL("ALTER FOREIGN TABLE {}.{} OPTIONS (DROP fetch_size)").format(
-                        sql.Identifier(ctx.config.fdw.target_schema), sql.Identifier(table)
+                    sql_text.render(
+                        conn,
+                        "views/table_option_drop.sql",
+                        schema=schema,
+                        table=table,
+                        option=sql.Identifier(REMOTE_ESTIMATE_OPTION),
                     )
                 )
+                result.changes.append(
+                    Message(
+                        "step.pushdown.estimate_dropped",
+                        {"table": table, "option": REMOTE_ESTIMATE_OPTION},
+                    )
+                )
+        if memory.get("tuple_cost_set"):
+            before = str(memory.get("tuple_cost_before") or "")
+            server = sql.Identifier(ctx.config.fdw.server_name)
+            with contextlib.suppress(Exception):  # the server may be gone already
+                if before:
+                    conn.execute(
+                        sql.SQL("ALTER SERVER {} OPTIONS (SET {} {})").format(
+                            server, sql.Identifier(TUPLE_COST_OPTION), sql.Literal(before)
+                        )
+                    )
+                else:
+                    conn.execute(
+                        sql.SQL("ALTER SERVER {} OPTIONS (DROP {})").format(
+                            server, sql.Identifier(TUPLE_COST_OPTION)
+                        )
+                    )
+                result.changes.append(
+                    Message(
+                        "step.pushdown.tuple_cost_restored",
+                        {"option": TUPLE_COST_OPTION, "value": before or "-"},
+                    )
+                )
+        if memory.get("created"):
+            conn.execute(
+                sql.SQL("DROP VIEW IF EXISTS {}.{}").format(
+                    sql.Identifier(cfg.schema_name), sql.Identifier(self.view_name)
+                )
+            )
+            for table in self.locally_joined:
+                options = foreign_table_options(conn, schema, table)
+                if options and options.get("fetch_size") == str(LOCAL_JOIN_FETCH_SIZE):
+                    conn.execute(
+                        sql.SQL("ALTER FOREIGN TABLE {}.{} OPTIONS (DROP fetch_size)").format(
+                            sql.Identifier(schema), sql.Identifier(table)
+                        )
+                    )
+            result.changes.append(Message("step.supabase.dropped", {"object": self.view_name}))
         conn.execute(NOTIFY_RELOAD)
-        ctx.remember(self.id, created=None)
-        return ApplyResult([Message("step.supabase.dropped", {"object": self.view_name})])
+        ctx.remember(
+            self.id, created=None, estimated=None, tuple_cost_set=None, tuple_cost_before=None
+        )
+        return result
 
 
 class Clientes360(ViewStep):
@@ -275,6 +617,7 @@ class Frota360(ViewStep):
     view_name = "v_frota_360"
     template = "views/v_frota_360.sql"
     config_key = "frota_360"
+    remote_estimate = ("dim_frota",)
 
     def expected_columns(self, ctx: Any) -> list[str]:
         from wizard.steps.supabase_import import foreign_tables

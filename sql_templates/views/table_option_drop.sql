@@ -1,0 +1,1 @@
+ALTER FOREIGN TABLE {schema}.{table} OPTIONS (DROP {option})
