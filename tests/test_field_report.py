@@ -17,7 +17,15 @@ import pytest
 from tests.conftest import sandbox_config_for
 from tests.recorded import windows as rec
 from tests.recorded.field_bundle import FieldBundle
-from tests.test_platform_windows import FW_LOOKUP, NET_PROFILES, NETSH, SC, FakeKernel32, events, ps
+from tests.test_platform_windows import (
+    FW_LOOKUP,
+    NET_PROFILES,
+    NETSH,
+    POLICY,
+    SC,
+    FakeKernel32,
+    events,
+)
 from wizard.config import save_config
 from wizard.field_report import collect, write_archive
 from wizard.platform.linux import LinuxFirewall, PgCtlControl
@@ -104,13 +112,6 @@ def test_field_report_on_linux_for_real(private_testbed: TestBed, tmp_path: Path
 BIN = r"C:\Program Files\PostgreSQL\16\bin"
 POSTGRES = BIN + r"\postgres.exe"
 ICACLS = r"C:\Windows\System32\icacls.exe"
-POLICY = ps(
-    "ConvertTo-Json -Compress -InputObject @(Get-NetFirewallProfile -PolicyStore "
-    "ActiveStore | ForEach-Object { [pscustomobject]@{ Name = [string]$_.Name; "
-    "Enabled = [string]$_.Enabled; DefaultInboundAction = "
-    "[string]$_.DefaultInboundAction; AllowLocalFirewallRules = "
-    "[string]$_.AllowLocalFirewallRules } })"
-)
 NETSH_RULE = [
     NETSH, "advfirewall", "firewall", "show", "rule", "name=fdw-wizard-postgresql", "verbose",
 ]  # fmt: skip

@@ -58,6 +58,13 @@ def ps(script: str) -> list[str]:
 
 
 RESTART = ps("Restart-Service -Name 'postgresql-x64-16'")
+POLICY = ps(
+    "ConvertTo-Json -Compress -InputObject @(Get-NetFirewallProfile -PolicyStore "
+    "ActiveStore | ForEach-Object { [pscustomobject]@{ Name = [string]$_.Name; "
+    "Enabled = [string]$_.Enabled; DefaultInboundAction = "
+    "[string]$_.DefaultInboundAction; AllowLocalFirewallRules = "
+    "[string]$_.AllowLocalFirewallRules } })"
+)
 FW_LOOKUP = ps(
     "$r = Get-NetFirewallRule -Name 'fdw-wizard-postgresql' -ErrorAction SilentlyContinue; "
     "if ($null -eq $r) { 'null' } else { "
@@ -502,7 +509,11 @@ def firewall(
 
 def test_no_rule_plans_new_netfirewallrule() -> None:
     fw, fake = firewall(
-        [(FW_LOOKUP, recorded(rec.FW_NO_RULE)), (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE))]
+        [
+            (FW_LOOKUP, recorded(rec.FW_NO_RULE)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+            (POLICY, recorded(rec.FW_POLICY_DEFAULT)),
+        ]
     )
     plan = fw.plan_rule(5432, ADDRESSES, ["Private"])
     fake.assert_all_used()
@@ -520,7 +531,11 @@ def test_no_rule_plans_new_netfirewallrule() -> None:
 
 def test_matching_rule_plans_nothing() -> None:
     fw, fake = firewall(
-        [(FW_LOOKUP, recorded(rec.FW_MATCHING)), (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE))]
+        [
+            (FW_LOOKUP, recorded(rec.FW_MATCHING)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+            (POLICY, recorded(rec.FW_POLICY_DEFAULT)),
+        ]
     )
     plan = fw.plan_rule(5432, ["198.51.100.0/24", "203.0.113.10/32"], ["Private"])
     fake.assert_all_used()
@@ -537,6 +552,7 @@ def test_rule_with_other_port_and_addresses_plans_filter_updates() -> None:
         [
             (FW_LOOKUP, recorded(rec.FW_OTHER_PORT_AND_ADDRESSES)),
             (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+            (POLICY, recorded(rec.FW_POLICY_DEFAULT)),
         ]
     )
     plan = fw.plan_rule(5432, ADDRESSES, ["Private"])
@@ -558,6 +574,7 @@ def test_disabled_rule_of_another_profile_plans_set_netfirewallrule() -> None:
         [
             (FW_LOOKUP, recorded(rec.FW_DISABLED_PUBLIC_ONLY)),
             (NET_PROFILES, recorded(rec.NET_PROFILES_DOMAIN)),
+            (POLICY, recorded(rec.FW_POLICY_DEFAULT)),
         ]
     )
     plan = fw.plan_rule(5432, ADDRESSES, ["Domain", "Private"])
@@ -573,7 +590,11 @@ def test_disabled_rule_of_another_profile_plans_set_netfirewallrule() -> None:
 
 def test_public_network_with_a_private_only_rule_warns() -> None:
     fw, fake = firewall(
-        [(FW_LOOKUP, recorded(rec.FW_MATCHING)), (NET_PROFILES, recorded(rec.NET_PROFILES_PUBLIC))]
+        [
+            (FW_LOOKUP, recorded(rec.FW_MATCHING)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PUBLIC)),
+            (POLICY, recorded(rec.FW_POLICY_DEFAULT)),
+        ]
     )
     plan = fw.plan_rule(5432, ADDRESSES, ["Private"])
     fake.assert_all_used()
@@ -893,3 +914,47 @@ def test_server_logs_decode_cp1252_and_only_the_current_run(tmp_path: Any) -> No
     new.write_bytes(line.encode("cp1252"))
     text = tail_of_newest([log_dir], since=time.time() - 5)
     assert text is not None and line in text and "yesterday" not in text
+
+
+def test_a_gpo_ignoring_local_rules_makes_the_rule_inert() -> None:
+    fw, fake = firewall(
+        [
+            (FW_LOOKUP, recorded(rec.FW_MATCHING)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+            (POLICY, recorded(rec.FW_ACTIVE_POLICY)),  # Public: AllowLocalFirewallRules False
+        ]
+    )
+    plan = fw.plan_rule(5432, ["198.51.100.0/24", "203.0.113.10"], ["Private", "Public"])
+    fake.assert_all_used()
+    assert plan.policy_blocked
+    (gpo,) = [w for w in plan.warnings if w.key == "platform.firewall.gpo_ignores_local_rules"]
+    assert gpo.params == {"profiles": "Public"}
+    assert "GPO" in gpo.render("pt-BR") and "Group Policy" in gpo.render("en")
+
+
+@pytest.mark.parametrize(
+    "read_back", ["0.0.0.0/0", "0.0.0.0/0.0.0.0", "0.0.0.0-255.255.255.255", "Any"]
+)
+def test_the_whole_internet_read_back_in_another_form_is_not_rewritten(read_back: str) -> None:
+    from wizard.platform.firewall import normalize_address, same_addresses
+
+    assert same_addresses([read_back], ["0.0.0.0/0"])
+    assert not same_addresses(["203.0.113.0/24"], ["0.0.0.0/0"])
+    assert not same_addresses(["any"], ["203.0.113.10"])  # Any is broader than one address
+    assert normalize_address("10.0.0.0-10.0.0.255") == "10.0.0.0/24"
+    assert normalize_address("10.0.0.1-10.0.0.5") == "10.0.0.1-10.0.0.5"
+    rule = (
+        '{"Name":"fdw-wizard-postgresql","Enabled":"True","Direction":"Inbound","Action":"Allow",'
+        '"Profile":"Private","Protocol":"TCP","LocalPort":["5432"],'
+        f'"RemoteAddress":["{read_back}"]}}\n'
+    )
+    fw, fake = firewall(
+        [
+            (FW_LOOKUP, recorded(rule)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+            (POLICY, recorded(rec.FW_POLICY_DEFAULT)),
+        ]
+    )
+    plan = fw.plan_rule(5432, ["0.0.0.0/0"], ["Private"])
+    fake.assert_all_used()
+    assert plan.nothing_to_do and not plan.policy_blocked

@@ -285,7 +285,7 @@ def _collect_windows(
     registry: Any,
     rule_name: str | None,
 ) -> None:
-    from wizard.platform.runner import netsh_exe, powershell, sc_exe, system32
+    from wizard.platform.runner import netsh_exe, sc_exe, system32
     from wizard.platform.windows import (
         EVENT_SOURCE,
         WindowsFirewall,
@@ -343,14 +343,8 @@ def _collect_windows(
     )
     col.command(
         "firewall.active-policy",
-        powershell(
-            "ConvertTo-Json -Compress -InputObject @(Get-NetFirewallProfile -PolicyStore "
-            "ActiveStore | ForEach-Object { [pscustomobject]@{ Name = [string]$_.Name; "
-            "Enabled = [string]$_.Enabled; DefaultInboundAction = "
-            "[string]$_.DefaultInboundAction; AllowLocalFirewallRules = "
-            "[string]$_.AllowLocalFirewallRules } })"
-        ),
-        "the active policy (GPO may set AllowLocalFirewallRules=False)",
+        firewall.policy_argv(),
+        "wizard.platform.windows.parse_firewall_policy",
     )
     col.command(
         "firewall.netsh-allprofiles",

@@ -365,6 +365,15 @@ ICACLS_DATA_DIR = r"""C:\Program Files\PostgreSQL\16\data NT AUTHORITY\NetworkSe
 Processados com êxito 1 arquivos; Falha no processamento de 0 arquivos
 """
 
+FW_POLICY_DEFAULT = (
+    '[{"Name":"Domain","Enabled":"True","DefaultInboundAction":"NotConfigured",'
+    '"AllowLocalFirewallRules":"NotConfigured"},'
+    '{"Name":"Private","Enabled":"True","DefaultInboundAction":"NotConfigured",'
+    '"AllowLocalFirewallRules":"NotConfigured"},'
+    '{"Name":"Public","Enabled":"True","DefaultInboundAction":"NotConfigured",'
+    '"AllowLocalFirewallRules":"NotConfigured"}]\n'
+)
+# A domain GPO that ignores local rules on the Public profile.
 FW_ACTIVE_POLICY = (
     '[{"Name":"Domain","Enabled":"True","DefaultInboundAction":"NotConfigured",'
     '"AllowLocalFirewallRules":"NotConfigured"},'

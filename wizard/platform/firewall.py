@@ -54,6 +54,9 @@ class FirewallPlan:
     applicable: bool = True
     existing: FirewallRule | None = None
     descriptions: list[Message] = field(default_factory=list)  # one per argv
+    # The rule is (or will be) there but a policy makes it inert (Windows: a GPO with
+    # AllowLocalFirewallRules=False ignores local rules): "done" would be a lie.
+    policy_blocked: bool = False
 
     @property
     def nothing_to_do(self) -> bool:
@@ -165,17 +168,38 @@ def normalize_address(text: str) -> str:
     keyword = _KEYWORDS.get(value.lower())
     if keyword:
         return keyword
-    if "-" in value:  # a range "a-b"
+    if "-" in value:  # a range "a-b"; one that is exactly a network is that network
         lo, _, hi = value.partition("-")
         try:
-            return f"{ipaddress.ip_address(lo.strip())}-{ipaddress.ip_address(hi.strip())}"
-        except ValueError:
+            first, last = ipaddress.ip_address(lo.strip()), ipaddress.ip_address(hi.strip())
+            nets = [
+                ipaddress.ip_network(n)
+                for n in ipaddress.summarize_address_range(first, last)  # type: ignore[type-var]
+            ]
+        except (ValueError, TypeError):
             return value.lower()
+        if len(nets) == 1:
+            return str(nets[0].network_address) if nets[0].num_addresses == 1 else str(nets[0])
+        return f"{first}-{last}"
     try:
         net = ipaddress.ip_network(value, strict=False)
     except ValueError:
         return value.lower()
     return str(net.network_address) if net.num_addresses == 1 else str(net)
+
+
+_EVERY_ADDRESS = {"any", "0.0.0.0/0", "::/0"}
+
+
+def same_addresses(have: Iterable[str], want: Iterable[str]) -> bool:
+    """Whether a rule's addresses (as the firewall reports them) are the ones asked for. The
+    whole Internet may be read back in another spelling — ``0.0.0.0/0.0.0.0``, a range
+    ``0.0.0.0-255.255.255.255`` or ``Any`` — which must not make every check rewrite it."""
+    got = {normalize_address(a) for a in have}
+    wanted = {normalize_address(a) for a in want}
+    if got == wanted:
+        return True
+    return got == {"any"} and "0.0.0.0/0" in wanted and wanted <= _EVERY_ADDRESS
 
 
 def firewall_for(runner: CommandRunner | None = None, system: str | None = None) -> Firewall:

@@ -22,6 +22,7 @@ from wizard.platform.firewall import (
     FirewallPlan,
     FirewallRule,
     normalize_address,
+    same_addresses,
     validate_addresses,
     validate_port,
     validate_profiles,
@@ -879,6 +880,21 @@ class NetworkProfile:
     category: str  # Domain | Private | Public
 
 
+def parse_firewall_policy(text: str) -> dict[str, dict[str, str]]:
+    """The JSON :meth:`WindowsFirewall.policy_argv` prints, by canonical profile name."""
+    text = text.strip()
+    if not text:
+        return {}
+    data = json.loads(text)
+    items = data if isinstance(data, list) else [data]
+    found: dict[str, dict[str, str]] = {}
+    for item in items:
+        if isinstance(item, dict):
+            name = str(item.get("Name", "")).capitalize()
+            found[name] = {str(k): str(v) for k, v in item.items()}
+    return found
+
+
 def parse_connection_profiles(text: str) -> list[NetworkProfile]:
     text = text.strip()
     if not text:
@@ -936,6 +952,18 @@ class WindowsFirewall(Firewall):
 
     def _netsh(self, verb: str) -> list[str]:
         return [netsh_exe(), "advfirewall", "firewall", verb, "rule", f"name={self.rule_name}"]
+
+    @staticmethod
+    def policy_argv() -> list[str]:
+        """The firewall profiles of the ACTIVE policy store (local settings merged with Group
+        Policy): a GPO may switch a profile off or ignore local rules."""
+        return powershell(
+            "ConvertTo-Json -Compress -InputObject @(Get-NetFirewallProfile -PolicyStore "
+            "ActiveStore | ForEach-Object { [pscustomobject]@{ Name = [string]$_.Name; "
+            "Enabled = [string]$_.Enabled; DefaultInboundAction = "
+            "[string]$_.DefaultInboundAction; AllowLocalFirewallRules = "
+            "[string]$_.AllowLocalFirewallRules } })"
+        )
 
     def netsh_lookup_argv(self) -> list[str]:
         return [
@@ -1038,7 +1066,36 @@ class WindowsFirewall(Firewall):
         if not plan.argv_list:
             plan.notes.append(Message("platform.firewall.already", args))
         self._check_profiles(plan, wanted_profiles)
+        self._check_policy(plan, wanted_profiles)
         return plan
+
+    def active_policy(self) -> dict[str, dict[str, str]] | None:
+        """Profile name -> its active settings; None when they cannot be read."""
+        result = self.runner.run(self.policy_argv(), timeout=60.0)
+        if not result.ok:
+            return None
+        try:
+            return parse_firewall_policy(result.stdout)
+        except ValueError:
+            return None
+
+    def _check_policy(self, plan: FirewallPlan, profiles: tuple[str, ...]) -> None:
+        """A GPO with AllowLocalFirewallRules=False ignores every local rule (ours included)
+        on that profile: the port stays closed whatever the rule says."""
+        if self.use_netsh:
+            return
+        policy = self.active_policy()
+        if policy is None:
+            return
+        ignored = [
+            name
+            for name in profiles
+            if policy.get(name, {}).get("AllowLocalFirewallRules", "").lower() == "false"
+        ]
+        if ignored:
+            plan.policy_blocked = True
+            params = {"profiles": ", ".join(ignored)}
+            plan.warnings.append(Message("platform.firewall.gpo_ignores_local_rules", params))
 
     def _plan_ps_update(
         self,
@@ -1071,7 +1128,7 @@ class WindowsFirewall(Firewall):
                 )
             )
             plan.descriptions.append(Message("platform.firewall.action.update_port", args))
-        if set(rule.remote_addresses) != set(addresses):
+        if not same_addresses(rule.remote_addresses, addresses):
             plan.argv_list.append(
                 powershell(
                     f"Get-NetFirewallRule -Name {name} | Get-NetFirewallAddressFilter | "
@@ -1138,6 +1195,6 @@ def _matches(
         and rule.action == "allow"
         and rule.protocol == "tcp"
         and rule.local_ports == (str(port),)
-        and set(rule.remote_addresses) == set(addresses)
+        and same_addresses(rule.remote_addresses, addresses)
         and set(rule.profiles) == set(profiles)
     )
