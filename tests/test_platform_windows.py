@@ -488,9 +488,14 @@ def test_elevation_true_and_false() -> None:
     text_pt = no.relaunch.render("pt-BR")
     assert "Run as administrator" in text_en
     assert "Executar como administrador" in text_pt
-    command = '"C:\\Program Files\\fdw-wizard\\fdw-wizard.exe" apply --only local'
+    # PowerShell: a quoted path alone is a string expression; `&` runs it.
+    command = "& 'C:\\Program Files\\fdw-wizard\\fdw-wizard.exe' apply --only local"
     assert relaunch_command(argv, "windows") == command
     assert command in text_pt
+    odd = [r"C:\fdw\fdw-wizard.exe", "apply", "--config", r"D:\O'Brien data\f.yaml"]
+    assert relaunch_command(odd, "windows") == (
+        "& 'C:\\fdw\\fdw-wizard.exe' apply --config 'D:\\O''Brien data\\f.yaml'"
+    )
 
 
 def test_is_elevated_is_false_where_windll_is_missing() -> None:

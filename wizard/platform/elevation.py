@@ -7,8 +7,8 @@ postgresql.conf and pg_hba.conf. When not, the exact way to relaunch is an i18n 
 from __future__ import annotations
 
 import os
+import re
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,11 +39,20 @@ def _relaunch_argv(argv: Sequence[str] | None) -> list[str]:
     return args
 
 
+_PS_BARE = re.compile(r"^[A-Za-z0-9_\-./:\\=,+@]+$")
+
+
 def relaunch_command(argv: Sequence[str] | None = None, system: str | None = None) -> str:
-    """The same command line, ready to paste (sudo-prefixed on Linux when not root)."""
+    """The same command line, ready to paste (sudo-prefixed on Linux when not root). Windows:
+    PowerShell syntax (the instruction opens an elevated PowerShell / Windows Terminal), where
+    a quoted program path is only run through the call operator: ``& 'C:\\...exe' args``."""
     args = _relaunch_argv(argv)
     if (system or current_system()) == "windows":
-        return subprocess.list2cmdline(args)
+        from wizard.platform.runner import ps_quote
+
+        program, *rest = args
+        words = [a if _PS_BARE.match(a) else ps_quote(a) for a in rest]
+        return " ".join(["&", ps_quote(program), *words])
     return shlex.join(["sudo", *args])
 
 
