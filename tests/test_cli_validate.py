@@ -49,7 +49,7 @@ def test_validate_json(site: Any) -> None:
     relations = document["latency"]["relations"]
     assert len(relations) == 20  # the runbook's 18 tables and the two views
     assert all("pushdown" in r for rel in relations for r in rel["reads"])
-    assert document["offline"]["probe"]["seconds"] <= document["offline"]["bound_s"]
+    assert document["offline"]["probe"]["seconds"] <= document["offline"]["limit_s"]
     fallback = document["fallback"]["tables"]
     assert len(fallback) == 18 and {t["state"] for t in fallback.values()} == {"ok"}
     assert document["monitor"]["records"] >= 1
@@ -61,7 +61,7 @@ def test_validate_text_shows_tables(site: Any) -> None:
     assert result.returncode == exitcodes.OK, result.stderr
     assert "bi.fat_faturamentos / aggregate" in result.stdout
     assert "aggregate=not_pushed" in result.stdout
-    assert "DW fora do ar: blackhole" in result.stdout
+    assert "DW fora do ar: hung, fresh" in result.stdout
 
 
 def test_watch_json_bounded(site: Any) -> None:

@@ -3,6 +3,7 @@ time-to-error against a loopback blackhole, and the health probe — after a ful
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -11,20 +12,15 @@ import psycopg
 import pytest
 
 from wizard import latency, monitor
-from wizard.blackhole import Blackhole
 from wizard.engine import Status
 from wizard.session import open_session
+from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
 from wizard.steps.supabase_checks import remote_sql
 from wizard.steps.supabase_fdw import current_server
+from wizard.steps.validate import Offline
 from wizard.testbed import TestBed
 
 pytestmark = pytest.mark.clusters
-
-LEFTOVERS = (
-    "SELECT (SELECT count(*) FROM pg_foreign_server"
-    " WHERE srvname LIKE 'fdw\\_wizard\\_offline\\_%')"
-    " + (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'fdw\\_wizard\\_offline\\_%')"
-)
 
 
 @pytest.fixture(scope="module")
@@ -155,21 +151,29 @@ def test_unanalyzed_table_gets_analyze_and_index_remedies(site: dict[str, Any]) 
     assert scans and scans[0].startswith("fat_faturamentos")
 
 
-def test_offline_fails_in_time_against_a_blackhole(site: dict[str, Any]) -> None:
+def test_offline_measures_each_outage_within_the_bound(site: dict[str, Any]) -> None:
     off = outcome(site, "validate.offline")
-    assert off.status is Status.DONE, off.message.render("en")
-    bound = site["ctx"].config.fdw.connect_timeout_s + 2
-    probe = off.facts["probe"]
-    assert probe["kind"] == "blackhole"
-    # The bound IS the feature: the app's query must fail before its fallback is too late.
-    assert probe["seconds"] is not None and probe["seconds"] <= bound
-    assert "timeout expired" in probe["error"]
-    assert probe["cleaned"]
-    refused = off.facts["refused"]
-    assert refused["seconds"] is not None and refused["seconds"] < probe["seconds"]
-    assert "refused" in refused["error"].lower()
-    with supa(site["bed"]) as conn:
-        assert conn.execute(LEFTOVERS).fetchone()[0] == 0
+    assert off.status is Status.DONE, [off.message.render("en")] + [
+        d.render("en") for d in off.details
+    ]
+    facts = off.facts
+    bound = site["ctx"].config.fdw.api_read_bound_s
+    assert facts["bound_s"] == bound and facts["pre_request"] == BOUND_FUNCTION
+    assert facts["relation"] == "public.v_clientes_360"
+    cases = {c["kind"]: c for c in facts["cases"]}
+    assert set(cases) == {"refused, fresh", "hung, fresh", "refused, warm", "hung, warm"}
+    for case in cases.values():
+        # The bound IS the feature: the app's read ends, with an error it acts on, in time.
+        assert case["seconds"] is not None and case["seconds"] <= bound + 0.5, case
+        assert case["http_status"] in (500, 503), case
+        assert case["cleaned"] and not case["answered"] and not case["hung"]
+        assert case["statement_timeout_ms"] == bound * 1000  # the pre-request's, not 8 s
+    assert cases["hung, warm"]["sqlstate"] == "57014"  # statement_timeout ended it
+    assert cases["hung, warm"]["seconds"] >= bound - 0.2  # it really waited: a real hang
+    assert cases["refused, fresh"]["sqlstate"].startswith("08")
+    assert cases["refused, fresh"]["seconds"] < 1
+    assert facts["probe"]["kind"] == "hung, fresh" and facts["refused"]["kind"] == "refused, fresh"
+    assert _options(site["ctx"])["host"] == "127.0.0.1"  # the server was never left elsewhere
 
 
 def _options(ctx: Any) -> dict[str, str]:
@@ -178,53 +182,109 @@ def _options(ctx: Any) -> dict[str, str]:
     return server[1]
 
 
-def test_offline_objects_removed_when_interrupted(site: dict[str, Any]) -> None:
+def _app(site: dict[str, Any], **changes: Any) -> latency.AppRequest:
+    """The app's read as validate.offline builds it (role settings, the pre-request)."""
+    with supa(site["bed"]) as conn:
+        settings = tuple(role_settings(conn, "authenticated").items())
+        pre = role_settings(conn, "authenticator").get("pgrst.db_pre_request")
+    app = latency.AppRequest("authenticated", settings, pre, "public", "v_clientes_360")
+    return dataclasses.replace(app, **changes)
+
+
+def test_offline_without_the_bound_fails_and_says_how(site: dict[str, Any]) -> None:
+    """Without supabase.read-bound a warm read of a hung DW waits authenticated's 8 s."""
     ctx = site["ctx"]
+    step = ReadBound()
+    assert not step.undo(ctx).incomplete
+    try:
+        result = Offline()._measure(ctx, ctx.supabase_conn(), lambda *a: None)
+    finally:
+        again = site["runner"].apply([step.id], confirm=lambda s, p: True)
+        assert again.exit_code == 0
+    assert result.status is Status.FAILED
+    keys = [d.key for d in result.details]
+    assert "step.validate.offline.no_bound" in keys
+    assert "step.validate.offline.slow.fix_bound" in keys
+    warm = next(c for c in result.facts["cases"] if c["kind"] == "hung, warm")
+    assert warm["statement_timeout_ms"] == 8000 and warm["seconds"] >= 7.5
+    assert "step.validate.offline.case_over" in keys
+
+
+def test_offline_change_is_never_seen_and_rolled_back(site: dict[str, Any]) -> None:
+    ctx = site["ctx"]
+    before = _options(ctx)
 
     def interrupt() -> None:
-        with supa(site["bed"]) as other:  # uncommitted: nobody else ever sees them
-            assert other.execute(LEFTOVERS).fetchone()[0] == 0
+        with supa(site["bed"]) as other:  # uncommitted: nobody else ever sees it
+            row = other.execute(
+                "SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s",
+                (ctx.config.fdw.server_name,),
+            ).fetchone()
+            assert sorted(row[0]) == sorted(f"{k}={v}" for k, v in before.items())
         raise KeyboardInterrupt
 
-    with Blackhole() as hole, pytest.raises(KeyboardInterrupt):
-        latency.time_to_error(
+    with pytest.raises(KeyboardInterrupt):
+        latency.api_outage(
             lambda: monitor.open_supabase(ctx),
             ctx.supabase_conn(),
-            _options(ctx),
-            hole.host,
-            hole.port,
-            kind="blackhole",
-            remote_user=ctx.config.reader.name,
-            statement_timeout="8s",
+            ctx.config.fdw.server_name,
+            _app(site),
+            kind="hung",
+            session="fresh",
             cap_s=10,
-            on_created=interrupt,
+            on_ready=interrupt,
         )
-    with supa(site["bed"]) as conn:
-        assert conn.execute(LEFTOVERS).fetchone()[0] == 0
+    assert _options(ctx) == before
 
 
-def test_offline_without_connect_timeout_hangs_and_is_cut(site: dict[str, Any]) -> None:
-    """The runbook's server (no connect_timeout): statement_timeout does not help on PG15; the
-    wizard stops waiting at its cap, frees the backend and still leaves nothing behind."""
+def test_offline_hang_without_any_timeout_is_cut(site: dict[str, Any]) -> None:
+    """No pre-request and no statement_timeout (the runbook's postgres-like caller): a warm read
+    of a hung DW never ends by itself; the wizard stops waiting at its cap, frees the backend
+    (closing the proxy's sockets) and leaves the server as it was."""
     ctx = site["ctx"]
-    options = {k: v for k, v in _options(ctx).items() if k != "connect_timeout"}
+    app = _app(site, pre_request=None, role_settings=(("statement_timeout", "0"),))
     started = time.monotonic()
-    with Blackhole() as hole:
-        out = latency.time_to_error(
-            lambda: monitor.open_supabase(ctx),
-            ctx.supabase_conn(),
-            options,
-            hole.host,
-            hole.port,
-            kind="blackhole",
-            remote_user=ctx.config.reader.name,
-            statement_timeout="1s",
-            cap_s=2.5,
-            release=hole.release,
-        )
+    out = latency.api_outage(
+        lambda: monitor.open_supabase(ctx),
+        ctx.supabase_conn(),
+        ctx.config.fdw.server_name,
+        app,
+        kind="hung",
+        session="warm",
+        dw=(ctx.config.local.host, ctx.config.local.port),
+        cap_s=2.5,
+    )
     assert out.hung and out.seconds is None
     assert out.cleaned
     assert time.monotonic() - started < 2.5 + 5 + 3  # the wizard's own wait is bounded
+
+
+def test_hung_by_sigstop_matches_what_validate_measures(site: dict[str, Any]) -> None:
+    """The real thing the blackhole/proxy stand for: the DW's processes stopped. A warm
+    authenticated read through the API stand-in ends within the bound."""
+    import secrets
+
+    import httpx
+
+    from tests.test_read_bound import dw_hung
+    from wizard.supabase_standin import StandIn
+
+    bound = site["ctx"].config.fdw.api_read_bound_s
+    with StandIn(
+        db=site["bed"].supabase.conninfo(),
+        storage_dir=site["folder"] / "storage",
+        jwt_secret=secrets.token_urlsafe(32),
+    ) as standin:
+        key = standin.key("authenticated")
+        headers = {"apikey": key, "Authorization": f"Bearer {key}"}
+        url = f"{standin.url}/rest/v1/v_clientes_360?select=*&limit=5"
+        assert httpx.get(url, headers=headers, timeout=30).status_code == 200  # warm
+        with dw_hung(site["bed"]):
+            started = time.monotonic()
+            answer = httpx.get(url, headers=headers, timeout=60)
+            seconds = time.monotonic() - started
+    assert answer.status_code == 500 and answer.json()["code"] == "57014"
+    assert seconds <= bound + 0.7
 
 
 def test_monitor_probe_is_logged_and_gate_pending(site: dict[str, Any]) -> None:
@@ -249,3 +309,41 @@ def test_a_table_no_bigger_than_the_limit_is_not_flagged() -> None:
     assert pushdown(measured, table_rows=10000.0)["limit"] == "not_needed"
     assert pushdown(measured, table_rows=40000.0)["limit"] == "not_pushed"
     assert pushdown(measured)["limit"] == "not_pushed"  # unknown size: say what the plan shows
+
+
+def test_freezable_proxy_forwards_freezes_and_refuses() -> None:
+    """The warm-session stand-in for a hung or stopped DW, on loopback only."""
+    import socket
+    import threading
+
+    from wizard.blackhole import FreezableProxy
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while data := conn.recv(1024):
+                conn.sendall(data)
+
+    threading.Thread(target=echo, daemon=True).start()
+    with pytest.raises(ValueError):
+        FreezableProxy("192.0.2.1", 5432)  # never anything but loopback
+    with FreezableProxy("127.0.0.1", server.getsockname()[1]) as proxy:
+        client = socket.create_connection((proxy.host, proxy.port), timeout=2)
+        client.sendall(b"ping")
+        assert client.recv(16) == b"ping"
+        proxy.freeze()
+        client.sendall(b"again")
+        client.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            client.recv(16)  # the connection stays open, nothing comes back
+        held = socket.create_connection((proxy.host, proxy.port), timeout=2)  # still accepted
+        proxy.refuse()
+        client.settimeout(2)
+        assert client.recv(16) == b""  # dropped
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((proxy.host, proxy.port), timeout=2)
+        client.close()
+        held.close()
+    server.close()

@@ -452,138 +452,230 @@ def remedies(
     return out
 
 
-# -- offline: time to error against an address that never answers -------------------------------
+# -- offline: how the app's read ends when the DW is refused or hung ----------------------------
+
+OUTAGE_KINDS = ("refused", "hung")
+SESSIONS = ("fresh", "warm")
 
 
 @dataclass
-class Offline:
-    """One time-to-error measurement through a throwaway copy of the foreign server."""
+class Outage:
+    """One measurement: the app's read of ``relation`` as PostgREST runs it (role, role
+    settings, request.path, the pre-request function) while the foreign server points at an
+    outage of ``kind`` — a fresh connection attempt, or a connection made while the DW
+    answered (``warm``) that then stops answering (hung) or is dropped (refused)."""
 
-    kind: str  # "blackhole" | "refused" | "configured"
-    host: str
-    port: int
-    server: str
-    seconds: float | None = None  # None: still hanging when the wizard stopped waiting
+    kind: str  # "refused" | "hung"
+    session: str  # "fresh" | "warm"
+    address: str
+    seconds: float | None = None  # None: still waiting when the wizard stopped waiting
     error: str | None = None
-    answered: bool = False  # the query succeeded: the address is not offline at all
+    sqlstate: str | None = None
+    http_status: int | None = None  # what PostgREST answers for that SQLSTATE
+    answered: bool = False  # the read succeeded: it was not an outage at all
     hung: bool = False
-    cleaned: bool = False
-    problem: str | None = None  # the probe itself could not run (creating the objects...)
+    cleaned: bool = False  # the server's options are as before (the change was rolled back)
+    problem: str | None = None  # the measurement itself could not run (e.g. no warm-up)
+    statement_timeout_ms: int | None = None  # what the request's transaction had
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}, {self.session}"
+
+    def within(self, bound_s: float, margin_s: float) -> bool:
+        return (
+            not self.hung
+            and not self.answered
+            and self.problem is None
+            and self.seconds is not None
+            and self.seconds <= bound_s + margin_s
+        )
 
     def to_json(self) -> dict[str, Any]:
         from wizard.redact import redact
 
         return {
-            "kind": self.kind,
-            "address": f"{self.host}:{self.port}",
-            "server": self.server,
+            "kind": self.label,
+            "outage": self.kind,
+            "session": self.session,
+            "address": self.address,
             "seconds": self.seconds,
             "error": redact(self.error) if self.error else None,
+            "sqlstate": self.sqlstate,
+            "http_status": self.http_status,
             "answered": self.answered,
             "hung": self.hung,
             "cleaned": self.cleaned,
             "problem": redact(self.problem) if self.problem else None,
+            "statement_timeout_ms": self.statement_timeout_ms,
         }
 
 
-def offline_name() -> str:
-    import secrets
+@dataclass(frozen=True)
+class AppRequest:
+    """The app's read as PostgREST runs it: who, with which role settings, which pre-request
+    function, which relation (``request.path`` is ``/<name>``)."""
 
-    return "fdw_wizard_offline_" + secrets.token_hex(4)
+    role: str
+    role_settings: tuple[tuple[str, str], ...]
+    pre_request: str | None
+    schema: str
+    relation: str
+    limit: int = 10
 
 
-def _offline_worker(
+def _first_line(exc: BaseException) -> str:
+    detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return " ".join((first + (f" — {detail}" if detail else "")).split())
+
+
+def _request(conn: Any, app: AppRequest) -> None:
+    """PostgREST's per-request preamble in the current transaction, then its pre-request."""
+    from psycopg import sql
+
+    conn.execute(
+        "SELECT set_config('role', %s, true), set_config('request.method', 'GET', true),"
+        " set_config('request.path', %s, true)",
+        (app.role, "/" + app.relation),
+    )
+    for name, value in app.role_settings:
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+    if app.pre_request:
+        parts = [p.strip().strip('"') for p in app.pre_request.split(".") if p.strip()]
+        conn.execute(sql.SQL("SELECT {}()").format(sql.Identifier(*parts)))
+
+
+def _read(conn: Any, app: AppRequest) -> None:
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL("SELECT * FROM {} LIMIT {}").format(
+            sql.Identifier(app.schema, app.relation), sql.Literal(app.limit)
+        )
+    ).fetchall()
+
+
+def _outage_worker(
     conn: Any,
-    out: Offline,
-    options: dict[str, str],
-    remote_user: str,
-    statement_timeout: str | None,
-    on_created: Any,
+    out: Outage,
+    server: str,
+    point_to: tuple[str, int],
+    app: AppRequest,
+    warm: Any,
+    on_ready: Any,
 ) -> None:
-    """Create the throwaway objects and time a read until it errors, all inside one
-    transaction that is always rolled back: nothing is ever committed, so nothing can be
-    left behind, even if the process dies."""
-    import secrets
-
+    """Point the server at the outage, (warm: read once through the proxy, then break it),
+    and time the app's read — all in one transaction that is always rolled back, so nothing
+    is ever committed and nobody else ever sees the server pointed elsewhere."""
     import psycopg
+    from psycopg import sql
 
     from wizard import sql_text
+    from wizard.supabase_standin import postgrest_status
 
+    options = sql.SQL(", ").join(
+        sql.SQL("SET {} {}").format(sql.Identifier(k), sql.Literal(v))
+        for k, v in (("host", point_to[0]), ("port", str(point_to[1])))
+    )
     try:
         with conn.transaction(force_rollback=True):
             conn.execute(
                 sql_text.render(
-                    conn,
-                    "validate/offline_server.sql",
-                    server=out.server,
-                    options=sql_text.options(options),
+                    conn, "validate/offline_point_server.sql", server=server, options=options
                 )
             )
-            conn.execute(
-                sql_text.render(
-                    conn,
-                    "validate/offline_mapping.sql",
-                    server=out.server,
-                    remote_user=remote_user,
-                    password=secrets.token_urlsafe(16),
-                )
-            )
-            conn.execute(sql_text.render(conn, "validate/offline_schema.sql", schema=out.server))
-            conn.execute(
-                sql_text.render(
-                    conn, "validate/offline_table.sql", schema=out.server, server=out.server
-                )
-            )
-            if statement_timeout:  # the app role's own limit ("authenticated-like")
-                conn.execute(
-                    "SELECT set_config('statement_timeout', %s, true)", (statement_timeout,)
-                )
-            if on_created is not None:
-                on_created()
+            if warm is not None:
+                conn.execute("SAVEPOINT fdw_wizard_warm_up")
+                _request(conn, app)
+                try:
+                    _read(conn, app)  # the connection is made while the DW answers
+                except psycopg.Error as exc:
+                    out.problem = "warm-up: " + _first_line(exc)
+                    return
+                conn.execute("RELEASE SAVEPOINT fdw_wizard_warm_up")
+                warm()  # the DW stops answering / goes away, the connection stays cached
+            # The timed read in a savepoint: its first remote command is then a transaction-
+            # control one (SAVEPOINT), as on an idle warm connection in production (START
+            # TRANSACTION) — the command postgres_fdw drops the connection for, without a
+            # cancel request, when it is interrupted. (A DW that freezes in the middle of a
+            # read gets a cancel request, which PostgreSQL 15/16 wait for without a limit.)
+            conn.execute("SAVEPOINT fdw_wizard_request")
+            _request(conn, app)
+            row = conn.execute(
+                "SELECT setting::integer FROM pg_settings WHERE name = 'statement_timeout'"
+            ).fetchone()
+            out.statement_timeout_ms = int(row[0]) if row else None
+            if on_ready is not None:
+                on_ready()
             started = time.perf_counter()
             try:
-                conn.execute(f"SELECT count(*) FROM {sql_text.identifier(out.server, 'probe')}")
+                _read(conn, app)
                 out.answered = True
             except psycopg.Error as exc:
-                detail = getattr(getattr(exc, "diag", None), "message_detail", None)
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                out.error = " ".join((first + (f" — {detail}" if detail else "")).split())
+                out.error = _first_line(exc)
+                out.sqlstate = exc.sqlstate
+                out.http_status = postgrest_status(exc.sqlstate, app.role)
             out.seconds = round(time.perf_counter() - started, 3)
     except psycopg.Error as exc:
-        out.problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        out.problem = _first_line(exc)
 
 
-def time_to_error(
+def api_outage(
     open_conn: Any,
     check_conn: Any,
-    options: dict[str, str],
-    host: str,
-    port: int,
+    server: str,
+    app: AppRequest,
     *,
     kind: str,
-    remote_user: str,
-    statement_timeout: str | None,
+    session: str,
+    dw: tuple[str, int] | None = None,
+    probe: tuple[str, int] | None = None,
     cap_s: float,
-    release: Any = None,
-    on_created: Any = None,
-) -> Offline:
-    """Time a read through a copy of the server at host:port until it fails.
+    on_ready: Any = None,
+) -> Outage:
+    """Time the app's read during one outage of ``kind`` ("refused" | "hung") for a ``session``
+    ("fresh" | "warm").
 
-    ``open_conn()`` gives the worker its own connection; ``check_conn`` proves afterwards that
-    no object is left. After ``cap_s`` the wizard stops waiting (PG15 cannot cancel a hung
-    connect): ``release()`` (the blackhole's) frees the backend, else the worker is abandoned
-    with its uncommitted transaction.
-    """
+    Where the outage comes from: ``probe`` (an address that never answers, reachable from
+    Supabase) for a fresh hung read; else loopback listeners of this machine, which Supabase
+    reaches only when it shares the loopback (the sandbox): a bound, non-listening port
+    (refused), the blackhole (hung), and for warm reads a proxy to the DW (``dw``) that
+    freezes or drops its connections after one read. After ``cap_s`` the wizard stops waiting
+    (PostgreSQL 15 cannot cancel a hanging connection attempt): the listener's sockets are
+    closed, which frees the backend; if even that fails the connection is abandoned with its
+    uncommitted transaction."""
     import threading
 
-    out = Offline(kind, host, port, offline_name())
-    wanted = dict(options, host=host, port=str(port))
+    from wizard.blackhole import Blackhole, FreezableProxy, RefusedPort
+
+    endpoint: Any
+    warm: Any = None
+    release: Any = None
+    if session == "warm":
+        if dw is None:
+            raise ValueError("a warm measurement needs the DW's loopback address")
+        endpoint = FreezableProxy(dw[0], dw[1])
+        warm = endpoint.freeze if kind == "hung" else endpoint.refuse
+        release = endpoint.release
+        address = (endpoint.host, endpoint.port)
+    elif probe is not None:
+        endpoint, address = None, probe
+    elif kind == "hung":
+        endpoint = Blackhole()
+        release = endpoint.release
+        address = (endpoint.host, endpoint.port)
+    else:
+        endpoint = RefusedPort()
+        address = (endpoint.host, endpoint.port)
+    out = Outage(kind, session, f"{address[0]}:{address[1]}")
+    before = _server_options(check_conn, server)
     conn = open_conn()
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            _offline_worker(conn, out, wanted, remote_user, statement_timeout, on_created)
+            _outage_worker(conn, out, server, address, app, warm, on_ready)
         except BaseException as exc:
             failure.append(exc)
 
@@ -604,15 +696,20 @@ def time_to_error(
     finally:
         if not worker.is_alive():
             conn.close()
-        left = check_conn.execute(
-            "SELECT (SELECT count(*) FROM pg_foreign_server WHERE srvname = %s)"
-            " + (SELECT count(*) FROM pg_namespace WHERE nspname = %s)",
-            (out.server, out.server),
-        ).fetchone()[0]
-        out.cleaned = left == 0
+        if endpoint is not None:
+            with contextlib.suppress(Exception):
+                endpoint.stop() if hasattr(endpoint, "stop") else endpoint.close()
+        out.cleaned = _server_options(check_conn, server) == before
     if failure:
         raise failure[0]
     return out
+
+
+def _server_options(conn: Any, server: str) -> list[str] | None:
+    row = conn.execute(
+        "SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (server,)
+    ).fetchone()
+    return sorted(row[0] or []) if row else None
 
 
 def parse_host_port(text: str, default_port: int) -> tuple[str, int]:

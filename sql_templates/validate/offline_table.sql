@@ -1,1 +1,0 @@
-CREATE FOREIGN TABLE {schema}.probe () SERVER {server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_am')
