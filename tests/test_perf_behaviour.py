@@ -115,3 +115,100 @@ def test_tui_paints_before_reading_the_config(tmp_path: Path) -> None:
             assert app.config is not None or app.config_problems
 
     asyncio.run(scenario())
+
+
+# -- the wizard's own commands do not grow with the warehouse ---------------------------------
+
+
+def test_a_failed_measurement_is_kept_until_asked_or_changed(site: dict[str, Any]) -> None:
+    """`status` does not measure the same setup again, even after a failure: it says when it
+    measured and how to measure now; `validate` (fresh) measures."""
+    config = site["config"].model_copy(deep=True)
+    config.validation.latency_target_ms = 2
+    config.validation.samples = 1
+    ctx, runner = open_session(config, site["path"])
+    try:
+        first = by_id(runner.status(["validate.latency"]))["validate.latency"]
+    finally:
+        ctx.close()
+    assert first.status is Status.FAILED and first.facts["reused"] is False
+    ctx, runner = open_session(config, site["path"])
+    try:
+        kept = by_id(runner.status(["validate.latency"]))["validate.latency"]
+        ctx.fresh_measurements = True
+        fresh = by_id(runner.status(["validate.latency"]))["validate.latency"]
+    finally:
+        ctx.close()
+    assert kept.status is Status.FAILED and kept.facts["reused"] is True
+    assert kept.facts["measured_at"] == first.facts["measured_at"]
+    assert "step.pushdown.latency_kept" in {d.key for d in kept.details}
+    assert (
+        fresh.facts["reused"] is False and fresh.facts["measured_at"] != first.facts["measured_at"]
+    )
+
+
+def test_test_queries_compare_statistics_of_big_tables(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table above COUNT_EXACT_MAX_ROWS (by the DW's statistics) is not counted in `status`
+    (a count reads the whole table): its statistics are compared; `validate` counts it."""
+    from wizard.steps import supabase_checks
+
+    events: list[Any] = []
+    monkeypatch.setattr(supabase_checks, "COUNT_EXACT_MAX_ROWS", 0)
+    ctx, runner = open_session(site["config"], site["path"], sink=events.append)
+    try:
+        outcome = by_id(runner.status(["supabase.test-queries"]))["supabase.test-queries"]
+        counted = [e for e in events if e.message and e.message.key.endswith(".counting")]
+        assert outcome.status is Status.DONE
+        assert counted == []  # no count(*) at all
+        bed: TestBed = site["bed"]
+        with bed.dw.connect() as dw:
+            estimates = dict(
+                dw.execute(
+                    "SELECT relname, reltuples::bigint FROM pg_class"
+                    " WHERE relname = ANY(%s) AND relkind = 'r'",
+                    (list(site["config"].fdw.tables),),
+                ).fetchall()
+            )
+        assert outcome.facts["counts"] == estimates  # the DW's and Supabase's statistics agree
+        events.clear()
+        ctx.fresh_measurements = True  # `fdw-wizard validate`: every table counted
+        runner.status(["supabase.test-queries"])
+        counted = [e for e in events if e.message and e.message.key.endswith(".counting")]
+        assert len(counted) == len(site["config"].fdw.tables)
+    finally:
+        ctx.close()
+
+
+def _rows_json(rows: int) -> bytes:
+    import json
+
+    return json.dumps(
+        [{"codigo": i, "nome": f"cliente {i}", "valor": i * 1.5} for i in range(rows)]
+    ).encode("utf-8")
+
+
+def test_fallback_file_is_judged_from_a_bounded_sample() -> None:
+    from wizard.steps.app import SAMPLE_BYTES, TAIL_BYTES, judge_sample
+
+    big = _rows_json(40_000)
+    assert len(big) > 4 * SAMPLE_BYTES
+    info: dict[str, Any] = {}
+    assert judge_sample(big[:SAMPLE_BYTES], big[-TAIL_BYTES:], len(big), info) is None
+    assert info["rows_estimated"] is True
+    assert abs(info["rows"] - 40_000) < 40_000 * 0.1  # estimated from the sampled rows
+    # Cut short (an interrupted upload): the array is never closed.
+    cut = big[: len(big) // 2]
+    problem = judge_sample(cut[:SAMPLE_BYTES], cut[-TAIL_BYTES:], len(cut), {})
+    assert problem is not None and "]" in problem["error"]
+    # Not rows at all.
+    text = b'{"rows": ' + big + b"}"
+    assert judge_sample(text[:SAMPLE_BYTES], text[-TAIL_BYTES:], len(text), {}) is not None
+    # A file the sample holds whole: parsed whole, exact count.
+    small = _rows_json(10)
+    info = {}
+    assert judge_sample(small, small[-TAIL_BYTES:], len(small), info) is None
+    assert info == {"rows": 10, "rows_estimated": False}
+    broken = b'[{"mes": "2026-01"'
+    assert judge_sample(broken, broken, len(broken), {}) is not None

@@ -13,6 +13,10 @@ from wizard.i18n import Message, t
 from . import CliContext
 from .output import emit_json, say
 
+# The growth scales the benchmarks use (scale 20: 800k clients, 2M invoices, ~2.4 GB of
+# fallback files; it takes minutes and a few GB of disk to build).
+MAX_SCALE = 20
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("demo", parents=[common], help=t("cli.cmd.demo"))
@@ -26,8 +30,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     directory = args.dir or sandbox.default_dir()
-    if not 0 < args.scale <= 5:
-        say(ctx, Message("sandbox.bad_scale", {"value": args.scale}), err=True)
+    if not 0 < args.scale <= MAX_SCALE:
+        say(ctx, Message("sandbox.bad_scale", {"value": args.scale, "max": MAX_SCALE}), err=True)
         return exitcodes.USAGE
     try:
         if args.stop:

@@ -288,15 +288,20 @@ class Fallback(Step):
                 seen = parsed_before.get(name)
                 if isinstance(seen, dict) and seen.get("stamp") == stamp:
                     info["rows"] = seen.get("rows")
+                    info["rows_estimated"] = bool(seen.get("rows_estimated"))
                     parsed_now[name] = seen
                 else:
                     ctx.progress(self.id, Message("app.fallback.downloading", params))
-                    problem = _parse_problem(url, service, bucket, name, info)
+                    problem = _sample_problem(url, service, bucket, name, info)
                     if problem is not None:
                         state = "unparseable"
                         details.append(Message("app.fallback.unparseable", {**params, **problem}))
                     else:
-                        parsed_now[name] = {"stamp": stamp, "rows": info.get("rows")}
+                        parsed_now[name] = {
+                            "stamp": stamp,
+                            "rows": info.get("rows"),
+                            "rows_estimated": info.get("rows_estimated", False),
+                        }
             info["state"] = state
             counts[state] += 1
 
@@ -387,23 +392,108 @@ def _objects_from_db(ctx: Any, bucket: str) -> dict[str, tuple[int, Modified]] |
     return objects
 
 
-def _parse_problem(
+# A fallback file is streamed, never held whole (at scale 20 they add up to 2.4 GB, and on a
+# real project they come over the WAN): the first SAMPLE_BYTES are parsed as the app's
+# JSON.parse would (a JSON array of rows), the last bytes must close the array, and a file no
+# bigger than the sample is parsed whole (its row count is exact; otherwise it is estimated from
+# the sampled rows' size). Memory stays at the sample's size whatever the file's.
+SAMPLE_BYTES = 256 * 1024
+TAIL_BYTES = 64
+STREAM_CHUNK = 64 * 1024
+
+
+def _sample_problem(
     url: str, key: str, bucket: str, name: str, info: dict[str, Any]
 ) -> dict[str, str] | None:
-    """Download and parse one fallback file as the app does (JSON.parse); None when fine."""
-    from wizard.supabase_api import SupabaseApiError, download
+    """Stream one fallback file and judge a bounded sample of it; None when fine."""
+    from urllib.parse import quote
 
+    import httpx
+
+    from wizard import redact
+    from wizard.supabase_api import DEFAULT_TIMEOUT_S
+
+    redact.register(key)
+    endpoint = f"{url.rstrip('/')}/storage/v1/object/{quote(bucket)}/{quote(name)}"
+    headers = {"apikey": key, "Authorization": f"Bearer {key}"}
+    head = bytearray()
+    tail = b""
+    total = 0
     try:
-        data = download(url, key, bucket, name)
-    except SupabaseApiError as exc:
-        return {"error": exc.message.render("en") if exc.kind != "object_missing" else exc.kind}
+        with (
+            httpx.Client(
+                timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=10.0), follow_redirects=False
+            ) as client,
+            client.stream("GET", endpoint, headers=headers) as response,
+        ):
+            if response.status_code >= 400:
+                body = b""
+                for chunk in response.iter_bytes(4096):
+                    body = (body + chunk)[:400]  # an error body, bounded
+                    break
+                return {
+                    "error": "object_missing"
+                    if response.status_code in (400, 404)
+                    else f"HTTP {response.status_code}: {body.decode('utf-8', 'replace')[:200]}"
+                }
+            for chunk in response.iter_bytes(STREAM_CHUNK):
+                total += len(chunk)
+                if len(head) < SAMPLE_BYTES:
+                    head += chunk[: SAMPLE_BYTES - len(head)]
+                tail = (tail + chunk)[-TAIL_BYTES:]
+    except httpx.HTTPError as exc:
+        return {"error": f"{type(exc).__name__}: {redact.redact(str(exc))[:160]}"}
+    info["bytes_read"] = total
+    return judge_sample(bytes(head), tail, total, info)
+
+
+def judge_sample(
+    head: bytes, tail: bytes, total: int, info: dict[str, Any]
+) -> dict[str, str] | None:
+    """The app's JSON.parse on a file's first bytes (``head``), its last bytes (``tail``) and
+    its size; sets ``info["rows"]`` (exact, or estimated when only a sample was parsed)."""
+    import codecs
+
+    if total <= len(head):  # the whole file is in the sample: parse it as the app does
+        try:
+            parsed = json.loads(head)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return {"error": f"{type(exc).__name__}: {str(exc)[:120]}"}
+        if not isinstance(parsed, list):
+            return {"error": f"expected a JSON array of rows, found {type(parsed).__name__}"}
+        info["rows"] = len(parsed)
+        info["rows_estimated"] = False
+        return None
+    if not tail.rstrip().endswith(b"]"):
+        return {"error": "the file does not end with ']' (cut short: an interrupted upload?)"}
     try:
-        parsed = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return {"error": f"{type(exc).__name__}: {str(exc)[:120]}"}
-    if not isinstance(parsed, list):
-        return {"error": f"expected a JSON array of rows, found {type(parsed).__name__}"}
-    info["rows"] = len(parsed)
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        return {"error": f"UnicodeDecodeError: {str(exc)[:120]}"}
+    text = text.lstrip("\ufeff \t\r\n")
+    if not text.startswith("["):
+        return {"error": f"expected a JSON array of rows, found {text[:20]!r}"}
+    decoder = json.JSONDecoder()
+    index, rows, consumed = 1, 0, 0
+    while True:
+        while index < len(text) and text[index] in " \t\r\n,":
+            index += 1
+        if index >= len(text) or text[index] == "]":
+            break
+        try:
+            _value, end = decoder.raw_decode(text, index)
+        except ValueError as exc:
+            if rows == 0:  # not even one row in the sample
+                return {"error": f"{type(exc).__name__}: {str(exc)[:120]}"}
+            break  # the sample ends inside a row: the rows before it parsed
+        rows += 1
+        consumed = end
+        index = end
+    if rows == 0:
+        return {"error": "no row in the file's first bytes"}
+    per_row = len(text[:consumed].encode("utf-8")) / rows
+    info["rows"] = max(rows, round(total / per_row))
+    info["rows_estimated"] = True
     return None
 
 
