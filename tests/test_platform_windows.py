@@ -963,3 +963,22 @@ def test_the_whole_internet_read_back_in_another_form_is_not_rewritten(read_back
     plan = fw.plan_rule(5432, ["0.0.0.0/0"], ["Private"])
     fake.assert_all_used()
     assert plan.nothing_to_do and not plan.policy_blocked
+
+
+def test_postgres_minus_c_uses_the_services_own_bin_dir() -> None:
+    from wizard.platform.service import server_bin_dir
+
+    registry = MappingRegistry(
+        {
+            **rec.EDB16_REGISTRY,
+            # A newer PostgreSQL installed beside it must not be picked for this server.
+            r"SOFTWARE\PostgreSQL\Installations\postgresql-x64-17": {
+                "Base Directory": r"C:\Program Files\PostgreSQL\17",
+                "Data Directory": r"C:\Program Files\PostgreSQL\17\data",
+                "Service ID": "postgresql-x64-17",
+            },
+        }
+    )
+    found = server_bin_dir(rec.DATA_DIR, system="windows", registry=registry)
+    assert found == r"C:\Program Files\PostgreSQL\16\bin"
+    assert server_bin_dir(r"E:\elsewhere", system="windows", registry=registry) is None

@@ -496,7 +496,7 @@ def control_for(
         raise PlatformError(
             Message("platform.control.data_dir_needed"), Message("platform.control.fix_control")
         )
-    resolved_bin = bin_dir if bin_dir != AUTO else _find_bin_dir(data_dir)
+    resolved_bin = bin_dir if bin_dir != AUTO else find_bin_dir(data_dir)
     user = os_user if os_user != AUTO else _owner_or_none(data_dir)
     return PgCtlControl(data_dir, resolved_bin, runner, os_user=user, **common)
 
@@ -524,7 +524,7 @@ def _owner_or_none(data_dir: str) -> str | None:
         return None
 
 
-def _find_bin_dir(data_dir: str) -> str:
+def find_bin_dir(data_dir: str) -> str:
     """The bin dir of the data dir's major version (PG_VERSION), else the first found."""
     from wizard.pgcluster import ClusterError, find_pg_binaries
 

@@ -380,3 +380,32 @@ def service_control_for_local(
         runner=runner,
         system=system,
     )
+
+
+def server_bin_dir(
+    data_dir: str,
+    *,
+    service: str = AUTO,
+    system: str | None = None,
+    registry: RegistryReader | None = None,
+) -> str | None:
+    """The bin dir of THIS server's own binaries (for ``postgres -C``): on Windows the folder
+    of the pg_ctl.exe its service runs (not the highest ``PostgreSQL\\*\\bin`` installed); on
+    Linux the binaries of the data dir's major (PG_VERSION). None when unknown."""
+    system = system or current_system()
+    if system == "windows":
+        from wizard.platform import windows
+
+        try:
+            inst = windows.find_installation(
+                windows.discover_installations(registry), service=service, data_dir=data_dir
+            )
+        except PlatformError:
+            return None
+        return inst.bin_dir
+    from wizard.platform import linux
+
+    try:
+        return linux.find_bin_dir(data_dir)
+    except PlatformError:
+        return None

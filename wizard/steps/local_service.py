@@ -1,7 +1,8 @@
 """local.reload and local.firewall: make the edited files take effect, then open the port.
 
-A restart is checked before it happens (`postgres -C` reads the new files as the service
-account), and if the server does not come back every backup of this run is restored and the
+A restart is checked before it happens (`postgres -C` — first argument, as an elevated
+process must — reads the new postgresql.conf and its includes with the server's own binaries),
+and if the server does not come back every backup of this run is restored and the
 server started again, with the server's own log shown.
 """
 
@@ -51,11 +52,18 @@ def _file_values(conn: Any) -> dict[str, str]:
     return values
 
 
-def _bin_dir(ctx: Any) -> Path | None:
+def _bin_dir(ctx: Any, data_dir: Path | None = None) -> Path | None:
     configured = ctx.config.local.bin_dir
     if configured != "auto":
         return Path(configured)
     from wizard.pgcluster import ClusterError, find_pg_binaries
+
+    if data_dir is not None:  # the server's own binaries (its service's, its major's)
+        from wizard.platform.service import server_bin_dir
+
+        own = server_bin_dir(str(data_dir), service=ctx.config.local.service)
+        if own:
+            return Path(own)
 
     try:
         return find_pg_binaries().bin_dir
@@ -310,7 +318,7 @@ class Reload(Step):
         """The port the files on disk will give the server (``postgres -C port``)."""
         from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
 
-        bins = _bin_dir(ctx)
+        bins = _bin_dir(ctx, data_dir)
         if bins is None:
             return fallback
         try:
@@ -383,14 +391,20 @@ class Reload(Step):
         from wizard.platform import PlatformError
 
         facts = discovery.discover_local(ctx.local_conn())
-        bins = _bin_dir(ctx)
+        bins = _bin_dir(ctx, facts.data_directory)
         owner = _owner(ctx, facts.data_directory)
         if bins is not None:
             # The new files, read exactly as the server will read them at start.
             ctx.progress(self.id, Message("step.local.reload.precheck"))
             for param in RESTART_SETTINGS:
                 try:
-                    postgres_check(bins, facts.data_directory, param, run_as=owner)
+                    postgres_check(
+                        bins,
+                        facts.data_directory,
+                        param,
+                        run_as=owner,
+                        config_file=facts.config_file,
+                    )
                 except PostgresCheckFailed as exc:
                     raise StepError(
                         exc.message, Message("step.local.reload.not_restarted")
