@@ -465,10 +465,7 @@ class FdwConfig(_Model):
         ge=1,
         le=120,
         strict=True,
-        description=(
-            "libpq connect_timeout: how fast an offline DW fails. On Supabase's PostgreSQL 15 "
-            "it is what ends a new connection to a hung DW: keep it <= `fdw.api_read_bound_s`."
-        ),
+        description="libpq connect_timeout: how fast an offline DW fails.",
     )
     keepalives_idle_s: int = Field(
         30, ge=1, le=7200, strict=True, description="TCP keepalive idle time."
