@@ -122,3 +122,40 @@ def test_phase1_end_to_end_as_an_unswitched_admin(
 
     second = apply()
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+def test_not_elevated_on_windows_is_said_before_the_data_dir_is_touched(
+    private_testbed: TestBed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the condition: a Windows operator who forgot "Run as administrator".
+    The data dir's ACL hides its files from such a process (emulated: stat raises
+    PermissionError there); the step must say "relaunch elevated", not "not this host"."""
+    from wizard.engine import Status
+    from wizard.platform import elevation, windows
+    from wizard.session import open_session
+
+    bed = private_testbed
+    monkeypatch.setattr(elevation, "current_system", lambda: "windows")
+    monkeypatch.setattr(windows, "is_elevated", lambda: False)
+    data_dir = str(bed.dw.cluster.data_dir)
+    real_exists = Path.exists
+
+    def hidden(self: Path, *args: Any, **kwargs: Any) -> bool:
+        if str(self).startswith(data_dir + "/"):
+            raise PermissionError(13, "Access is denied", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", hidden)
+    monkeypatch.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
+    monkeypatch.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
+    monkeypatch.setenv("FDW_WIZARD_DATA_DIR", str(tmp_path / "data"))
+    ctx, runner = open_session(sandbox_config_for(bed), tmp_path / "fdw-wizard.yaml")
+    try:
+        outcome = runner.status(["prereq.elevation"]).outcomes[-1]
+    finally:
+        ctx.close()
+    assert outcome.status is Status.FAILED
+    assert outcome.message.key == "step.prereq.elevation.needed"
+    (relaunch,) = outcome.details
+    assert relaunch.key == "platform.elevation.relaunch_windows"
+    assert "& '" in relaunch.render("pt-BR")

@@ -198,13 +198,29 @@ class Elevation(Step):
 
         facts = discover_local(ctx.local_conn())
         files = [facts.config_file, facts.hba_file]
-        if not all(path.exists() for path in files):
+        elevation = check_elevation(data_dir=facts.data_directory, files=files)
+        if elevation.how == "not-administrator":
+            # Windows: the data dir's ACL hides its files from a process that is not elevated;
+            # say what is missing before looking at them (else: "not this host", or a crash).
+            return CheckResult(
+                Status.FAILED,
+                Message("step.prereq.elevation.needed", {"detail": elevation.message.render()}),
+                details=[elevation.relaunch] if elevation.relaunch else [],
+                facts={"how": elevation.how, "writable": False},
+            )
+
+        def exists(path: Any) -> bool:
+            try:
+                return bool(path.exists())
+            except PermissionError:  # there, but not ours to read: the write check says why
+                return True
+
+        if not all(exists(path) for path in files):
             # The server reports paths this machine does not have: we are not on the DW host.
             return CheckResult(
                 Status.FAILED,
                 Message("step.prereq.elevation.not_here", {"path": str(facts.config_file)}),
             )
-        elevation = check_elevation(data_dir=facts.data_directory, files=files)
         problems = [p for p in (write_problem(path) for path in files) if p is not None]
         writable = not problems
         facts_json = {"how": elevation.how, "writable": writable}
