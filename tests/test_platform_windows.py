@@ -982,3 +982,28 @@ def test_postgres_minus_c_uses_the_services_own_bin_dir() -> None:
     found = server_bin_dir(rec.DATA_DIR, system="windows", registry=registry)
     assert found == r"C:\Program Files\PostgreSQL\16\bin"
     assert server_bin_dir(r"E:\elsewhere", system="windows", registry=registry) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        (
+            'could not connect to server "fdw_dw": connection to server at "203.0.113.5", '
+            "port 5432 failed: FATAL:  autenticação do tipo senha falhou para o usuário "
+            '"supabase_fdw_reader"',
+            "password-failed",
+        ),
+        (
+            'FATAL:  nenhuma entrada no pg_hba.conf para máquina "198.51.100.7", usuário '
+            '"supabase_fdw_reader", banco de dados "bluconecta_dw", criptografia SSL',
+            "no-hba-entry",
+        ),
+        ('FATAL:  pg_hba.conf rejeita conexão para máquina "198.51.100.7"', "no-hba-entry"),
+        ("FATAL:  desculpe, muitos clientes conectados", "too-many-connections"),
+        ("ERRO:  permissão negada para tabela dim_clientes", "permission-denied"),
+    ],
+)
+def test_diagnosis_reads_a_portuguese_edb_server(text: str, family: str) -> None:
+    from wizard.diagnose import _family, _Input
+
+    assert _family(_Input(text, "08001", None, None)) == family
