@@ -159,3 +159,42 @@ def test_not_elevated_on_windows_is_said_before_the_data_dir_is_touched(
     (relaunch,) = outcome.details
     assert relaunch.key == "platform.elevation.relaunch_windows"
     assert "& '" in relaunch.render("pt-BR")
+
+
+def test_firewall_step_is_not_done_when_a_gpo_makes_the_rule_inert(
+    private_testbed: TestBed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step on a Windows host, its firewall commands answered by the FAKE RecordedRunner
+    (recorded outputs): a domain GPO ignores local rules on the Public profile."""
+    import wizard.platform as platform_mod
+    from tests.recorded import windows as rec
+    from tests.test_platform_windows import FW_LOOKUP, NET_PROFILES, POLICY
+    from wizard.engine import Status
+    from wizard.platform import Platform
+    from wizard.platform.runner import RecordedRunner, recorded
+    from wizard.session import open_session
+
+    bed = private_testbed
+    fake = RecordedRunner(
+        [
+            (FW_LOOKUP, recorded(rec.FW_MATCHING)),
+            (NET_PROFILES, recorded(rec.NET_PROFILES_PRIVATE)),
+            (POLICY, recorded(rec.FW_ACTIVE_POLICY)),
+        ]
+    )
+    monkeypatch.setattr(platform_mod, "current", lambda runner=None: Platform("windows", fake))
+    monkeypatch.setenv("FDW_WIZARD_SECRET_LOCAL_SUPERUSER", bed.passwords["dw-superuser"])
+    monkeypatch.setenv("FDW_WIZARD_SECRET_SUPABASE_DB", bed.passwords["supabase-postgres"])
+    monkeypatch.setenv("FDW_WIZARD_DATA_DIR", str(tmp_path / "data"))
+    config = sandbox_config_for(bed)
+    config.exposure.listen_addresses = "*"
+    config.exposure.allowed_cidrs = ["203.0.113.10/32", "198.51.100.0/24"]
+    ctx, runner = open_session(config, tmp_path / "fdw-wizard.yaml")
+    try:
+        outcome = runner.status(["local.firewall"]).outcomes[-1]
+    finally:
+        ctx.close()
+    fake.assert_all_used()
+    assert outcome.status is Status.FAILED, outcome.message.render("en")
+    assert outcome.message.key == "platform.firewall.gpo_ignores_local_rules"
+    assert "Public" in outcome.message.render("en")

@@ -528,6 +528,10 @@ class Firewall(Step):
             return CheckResult(
                 Status.NOT_APPLICABLE, Message("step.local.firewall.none"), details=details
             )
+        if fw_plan.policy_blocked:
+            # A GPO ignores local rules on the network's profile: the rule would be inert.
+            blocked = [w for w in fw_plan.warnings if w.key.endswith("gpo_ignores_local_rules")]
+            return CheckResult(Status.FAILED, blocked[0], details=details)
         if fw_plan.nothing_to_do:
             return CheckResult(Status.DONE, Message("step.local.firewall.ok"), details=details)
         return CheckResult(Status.PENDING, Message("step.local.firewall.pending"), details=details)
