@@ -18,6 +18,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,6 +228,11 @@ class RunLock:
             lock = _FileLock(lock_path)
             if not lock.try_acquire():
                 holder = _read_holder(info_path)
+                for _ in range(10):  # it may have just taken the lock: its record follows
+                    if holder is not None:
+                        break
+                    time.sleep(0.05)
+                    holder = _read_holder(info_path)
                 self._drop()
                 raise RunLocked(holder, what)
             previous = _read_holder(info_path)
