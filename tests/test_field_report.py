@@ -22,6 +22,7 @@ from tests.test_platform_windows import (
     NET_PROFILES,
     NETSH,
     POLICY,
+    RESTART,
     SC,
     FakeKernel32,
     events,
@@ -194,3 +195,52 @@ def test_field_report_on_windows_by_recorded_outputs(tmp_path: Path) -> None:
     assert json.loads(bundle["firewall.active-policy"].stdout)[2]["AllowLocalFirewallRules"] == (
         "False"
     )
+
+
+def test_restart_timing_on_windows_records_every_state(tmp_path: Path) -> None:
+    from wizard.platform.windows import MappingRegistry
+
+    restart = [
+        ([SC, "query", rec.SVC], recorded(rec.SC_QUERY_RUNNING)),
+        (RESTART, recorded(rec.RESTART_SERVICE_OK)),
+        ([SC, "query", rec.SVC], recorded(rec.SC_QUERY_START_PENDING)),
+        ([SC, "query", rec.SVC], recorded(rec.SC_QUERY_RUNNING)),
+    ]
+    fake = RecordedRunner(windows_conversation() + restart)
+    captures = collect(
+        system="windows",
+        runner=fake,
+        registry=MappingRegistry(rec.EDB16_REGISTRY),
+        is_admin=lambda: True,
+        kernel32=ConsoleKernel32(),
+        environ={},
+        restart=lambda runner: WindowsService(rec.SVC, runner, sleep=lambda s: None),
+    )
+    fake.assert_all_used()
+    bundle = FieldBundle.load(write_archive(captures, tmp_path, system="windows"))
+    assert bundle.names("restart.") == [
+        "restart.01", "restart.02", "restart.03", "restart.04", "restart.summary",
+    ]  # fmt: skip
+    assert bundle["restart.02"].argv == RESTART
+    assert bundle["restart.summary"].data["ok"] is True
+    # Replayed: the same restart, from the archive.
+    runner = bundle.runner("restart.01", "restart.02", "restart.03", "restart.04")
+    assert WindowsService(rec.SVC, runner, sleep=lambda s: None).restart().running
+
+
+@pytest.mark.clusters
+def test_restart_timing_on_linux_for_real(private_testbed: TestBed, tmp_path: Path) -> None:
+    cluster = private_testbed.dw.cluster
+    pid_before = (cluster.data_dir / "postmaster.pid").read_text().splitlines()[0]
+    captures = collect(
+        system="linux",
+        restart=lambda runner: PgCtlControl(
+            cluster.data_dir, cluster.bins.bin_dir, runner, os_user=cluster.owner,
+            port=cluster.port,
+        ),
+    )  # fmt: skip
+    summary = next(c for c in captures if c.name == "restart.summary").data
+    assert summary["ok"] is True, summary
+    assert summary["seconds"] > 0 and summary["method"] == "pg_ctl"
+    assert (cluster.data_dir / "postmaster.pid").read_text().splitlines()[0] != pid_before
+    assert any(c.name.startswith("restart.0") and "restart" in c.argv for c in captures)

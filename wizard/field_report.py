@@ -458,6 +458,67 @@ def _collect_linux(col: Collector, targets: Sequence[Target]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Restart timing (only when asked: it restarts the server)
+
+
+class RecordingRunner:
+    """Runs through ``inner`` and records every call as a capture ``<prefix>.NN``, with the
+    second it started at: the real sequence of states a restart goes through."""
+
+    def __init__(self, inner: CommandRunner, col: Collector, prefix: str) -> None:
+        self.inner = inner
+        self.col = col
+        self.prefix = prefix
+        self.started = time.monotonic()
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        input_text: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        at = time.monotonic() - self.started
+        result = self.inner.run(argv, timeout=timeout, input_text=input_text, env=env)
+        number = sum(1 for c in self.col.captures if c.name.startswith(self.prefix + ".")) + 1
+        self.col.captures.append(
+            Capture(
+                name=f"{self.prefix}.{number:02d}",
+                kind="command",
+                parser="wizard.platform ServiceControl.restart (timing run)",
+                argv=list(result.argv),
+                returncode=result.returncode,
+                stdout=result.stdout,
+                stderr=result.stderr,
+                duration_s=result.duration_s,
+                timed_out=result.timed_out,
+                not_found=result.not_found,
+                data={"at_s": round(at, 3), "timeout_s": timeout},
+            )
+        )
+        return result
+
+
+def _capture_restart(col: Collector, make_control: Callable[[CommandRunner], Any]) -> None:
+    recorder = RecordingRunner(col.runner, col, "restart")
+    summary: dict[str, Any] = {}
+    started = time.monotonic()
+    try:
+        control = make_control(recorder)
+        summary["target"] = str(control.target)
+        summary["method"] = str(control.method.value)
+        state = control.restart()
+        summary.update(ok=True, state=f"{state.status.value} ({state.raw})")
+    except Exception as exc:  # the failure is the finding
+        message = getattr(exc, "message", None)
+        text = message.render("en") if message is not None else f"{type(exc).__name__}: {exc}"
+        summary.update(ok=False, error=text)
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    col.data("restart.summary", "probe", summary, "the whole restart, timed")
+
+
+# ---------------------------------------------------------------------------------------------
 # Entry points
 
 
@@ -472,8 +533,11 @@ def collect(
     is_admin: Callable[[], bool] | None = None,
     kernel32: Any = None,
     environ: Mapping[str, str] | None = None,
+    restart: Callable[[CommandRunner], Any] | None = None,
 ) -> list[Capture]:
-    """Every capture for this host, already redacted."""
+    """Every capture for this host, already redacted. ``restart`` (only when the operator
+    asked for restart timing) builds the server's ServiceControl on the runner it is given;
+    the restart's every command is then captured with its timing."""
     env = dict(os.environ if environ is None else environ)
     register_known_secrets(env)
     col = Collector(runner or SubprocessRunner())
@@ -503,6 +567,8 @@ def collect(
         _collect_windows(col, list(targets), registry=registry, rule_name=rule_name)
     else:
         _collect_linux(col, list(targets))
+    if restart is not None:
+        _capture_restart(col, restart)
     return [c.redacted() for c in col.captures]
 
 

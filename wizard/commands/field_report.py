@@ -16,8 +16,22 @@ from .output import emit_json, say
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("field-report", parents=[common], help=t("field.cmd.help"))
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=t("field.opt.out"))
+    parser.add_argument("--restart-timing", action="store_true", help=t("field.opt.restart_timing"))
     parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     parser.set_defaults(handler=run)
+
+
+def _restart_factory(ctx: CliContext) -> Any:
+    """What restarts the configured server, on the runner the report records through."""
+    from wizard.config import load_config
+    from wizard.platform.service import service_control_for_local
+
+    config = load_config(ctx.config_path)
+
+    def make(runner: Any) -> Any:
+        return service_control_for_local(config.local, runner=runner)
+
+    return make
 
 
 def _targets(ctx: CliContext) -> tuple[list[Any], str | None, Message | None]:
@@ -52,7 +66,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     targets, rule_name, note = _targets(ctx)
     if note is not None:
         say(ctx, note, err=True)
-    captures = collect(system=system, targets=targets, rule_name=rule_name)
+    restart = None
+    if args.restart_timing:
+        from wizard.config import ConfigError, ConfigMissing
+
+        try:
+            restart = _restart_factory(ctx)
+        except (ConfigMissing, ConfigError):
+            needs = Message("field.restart_needs_config", {"path": str(ctx.config_path)})
+            say(ctx, needs, err=True)
+            return exitcodes.USAGE
+        say(ctx, Message("field.restart_warning"), err=True)
+    captures = collect(system=system, targets=targets, rule_name=rule_name, restart=restart)
     try:
         path = write_archive(captures, args.out, system=system)
     except OSError as exc:
