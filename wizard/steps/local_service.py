@@ -210,6 +210,14 @@ class Reload(Step):
         if any(isinstance(a, CommandAction) for a in plan.actions):
             self._restart(ctx, result)
         else:
+            # A file with errors is not applied at all ("contains errors; no changes were
+            # applied"), yet pg_reload_conf() returns true: judge before and after.
+            problem = self._judge(ctx)
+            if problem:
+                raise StepError(
+                    Message("step.local.reload.rejected", {"errors": problem}),
+                    Message("step.local.reload.rejected.fix"),
+                )
             ctx.local_conn().execute("SELECT pg_reload_conf()")
             time.sleep(0.5)  # the postmaster re-reads the files asynchronously
             result.changes.append(Message("step.local.reload.reloaded"))
