@@ -390,6 +390,8 @@ class Cluster:
         cmd = self._wrap([str(a) for a in argv])
         # A cwd the owner can enter (the invoking user's cwd may be /root).
         cwd = "/" if self.owner is not None and not IS_WINDOWS else None
+        # Windows: no console of its own to share with the TUI (CREATE_NO_WINDOW).
+        flags = 0x08000000 if IS_WINDOWS else 0
         proc = subprocess.run(
             cmd,
             capture_output=True,
@@ -399,6 +401,7 @@ class Cluster:
             env=full_env,
             cwd=cwd,
             check=False,
+            creationflags=flags,
         )
         if check and proc.returncode != 0:
             raise ClusterError(
