@@ -48,6 +48,7 @@ class Risk(StrEnum):
     NETWORK = "network"  # opens the server to other machines
     DELETE = "delete"  # deletes data or objects
     SECURITY = "security"  # weakens a default on purpose (e.g. anon mapping, public schema)
+    DW = "dw"  # creates objects in the operator's DW that its ETL then maintains
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ DEFAULT_APPLY_PHASES: tuple[str, ...] = tuple(p for p in PHASES if p != "cleanup
 
 def all_steps() -> list[Step]:
     from wizard.steps import (
+        aggregates,
         app,
         cleanup,
         local_conf,
@@ -51,6 +52,7 @@ def all_steps() -> list[Step]:
         supabase_import.Import(),
         supabase_import.Analyze(),
         supabase_import.Grants(),
+        aggregates.Aggregates(),
         supabase_bound.ReadBound(),
         supabase_checks.TestQueries(),
         views.Clientes360(),

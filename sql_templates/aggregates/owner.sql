@@ -1,0 +1,1 @@
+ALTER MATERIALIZED VIEW {agg_schema}.{view} OWNER TO {owner}

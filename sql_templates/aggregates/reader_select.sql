@@ -1,0 +1,1 @@
+GRANT SELECT ON {agg_schema}.{view} TO {role}

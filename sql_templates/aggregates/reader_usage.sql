@@ -1,0 +1,1 @@
+GRANT USAGE ON SCHEMA {agg_schema} TO {role}

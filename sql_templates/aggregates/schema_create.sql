@@ -1,0 +1,1 @@
+CREATE SCHEMA {agg_schema} AUTHORIZATION {owner}
