@@ -7,14 +7,17 @@ an error the app acts on, while other reads keep their roles' timeouts."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -269,3 +272,160 @@ def test_hung_dw_warm_and_fresh_reads_end_within_the_bound(site: Site) -> None:
             break
         time.sleep(0.5)
     assert again.status_code == 200 and len(again.json()) == 5, again.text
+
+
+# ------------------------------------------------------------- the app's code (export-app)
+
+HOOK_RUN = """
+import { createClient } from "@supabase/supabase-js";
+import { readBi } from "./build/biData.js";
+const transport = globalThis.WebSocket ?? class NoRealtime {};
+const supabase = createClient(process.env.URL, process.env.ANON, {
+  auth: { persistSession: false },
+  realtime: { transport },
+  global: { headers: { Authorization: `Bearer ${process.env.USER_TOKEN}` } },
+});
+const started = Date.now();
+const result = await readBi(supabase, "v_clientes_360", { limit: 5 });
+console.log(JSON.stringify({ source: result.source, rows: result.rows.length,
+  ageSeconds: result.ageSeconds, fdwError: result.fdwError, ms: Date.now() - started }));
+"""
+
+
+@pytest.fixture(scope="module")
+def app_code(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """export-app's files, biData compiled to JavaScript, and what the app needs on the site:
+    the fallback JSONs in Storage and a policy letting authenticated read the bucket (what
+    deliverable 5's step is to create; today the sandbox has none)."""
+    from tests.test_export_app import compile_app
+    from wizard.app_export import export_app
+    from wizard.supabase_standin import write_fallback_files
+
+    out = tmp_path_factory.mktemp("app")
+    export_app(site.ctx.config, out)
+    built = compile_app(out, emit=out / "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    (out / "build" / "package.json").write_text('{"type": "module"}', encoding="utf-8")
+    (out / "package.json").write_text('{"type": "module"}', encoding="utf-8")
+    with site.bed.dw.connect() as dw, site.bed.supabase.connect() as supa:
+        write_fallback_files(dw, supa, site.standin.storage_dir, tables=["dim_clientes"])
+        supa.execute(
+            "CREATE POLICY fdw_wizard_test_bi_read ON storage.objects FOR SELECT"
+            " TO authenticated USING (bucket_id = 'bi-reports')"
+        )
+    return out
+
+
+def run_hook(site: Site, app_code: Path) -> tuple[dict[str, Any], float]:
+    script = app_code / "run.mjs"
+    script.write_text(HOOK_RUN, encoding="utf-8")
+    env = {
+        **os.environ,
+        "URL": site.standin.url,
+        "ANON": site.standin.key("anon"),
+        "USER_TOKEN": site.key,
+    }
+    started = time.monotonic()
+    out = subprocess.run(
+        ["node", str(script)], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1]), time.monotonic() - started
+
+
+def test_generated_hook_under_node_serves_fdw_then_storage_when_hung(
+    site: Site, app_code: Path
+) -> None:
+    normal, _ = run_hook(site, app_code)
+    assert normal["source"] == "fdw" and normal["rows"] == 5, normal
+    with dw_hung(site.bed):
+        fallback, _ = run_hook(site, app_code)
+    assert fallback["source"] == "storage" and fallback["rows"] == 5, fallback
+    assert fallback["ageSeconds"] is not None and fallback["ageSeconds"] < 3600
+    assert "57014" in fallback["fdwError"] or "timeout" in fallback["fdwError"]
+    timeout_s = (BOUND_S + 1) * 1.0  # the hook's own timeout (export-app: bound + 1 s)
+    assert fallback["ms"] / 1000 <= timeout_s + 1.0, fallback  # + the Storage download
+
+
+def _deno() -> Path:
+    from tests.test_export_app import node_modules
+
+    modules = node_modules("deno", "@supabase/supabase-js")
+    return modules / ".bin" / "deno"
+
+
+def test_health_function_under_deno_reports_the_outage(site: Site, app_code: Path) -> None:
+    deno = _deno()
+    function = app_code / "supabase" / "functions" / "fdw-health-check"
+    (function / "deno.json").write_text('{"nodeModulesDir": "manual"}', encoding="utf-8")
+    (function / "package.json").write_text(
+        '{"dependencies": {"@supabase/supabase-js": "2"}}', encoding="utf-8"
+    )
+    link = function / "node_modules"
+    if not link.exists():
+        link.symlink_to(deno.parent.parent)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SUPABASE_URL": site.standin.url,
+        "SUPABASE_SERVICE_ROLE_KEY": site.standin.key("service_role"),
+        "DENO_NO_UPDATE_CHECK": "1",
+    }
+    # Deno.serve(handler) binds 0.0.0.0:8000 by default (the Edge Runtime decides there):
+    # here it is made to listen on loopback only, on a free port.
+    (function / "serve_loopback.ts").write_text(
+        "const serve = Deno.serve.bind(Deno);\n"
+        "Object.defineProperty(Deno, 'serve', { value: (handler: Deno.ServeHandler) =>"
+        " serve({ hostname: '127.0.0.1', port: Number(Deno.env.get('PORT')) }, handler) });\n"
+        "await import('./index.ts');\n",
+        encoding="utf-8",
+    )
+    env["PORT"] = str(port)
+    argv = [
+        str(deno),
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-env",
+        f"--allow-net=127.0.0.1:{port},{urlsplit(site.standin.url).netloc}",
+        "--allow-read",
+        "serve_loopback.ts",
+    ]
+    server = subprocess.Popen(
+        argv, cwd=function, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                healthy = httpx.post(url, timeout=30)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    error = server.stderr.read().decode() if server.stderr else ""
+                    raise AssertionError(error) from None
+                time.sleep(0.5)
+        assert healthy.status_code == 200, healthy.text
+        assert healthy.json()["fdw_available"] is True
+        assert "access-control-allow-origin" not in healthy.headers  # no wildcard CORS
+        with dw_hung(site.bed):
+            started = time.monotonic()
+            down = httpx.post(url, timeout=30)
+            seconds = time.monotonic() - started
+        assert down.status_code == 503, down.text
+        body = down.json()
+        assert body["fdw_available"] is False and body["fallback"] == "storage"
+        assert seconds <= BOUND_S + 1 + 1.0  # its own timeout (bound + 1 s) at most
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(10)
+        if server.poll() is None:
+            server.kill()
+
+
+def _free_port() -> int:
+    from wizard.pgcluster import free_loopback_port
+
+    return free_loopback_port()
