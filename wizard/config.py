@@ -612,6 +612,14 @@ class CleanupConfig(_Model):
             "Backups hold customer data (mode 0600)."
         ),
     )
+    document_path: str = Field(
+        "arquitetura-fdw.md",
+        description=(
+            "Where `cleanup.document` writes the as-built document (Markdown; relative to "
+            "this file). `fdw-wizard document --out FILE` writes elsewhere on demand."
+        ),
+        min_length=1,
+    )
 
 
 class SecretsConfig(_Model):
