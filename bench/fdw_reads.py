@@ -84,6 +84,38 @@ class ViewRead(Read):
 
 READS.append(ViewRead("`select * from v_clientes_360 limit 10000`", ""))
 
+FROTA_JOIN = (
+    "SELECT f.*, c.razao_social AS cliente_nome, c.cidade AS cliente_cidade"
+    " FROM {s}.dim_frota f LEFT JOIN {s}.dim_clientes c ON f.cliente_codigo = c.codigo_cliente"
+    " LIMIT 10000"
+)
+
+
+class FrotaRead(Read):
+    """v_frota_360 (runbook 3.2): the runbook's view body over each setup's tables (the runbook
+    setup has no v_frota_360 of its own); the wizard's is its view."""
+
+    def wizard(self, schema: str) -> str:
+        return "SELECT * FROM public.v_frota_360 LIMIT 10000"
+
+
+class AggregateRead(Read):
+    """The monthly dashboard: direct and A aggregate the invoices; B reads the DW-side
+    aggregate that supabase.aggregates creates (one remote query of a few rows)."""
+
+    def wizard(self, schema: str) -> str:
+        return "SELECT mes, valor_liquido FROM public.v_faturamento_mensal ORDER BY mes"
+
+
+READS.append(FrotaRead("`select * from v_frota_360 limit 10000`", FROTA_JOIN))
+READS.append(
+    AggregateRead(
+        "dashboard `date_trunc('month')`, B via supabase.aggregates",
+        "SELECT date_trunc('month', data_emissao)::date AS mes, sum(valor_liquido)"
+        " FROM {s}.fat_faturamentos GROUP BY 1 ORDER BY 1",
+    )
+)
+
 
 def measure_network(s: Site, rtt_ms: float, repeat: int, cap_s: float) -> list[list[Sample]]:
     port = s.route(rtt_ms)

@@ -140,3 +140,21 @@ def test_undo_removes_what_it_created_on_both_sides(site: dict[str, Any]) -> Non
             "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (AGG_SCHEMA,)
         ).fetchone()[0]
         assert schema == 0
+
+
+def test_validate_latency_reads_the_aggregates_as_one_remote_query(site: dict[str, Any]) -> None:
+    from wizard.steps.validate import Latency
+
+    ctx, runner = open_session(site["config"], site["path"])
+    try:
+        runner.apply([STEP], confirm=lambda s, p: True)
+        ctx.fresh_measurements = True
+        facts = Latency().check(ctx).facts
+    finally:
+        ctx.close()
+    measured = {r["relation"]: r for r in facts["relations"] if r["kind"] == "aggregate"}
+    assert set(measured) == {f"public.v_{a.name}" for a in AGGREGATES}
+    for relation in measured.values():
+        assert {r["read"] for r in relation["reads"]} == {"limit", "count"}
+        for read in relation["reads"]:
+            assert len(read["remote_sql"]) == 1 and AGG_SCHEMA in read["remote_sql"][0]

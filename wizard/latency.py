@@ -133,7 +133,7 @@ class Read:
     """One read the app does on one relation."""
 
     relation: tuple[str, str]  # schema, name
-    kind: str  # "table" | "view"
+    kind: str  # "table" | "view" | "aggregate" (a DW-side aggregate, supabase.aggregates)
     read: str  # "limit" | "count" | "aggregate"
     template: str
     params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)

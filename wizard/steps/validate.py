@@ -218,20 +218,26 @@ def _relations(ctx: Any) -> list[tuple[str, str, str, dict[str, str]]]:
         (cfg.fdw.target_schema, name, "table", columns)
         for name, columns in sorted(foreign_tables(ctx).items())
     ]
+    from wizard.steps.aggregates import AGGREGATES
+
     conn = ctx.supabase_conn()
-    for step in (Clientes360, Frota360):
-        view_cfg = getattr(cfg.views, step.config_key)
-        if not view_cfg.enabled:
-            continue
+    views = [
+        (getattr(cfg.views, step.config_key).schema_name, step.view_name, "view")
+        for step in (Clientes360, Frota360)
+        if getattr(cfg.views, step.config_key).enabled
+    ]
+    # The dashboards' DW-side aggregates (supabase.aggregates), where they exist.
+    views += [(cfg.views.frota_360.schema_name, a.view, "aggregate") for a in AGGREGATES]
+    for schema, name, kind in views:
         rows = conn.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
             " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped"
             " ORDER BY a.attnum",
-            (view_cfg.schema_name, step.view_name),
+            (schema, name),
         ).fetchall()
         if rows:
-            out.append((view_cfg.schema_name, step.view_name, "view", {r[0]: r[1] for r in rows}))
+            out.append((schema, name, kind, {r[0]: r[1] for r in rows}))
     return out
 
 
@@ -351,6 +357,8 @@ class Latency(Step):
             row: dict[str, Any] = {"relation": relation, "kind": kind, "reads": []}
             worst = 0.0
             for read in latency.reads_for(schema, name, kind, columns):
+                if kind == "aggregate" and read.read == "aggregate":
+                    continue  # already the dashboard's total: read whole (a few rows)
                 m = latency.measure(conn, APP_ROLE, read, cfg.validation.samples)
                 entry = self._entry(ctx, m, target, rtt, fetch)
                 row["reads"].append(entry)
