@@ -340,9 +340,10 @@ def test_the_tui_offers_to_restore_an_interrupted_run(
     async def scenario() -> None:
         app = WizardApp(fresh.path, lang="en", config=load_config(fresh.path), environment=env)
         async with app.run_test(size=(100, 30)) as pilot:
-            app.run_status(["prereq.local-connection"])
-            for _ in range(200):
-                await pilot.pause(0.05)
+            app.run_status(["prereq.local-connection"])  # or the app's own first check
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                await pilot.pause(0.1)
                 if isinstance(app.screen, InterruptedRunScreen):
                     break
             assert isinstance(app.screen, InterruptedRunScreen)

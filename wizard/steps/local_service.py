@@ -227,17 +227,28 @@ class Reload(Step):
     def undo(self, ctx: Any) -> ApplyResult:
         """After the file steps restored their originals: make the server run them again —
         started if it is down, reloaded or restarted if not — and judge the result."""
-        return self.settle(ctx, {}, restore=False)
+        return self.settle(ctx, {}, restore=False, make_effective=True)
 
     # -- making the server run its files, judged -------------------------------------------------
 
-    def settle(self, ctx: Any, files: dict[Path, bytes | None], *, restore: bool) -> ApplyResult:
+    def settle(
+        self,
+        ctx: Any,
+        files: dict[Path, bytes | None],
+        *,
+        restore: bool,
+        make_effective: bool | None = None,
+    ) -> ApplyResult:
         """After a run died midway (or an undo): make the server run the files on disk.
 
         ``restore``: first put ``files`` (each file's bytes before that run) back. Without it,
         the current files are tried first and ``files`` only if the server does not start on
-        them. Either way the server ends up running, checked by a login and by PostgreSQL's
-        own judgement of its files, or a StepError says loudly that it is down."""
+        them. A server that is down is always started (checked by a login and by PostgreSQL's
+        own judgement of its files), or a StepError says loudly that it is down. A running
+        server is reloaded or restarted only when ``make_effective`` (default: ``restore``,
+        which the operator confirmed): finishing a run leaves that to the steps, which ask."""
+        if make_effective is None:
+            make_effective = restore
         from wizard.journal import put_back
 
         result = ApplyResult()
@@ -248,6 +259,8 @@ class Reload(Step):
                 result.changes.append(Message("step.local.files.restored", {"path": restored}))
         ctx.drop_local_conn()
         if self._accepting(ctx):
+            if not make_effective:
+                return result
             checked = self.check(ctx)
             if checked.status is not Status.DONE:
                 applied = self.apply(ctx, self.plan(ctx))
