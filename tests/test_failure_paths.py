@@ -393,3 +393,18 @@ def test_rollback_onto_a_file_postgresql_rejects_says_so_and_keeps_the_certifica
     assert "PostgreSQL reports errors" in text
     assert len(fresh.generated()) == 2
     assert fresh.accepts()
+
+
+def test_a_lock_left_by_a_dead_run_is_taken_over_and_named(fresh: Site) -> None:
+    from wizard.config import load_config
+    from wizard.runlock import lock_dir
+
+    lock = RunLock.for_config(load_config(fresh.path), fresh.path)
+    key = lock.keys[0][0]
+    dead = {"pid": 999999, "host": "here", "command": "apply", "started_at": "earlier"}
+    (lock_dir() / f"{key}.json").parent.mkdir(parents=True, exist_ok=True)
+    (lock_dir() / f"{key}.json").write_text(json.dumps({**dead, "config": ""}))
+    proc = fresh.cli("apply", "--yes", "--only", "prereq.local-connection")
+    assert proc.returncode == exitcodes.OK, said(proc)
+    assert "pid 999999" in proc.stderr and "ended without releasing its lock" in proc.stderr
+    assert not (lock_dir() / f"{key}.json").exists()  # released at the end of this run

@@ -472,6 +472,21 @@ class Runner:
         is closed only when this run ends normally and did not ask to keep it open."""
         if self.lock is not None:
             self.lock.acquire(mode)
+            for holder in getattr(self.lock, "stale", []):
+                # Its lock died with it (the OS released it); say who, so nobody wonders.
+                self.emit(
+                    Event(
+                        "lock-stale",
+                        message=Message(
+                            "engine.lock.stale",
+                            {
+                                "pid": holder.pid,
+                                "command": holder.command,
+                                "started": holder.started_at,
+                            },
+                        ),
+                    )
+                )
         try:
             interrupted = self.journal.interrupted() if self.journal is not None else None
             if interrupted is not None:

@@ -81,7 +81,7 @@ class LivePrinter:
         self.show_plans = show_plans
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "run-interrupted" and event.message is not None:
+        if event.kind in ("run-interrupted", "lock-stale") and event.message is not None:
             # Loud and first, on stderr (so --json keeps stdout to one document).
             say(self.ctx, "!! " + render(event.message), err=True)
             return
