@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message as UiMessage
 from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from screens.bridge import Engine, EngineEvents, EventBatcher
-from screens.symbols import RUNNING, UNKNOWN
+from screens.symbols import CHECKING, RUNNING, UNKNOWN
 from screens.theme import css_variables
 from wizard.engine import Event, Plan, RunReport, Status, Step, StepOutcome
 from wizard.i18n import Message, current_language, detect_language, set_language, t
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
 # A task runs in the engine worker: (engine, worker) -> result.
 Task = Callable[[Engine, Worker[Any]], Any]
 Done = Callable[[Any, BaseException | None], None]
+
+
+class TaskFinished(UiMessage):
+    """An engine task ended. Posted on the same queue as the event batches, after the last of
+    them, so the UI never takes a run's late events for news after its report."""
+
+    def __init__(self, result: Any, error: BaseException | None, on_done: Done | None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+        self.on_done = on_done
 
 
 class WizardApp(App[int]):
@@ -79,6 +91,12 @@ class WizardApp(App[int]):
         self.outcomes: dict[str, StepOutcome] = {}
         self.plans: dict[str, dict[str, Any]] = {}
         self.busy_label: str | None = None
+        # Steps whose last known status predates the last action: shown as "checking" (never
+        # as their old status) until the background re-check reports them.
+        self.stale: set[str] = set()
+        self.refreshing = False  # the running task is that background re-check
+        self._changes = False  # the running task may change the world (apply, undo, ...)
+        self._queued: list[tuple[str, Task, Done | None, bool]] = []
         self._recovery_offered = False  # the interrupted-run modal is up (ask once)
         self.busy_since = 0.0
         self._worker: Worker[Any] | None = None
@@ -210,7 +228,39 @@ class WizardApp(App[int]):
         self.plans.clear()
 
     def status_of(self, step_id: str) -> str:
+        if step_id in self.stale:
+            return CHECKING
         return self.statuses.get(step_id, UNKNOWN)
+
+    def mark_stale(self, step_ids: set[str] | None = None) -> None:
+        """Everything (or ``step_ids``) may have changed: never show the old statuses again;
+        re-check them in the background (input stays free; actions asked for meanwhile wait
+        for the re-check and then run)."""
+        if self.config is None:
+            return
+        ids = {s.id for s in self.steps} if step_ids is None else set(step_ids)
+        self.stale |= ids
+        for step_id in ids:
+            self.messages.pop(step_id, None)
+        self.refresh_stale()
+
+    def refresh_stale(self) -> None:
+        if not self.stale or self.config is None:
+            return
+        if self.busy:
+            return  # _task_done starts it when the engine is free
+        self._start_refresh()
+
+    def _start_refresh(self) -> None:
+        only = [s.id for s in self.steps if s.id in self.stale]  # in checklist order
+
+        def task(engine: Engine, worker: Worker[Any]) -> RunReport:
+            _, runner = engine.ensure()
+            return runner.status(only)  # prerequisites outside it are checked silently
+
+        self.refreshing = True
+        if not self.run_task(t("tui.run.recheck"), task):
+            self.refreshing = False
 
     # -- language ------------------------------------------------------------------------------
 
@@ -227,10 +277,18 @@ class WizardApp(App[int]):
     def busy(self) -> bool:
         return self.busy_label is not None
 
-    def run_task(self, label: str, task: Task, on_done: Done | None = None) -> bool:
-        """Run ``task`` in the engine worker; False (and a notice) when one is already going:
-        the session's connections serve one run at a time."""
+    def run_task(
+        self, label: str, task: Task, on_done: Done | None = None, *, changes: bool = False
+    ) -> bool:
+        """Run ``task`` in the engine worker (``changes``: it may change the world, so every
+        status is re-checked after it). While the background re-check runs, the task waits
+        for it (queued, True); while another task runs, False and a notice: the session's
+        connections serve one run at a time."""
         if self.busy:
+            if self.refreshing:
+                self._queued.append((label, task, on_done, changes))
+                self.notify(t("tui.queued", what=label))
+                return True
             self.notify(t("tui.busy", what=self.busy_label or ""), severity="warning")
             return False
         if self.config is None:
@@ -239,6 +297,7 @@ class WizardApp(App[int]):
         if self.engine is None:
             self.engine = Engine(self.config, self.config_path, self.batcher)
         self.busy_label = label
+        self._changes = changes
         self.busy_since = time.monotonic()
         if self._drain is not None:
             self._drain.resume()
@@ -258,20 +317,41 @@ class WizardApp(App[int]):
             error = exc
         finally:
             self.batcher.flush()
-        with contextlib.suppress(RuntimeError):  # the app is closing
-            self.call_from_thread(self._task_done, result, error, on_done)
+        # Same queue as the event batches, behind them (call_from_thread could overtake them).
+        self.post_message(TaskFinished(result, error, on_done))
+
+    def on_task_finished(self, message: TaskFinished) -> None:
+        self._task_done(message.result, message.error, message.on_done)
 
     def _task_done(self, result: Any, error: BaseException | None, on_done: Done | None) -> None:
+        changes, was_refresh = self._changes, self.refreshing
         self.busy_label = None
         self._worker = None
+        self._changes = False
+        self.refreshing = False
         if self._drain is not None:
             self._drain.pause()
         self.batcher.flush()
+        reports: list[RunReport] = []
         if isinstance(result, RunReport):
-            self.take_report(result)
+            reports = [result]
         elif isinstance(result, list) and all(isinstance(r, RunReport) for r in result):
-            for report in result:
-                self.take_report(report)
+            reports = list(result)
+        for report in reports:
+            self.take_report(report)
+        # A step left "running" (cancelled, failed before its report) is not known any more.
+        left_running = {s for s, status in self.statuses.items() if status == RUNNING}
+        if changes:
+            # What this action reported is current; everything else may have moved (a file
+            # edit makes local.reload pending, a confirmation unblocks the next steps).
+            fresh = {o.step_id for r in reports for o in r.outcomes if o.status.value != RUNNING}
+            self.stale |= {s.id for s in self.steps} - fresh
+        self.stale |= left_running
+        if was_refresh:
+            for step_id in self.stale:  # the re-check could not say: unknown, not old
+                self.statuses[step_id] = UNKNOWN
+                self.messages.pop(step_id, None)
+            self.stale.clear()
         if error is not None:
             from wizard.redact import redact
 
@@ -280,6 +360,11 @@ class WizardApp(App[int]):
             self.notify(redact(text), severity="error", timeout=10)
         if on_done is not None:
             on_done(result, error)
+        if self._queued:
+            label, task, queued_done, queued_changes = self._queued.pop(0)
+            self.run_task(label, task, queued_done, changes=queued_changes)
+        elif self.stale:
+            self._start_refresh()
         for screen in self.screen_stack:
             idle = getattr(screen, "engine_idle", None)
             if idle is not None:
@@ -317,7 +402,9 @@ class WizardApp(App[int]):
                 continue
             if event.kind == "step-started":
                 self.statuses[event.step_id] = RUNNING
+                self.stale.discard(event.step_id)
             elif event.kind in ("step-checked", "step-finished") and event.status is not None:
+                self.stale.discard(event.step_id)
                 self.statuses[event.step_id] = event.status.value
                 if event.message is not None:
                     self.messages[event.step_id] = event.message
@@ -365,14 +452,14 @@ class WizardApp(App[int]):
             return reports
 
         label = t("tui.run.dry_run") if dry_run else t("tui.run.apply")
-        return self.run_task(label, task, on_done)
+        return self.run_task(label, task, on_done, changes=not dry_run)
 
     def run_undo(self, ids: list[str], on_done: Done | None = None) -> bool:
         def task(engine: Engine, worker: Worker[Any]) -> RunReport:
             _, runner = engine.ensure()
             return runner.undo(ids)  # the screen asked the operator before starting
 
-        return self.run_task(t("tui.run.undo"), task, on_done)
+        return self.run_task(t("tui.run.undo"), task, on_done, changes=True)
 
     def offer_recovery(self, message: Message) -> None:
         """A run died midway: ask once whether to finish it or restore the files before it."""
@@ -391,7 +478,7 @@ class WizardApp(App[int]):
                 _, runner = engine.ensure()
                 return runner.recover(restore=choice == RESTORE)
 
-            self.run_task(t("tui.run.recover"), task)
+            self.run_task(t("tui.run.recover"), task, changes=True)
 
         self.push_screen(InterruptedRunScreen(message), chosen)
 
@@ -400,7 +487,7 @@ class WizardApp(App[int]):
             _, runner = engine.ensure()
             return runner.confirm_manual(ids)
 
-        return self.run_task(t("tui.run.confirm"), task, on_done)
+        return self.run_task(t("tui.run.confirm"), task, on_done, changes=True)
 
     def confirm_in_ui(self, step: Step, plan: Plan) -> bool:
         """The Runner's confirm callback, called in the worker thread: shows the modal on the

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
-from screens.symbols import RUNNING, SYMBOL, UNKNOWN
+from screens.symbols import CHECKING, RUNNING, SYMBOL, UNKNOWN
 from wizard.engine import Event, Status
 from wizard.i18n import t
 
@@ -33,6 +33,8 @@ def phase_status(statuses: list[str]) -> str:
         return UNKNOWN
     if RUNNING in statuses:
         return RUNNING
+    if CHECKING in statuses:
+        return CHECKING
     if Status.FAILED.value in statuses:
         return Status.FAILED.value
     if all(s in SETTLED for s in statuses):

@@ -145,7 +145,7 @@ class CleanupScreen(WizardScreen):
                 cleanup.authorize(ctx, word, skip_monitor_gate=override)
                 return runner.apply(["cleanup.dedupe"], confirm=lambda s, p: True)
 
-            self.wapp.run_task(t("tui.run.apply"), task)
+            self.wapp.run_task(t("tui.run.apply"), task, changes=True)
 
         self.app.push_screen(modal, answered)
 

@@ -266,7 +266,9 @@ class StepDetailScreen(WizardScreen):
         self.notify(t("tui.settings.saved", path=str(app.config_path)))
         self.refresh_texts()
         if app.auto_probe:
-            app.run_status([self.step_id])  # then engine_idle prepares the new plan preview
+            # Any status may depend on the saved values: all of them are re-checked (in the
+            # background); then engine_idle prepares the new plan preview.
+            app.mark_stale()
 
     def _in_settings(self) -> bool:
         focused = self.focused

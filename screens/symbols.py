@@ -8,6 +8,7 @@ from wizard.i18n import t
 # Pseudo-statuses the TUI shows before/while the engine reports.
 UNKNOWN = "unknown"
 RUNNING = "running"
+CHECKING = "checking"  # the last action may have changed it: being re-checked
 
 SYMBOL: dict[str, str] = {
     Status.DONE.value: "[OK]",
@@ -19,6 +20,7 @@ SYMBOL: dict[str, str] = {
     Status.SKIPPED.value: "[>>]",
     UNKNOWN: "[  ]",
     RUNNING: "[**]",
+    CHECKING: "[~~]",
 }
 
 # Rich style per status (an extra hint only: the symbol and the word carry the meaning).
@@ -32,6 +34,7 @@ STYLE: dict[str, str] = {
     Status.SKIPPED.value: "dim",
     UNKNOWN: "",
     RUNNING: "bold cyan",
+    CHECKING: "italic",
 }
 
 
@@ -40,6 +43,8 @@ def status_word(status: str) -> str:
         return t("tui.status.unknown")
     if status == RUNNING:
         return t("tui.status.running")
+    if status == CHECKING:
+        return t("tui.status.checking")
     return t("status." + status)
 
 

@@ -4,6 +4,7 @@ Runs ``wizard.diagnose.diagnose`` in the engine worker (its probes touch the net
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -88,7 +89,7 @@ class TroubleshootScreen(WizardScreen):
             outcome = app.outcomes.get(self.step_id)
             message = app.messages.get(self.step_id)
             if outcome is not None and outcome.error:
-                self.error = outcome.error
+                self.error = _without_exception_name(outcome.error)
             elif message is not None:
                 self.error = say(message)
             if outcome is not None:
@@ -249,3 +250,12 @@ class TroubleshootScreen(WizardScreen):
             self.wapp.cancel_run()
             return
         self.app.pop_screen()
+
+
+_EXCEPTION_PREFIX = re.compile(r"^[A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning|Timeout): ")
+
+
+def _without_exception_name(error: str) -> str:
+    """The server's or the library's own words, without the Python class name before them
+    ("DbError: ..." is ours, not what the operator saw; the diagnosis reads the text)."""
+    return _EXCEPTION_PREFIX.sub("", error, count=1)

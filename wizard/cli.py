@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=t("cli.description"),
         parents=[_common(suppress=False)],
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=t("cli.commands"))
+    sub = parser.add_subparsers(
+        dest="command", metavar=t("cli.argparse.metavar_command"), title=t("cli.commands")
+    )
     common = _common(suppress=True)
     for name in COMMAND_MODULES:
         if importlib.util.find_spec(name) is None:
@@ -74,6 +76,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _early_language(argv: Sequence[str]) -> None:
+# argparse's own texts (usage, --help, its errors) by their English msgid: argparse asks its
+# module-level gettext functions for them at call time, so they follow the chosen language.
+_ARGPARSE_TEXTS = {
+    "usage: ": "usage",
+    "positional arguments": "positionals",
+    "options": "options",
+    "show this help message and exit": "help",
+    "%(prog)s: error: %(message)s\n": "error",
+    "argument %(argument_name)s: %(message)s": "argument",
+    "the following arguments are required: %s": "required",
+    "unrecognized arguments: %s": "unrecognized",
+    "invalid choice: %(value)r (choose from %(choices)s)": "invalid_choice",
+    "invalid %(type)s value: %(value)r": "invalid_value",
+    "expected one argument": "expected_one",
+    "expected at most one argument": "expected_at_most_one",
+    "expected at least one argument": "expected_at_least_one",
+    "ambiguous option: %(option)s could match %(matches)s": "ambiguous",
+    "not allowed with argument %s": "not_allowed",
+    "one of the arguments %s is required": "one_required",
+    "ignored explicit argument %r": "ignored_explicit",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "unknown_parser",
+    "can't open '%(filename)s': %(error)s": "cannot_open",
+}
+
+
+def _argparse_gettext(message: str) -> str:
+    key = _ARGPARSE_TEXTS.get(message)
+    return t("cli.argparse." + key) if key else message
+
+
+def _argparse_ngettext(singular: str, plural: str, n: int) -> str:
+    if singular == "expected %s argument":
+        from wizard.i18n import current_language
+        from wizard.i18n.format import plural_category
+
+        form = "one" if plural_category(n, current_language()) == "one" else "other"
+        return t("cli.argparse.expected_n." + form)
+    return singular if n == 1 else plural
+
+
+def translate_argparse() -> None:
+    """Route argparse's own strings through the catalogs (its gettext hooks)."""
+    argparse._ = _argparse_gettext  # type: ignore[attr-defined]
+    argparse.ngettext = _argparse_ngettext  # type: ignore[attr-defined]
+
+
     """Pick the language before building help texts: --lang, else env/system locale."""
     for index, arg in enumerate(argv):
         if arg == "--lang" and index + 1 < len(argv):
@@ -137,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _early_language(args_list)
     if _only_common_options(args_list):
+    translate_argparse()
         # The TUI: skip importing every command module, so the first frame comes sooner.
         parser = argparse.ArgumentParser(prog="fdw-wizard", parents=[_common(suppress=False)])
     else:

@@ -105,9 +105,11 @@ def t(key: str, lang: str | None = None, /, **params: Any) -> str:
     text = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
     if not params:
         return text
+    from wizard.i18n.format import formatter  # Babel: locale numbers and plural rules
+
     try:
-        return text.format(**params)
-    except (KeyError, IndexError, ValueError):
+        return formatter(lang).format(text, **params)
+    except (KeyError, IndexError, ValueError, TypeError):
         return text + " " + repr(dict(params))
 
 
