@@ -96,6 +96,13 @@ def slowest(doc: dict[str, Any] | None, count: int) -> str:
     return ", ".join(f"{o.get('step')} {int(o.get('duration_ms') or 0) / 1000:.1f}" for o in ranked)
 
 
+def failed(doc: dict[str, Any] | None) -> str:
+    if doc is None:
+        return "-"
+    outcomes = doc.get("outcomes") or doc.get("steps") or []
+    return ", ".join(str(o.get("step")) for o in outcomes if o.get("status") == "failed") or "-"
+
+
 def one_scale(scale: float, cap_s: float, count: int) -> list[list[str]]:
     base = traversable_tempdir("fdw-wizard-bench-growth-")
     sandbox = base / "sandbox"
@@ -107,9 +114,11 @@ def one_scale(scale: float, cap_s: float, count: int) -> list[list[str]]:
         seconds, rss, _out = run(
             [*cli, "demo", "--no-tui", "--dir", str(sandbox), "--scale", f"{scale:g}"], e, cap_s
         )
-        rows.append([f"{scale:g}", "`demo --no-tui` (build)", f"{seconds:.1f}", f"{rss:.0f}", "-"])
+        rows.append(
+            [f"{scale:g}", "`demo --no-tui` (build)", f"{seconds:.1f}", f"{rss:.0f}", "-", "-"]
+        )
         if not config.exists():
-            rows.append([f"{scale:g}", "sandbox did not start", "-", "-", "-"])
+            rows.append([f"{scale:g}", "sandbox did not start", "-", "-", "-", "-"])
             return rows
         for label, argv in (
             ("first `apply --yes`", [*cli, "apply", "--yes", "--json", "--config", str(config)]),
@@ -127,6 +136,7 @@ def one_scale(scale: float, cap_s: float, count: int) -> list[list[str]]:
                     f"{seconds:.1f}",
                     f"{rss:.0f}",
                     slowest(doc, count),
+                    failed(doc),
                 ]
             )
             print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
@@ -149,7 +159,7 @@ def main() -> None:
         rows += one_scale(scale, args.cap, args.slowest)
     print(
         markdown_table(
-            ["scale", "command", "s", "peak RSS MB", "slowest steps (s)"],
+            ["scale", "command", "s", "peak RSS MB", "slowest steps (s)", "failed"],
             rows,
         )
         + "\n"

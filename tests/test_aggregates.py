@@ -145,13 +145,21 @@ def test_undo_removes_what_it_created_on_both_sides(site: dict[str, Any]) -> Non
 def test_validate_latency_reads_the_aggregates_as_one_remote_query(site: dict[str, Any]) -> None:
     from wizard.steps.validate import Latency
 
-    ctx, runner = open_session(site["config"], site["path"])
+    config = site["config"].model_copy(deep=True)
+    config.validation.latency_target_ms = 1  # every read "over": every remedy is shown
+    config.validation.samples = 1
+    ctx, runner = open_session(config, site["path"])
     try:
         runner.apply([STEP], confirm=lambda s, p: True)
         ctx.fresh_measurements = True
         facts = Latency().check(ctx).facts
     finally:
         ctx.close()
+    fat = next(r for r in facts["relations"] if r["relation"] == "bi.fat_faturamentos")
+    monthly = next(r for r in fat["reads"] if r["read"] == "aggregate")
+    first = monthly["remedies"][0]
+    assert first["key"] == "step.pushdown.remedy_aggregate_step"
+    assert first["params"]["view"] == "public.v_faturamento_mensal"
     measured = {r["relation"]: r for r in facts["relations"] if r["kind"] == "aggregate"}
     assert set(measured) == {f"public.v_{a.name}" for a in AGGREGATES}
     for relation in measured.values():

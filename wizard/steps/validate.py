@@ -488,6 +488,20 @@ class Latency(Step):
                     m, flags, target_ms=target, rtt_ms=rtt, fetch_size=fetch, seq_scans=scans
                 )
             ]
+            if m.read.read == "aggregate" and flags["aggregate"] == "not_pushed":
+                from wizard.steps.aggregates import AGGREGATES
+
+                covered = [a for a in AGGREGATES if a.source == m.read.relation[1]]
+                entry["remedies"][:0] = [
+                    Message(
+                        "step.pushdown.remedy_aggregate_step",
+                        {
+                            "relation": m.read.name,
+                            "view": f"{ctx.config.views.frota_360.schema_name}.{a.view}",
+                        },
+                    ).to_json()
+                    for a in covered
+                ]
         return entry
 
 
