@@ -266,6 +266,10 @@ def test_killed_at_every_mutation_boundary_then_rerun_or_restore(fresh: Site, po
         assert proc.returncode == -9, said(proc)  # it really died there
         if point == "restart.failed":
             assert not fresh.accepts()  # the worst case is real: the DW is down
+            doctor = fresh.cli("doctor")
+            first = doctor.stderr.splitlines()[0] if doctor.stderr else ""
+            assert "stopped while restarting" in first, said(doctor)
+            assert "rollback --interrupted" in first
         status = fresh.cli("status", "--only", "local.listen")
         assert "stopped midway" in status.stderr or "stopped while restarting" in status.stderr
         proc = fresh.cli("rollback", "--interrupted", "--yes")

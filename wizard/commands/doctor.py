@@ -171,6 +171,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     # characters and undecodable bytes (surrogateescape'd argv) before anything uses it.
     pasted = visible(redact(args.error), keep="\n\t") if args.error else None
     session, runner = open_session(config, ctx.config_path, interactive=False)
+    interrupted = runner.interrupted_run()
+    if interrupted is not None:
+        # Before any diagnosis: a run died midway, and the way out is its own command.
+        from wizard.engine import interrupted_message
+
+        say(ctx, "!! " + render(interrupted_message(interrupted)), err=True)
     found: list[tuple[str | None, Diagnosis]] = []
     checked: dict[str, str] = {}
     blocked = 0
