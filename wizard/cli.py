@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "wizard.commands.watch",
     "wizard.commands.cleanup",
     "wizard.commands.export_sql",
+    "wizard.commands.document",
     "wizard.commands.export_app",
     "wizard.commands.field_report",
     "wizard.commands.secrets_cmd",

@@ -21,6 +21,7 @@ def all_steps() -> list[Step]:
         aggregates,
         app,
         cleanup,
+        document,
         local_conf,
         local_hba,
         local_role,
@@ -70,4 +71,5 @@ def all_steps() -> list[Step]:
         cleanup.Backup(),
         cleanup.Dedupe(),
         cleanup.Report(),
+        document.Document(),
     ]

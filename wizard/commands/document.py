@@ -1,0 +1,58 @@
+"""`fdw-wizard document [--out FILE] [--lang pt-BR|en]`: the as-built document, from live checks.
+
+Without ``--out`` it writes where the checklist item ``cleanup.document`` expects it
+(``cleanup.document_path``). Prints the path (``--json``: ``{"path": ...}``). Changes nothing on
+either server: it only reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from wizard import exitcodes
+from wizard.engine import StepError
+from wizard.i18n import Message, t
+from wizard.session import open_session
+
+from . import CliContext
+from .output import emit_json, load_config_or_report, say
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser("document", parents=[common], help=t("document.cli.help"))
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", default=None, help=t("document.cli.opt.out")
+    )
+    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from wizard import asbuilt
+    from wizard.redact import redact
+
+    config, code = load_config_or_report(ctx)
+    if config is None:
+        return code
+    session, _runner = open_session(config, ctx.config_path, interactive=ctx.interactive)
+    try:
+        target = args.out if args.out is not None else None
+        path = asbuilt.write_document(session, target, ctx.lang or None)
+        if target is None or target.resolve() == asbuilt.document_path(config, ctx.config_path):
+            # The checklist's copy: remember it as cleanup.document's own write.
+            session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
+    except StepError as exc:
+        say(ctx, exc.message, err=True)
+        return exitcodes.OPERATOR if exc.operator_action else exitcodes.FAILED
+    except OSError as exc:
+        say(ctx, redact(f"{type(exc).__name__}: {exc}"), err=True)
+        return exitcodes.FAILED
+    finally:
+        session.close()
+    if ctx.json:
+        emit_json(ctx, {"path": str(path)})
+    else:
+        say(ctx, Message("document.cli.wrote", {"path": str(path)}))
+    return exitcodes.OK

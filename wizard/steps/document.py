@@ -1,0 +1,103 @@
+"""cleanup.document — the runbook's last Phase 5 item, "Documentar arquitetura final".
+
+The as-built document (:mod:`wizard.asbuilt`) is written from live checks of both servers, in
+the operator's language, to ``cleanup.document_path`` (default ``arquitetura-fdw.md`` next to
+the config). The step is done when that file exists, is the wizard's, and is newer than the
+last change the state recorded for any other step: any apply or rollback since makes it
+pending again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wizard import asbuilt
+from wizard.engine import (
+    ApplyResult,
+    CheckResult,
+    GeneratedFile,
+    NotUndoable,
+    Plan,
+    Status,
+    Step,
+    StepError,
+)
+from wizard.i18n import Message, current_language
+
+
+def _when(at: Any) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at is not None else "-"
+
+
+class Document(Step):
+    """Checklist "Documentar arquitetura final"."""
+
+    id = asbuilt.STEP_ID
+    phase = "cleanup"
+    requires = ("prereq.local-connection", "prereq.supabase-connection")
+
+    def _path(self, ctx: Any) -> Path:
+        return asbuilt.document_path(ctx.config, ctx.config_path)
+
+    def check(self, ctx: Any) -> CheckResult:
+        path = self._path(ctx)
+        state = getattr(ctx, "state", None)
+        changed = asbuilt.last_change(state.steps() if state is not None else {})
+        facts: dict[str, Any] = {
+            "path": str(path),
+            "last_change": changed.isoformat() if changed is not None else None,
+        }
+        if not path.exists():
+            return CheckResult(
+                Status.PENDING,
+                Message("step.cleanup.document.missing", {"path": str(path)}),
+                [],
+                facts,
+            )
+        written = asbuilt.written_at(path)
+        if written is None:
+            return CheckResult(
+                Status.FAILED,
+                Message("step.cleanup.document.not_ours", {"path": str(path)}),
+                [],
+                facts,
+            )
+        facts["written_at"] = written.isoformat()
+        params = {"path": str(path), "written": _when(written), "changed": _when(changed)}
+        if changed is not None and written <= changed:
+            return CheckResult(
+                Status.PENDING, Message("step.cleanup.document.stale", params), [], facts
+            )
+        return CheckResult(Status.DONE, Message("step.cleanup.document.ok", params), [], facts)
+
+    def plan(self, ctx: Any) -> Plan:
+        path = self._path(ctx)
+        if path.exists() and asbuilt.written_at(path) is None:
+            # An operator's own file of that name is never overwritten by the step.
+            raise StepError(Message("step.cleanup.document.not_ours", {"path": str(path)}))
+        params = {"path": str(path), "lang": current_language()}
+        return Plan(
+            self.id,
+            actions=[GeneratedFile(path, Message("step.cleanup.document.action", params), 0o644)],
+        )
+
+    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+        files = [a for a in plan.actions if isinstance(a, GeneratedFile)]
+        path = files[0].path if files else self._path(ctx)
+        ctx.progress(self.id, Message("step.cleanup.document.collecting"))
+        written = asbuilt.write_document(ctx, path)
+        ctx.remember(self.id, path=str(written), sha256=asbuilt.digest(written))
+        return ApplyResult(
+            changes=[Message("step.cleanup.document.written", {"path": str(written)})]
+        )
+
+    def undo(self, ctx: Any) -> ApplyResult:
+        """Remove the document the wizard wrote (an operator's file of the same name stays)."""
+        remembered = ctx.recall(self.id).get("path")
+        path = Path(remembered) if remembered else self._path(ctx)
+        if asbuilt.written_at(path) is None:
+            raise NotUndoable(Message("step.cleanup.document.nothing", {"path": str(path)}))
+        path.unlink()
+        ctx.remember(self.id, path=None, sha256=None)
+        return ApplyResult(changes=[Message("step.cleanup.document.removed", {"path": str(path)})])
