@@ -51,6 +51,7 @@ class WizardApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "switch_language", show=False, priority=True),
         Binding("ctrl+q", "quit", show=False, priority=True),
+        Binding("f1", "show_keys", show=False),
     ]
 
     def __init__(
@@ -261,6 +262,11 @@ class WizardApp(App[int]):
         self.refreshing = True
         if not self.run_task(t("tui.run.recheck"), task):
             self.refreshing = False
+
+    def action_show_keys(self) -> None:
+        show = getattr(self.screen, "show_keys", None)
+        if show is not None:
+            show()
 
     # -- language ------------------------------------------------------------------------------
 

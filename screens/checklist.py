@@ -11,16 +11,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
-from screens.symbols import CHECKING, RUNNING, SYMBOL, UNKNOWN
+from screens.symbols import CHECKING, RUNNING, SYMBOL, UNKNOWN, status_label
 from wizard.engine import Event, Status
 from wizard.i18n import t
 
 # What "apply all" and "apply phase" leave alone: nothing to do, or only the operator can.
 SETTLED = {Status.DONE.value, Status.NOT_APPLICABLE.value}
 NOT_AUTOMATIC = {Status.MANUAL.value}
+WIDE = 110  # from this width the runbook's progress panel sits beside the checklist
 
 
 def phase_label(phase: str) -> str:
@@ -81,7 +81,7 @@ class ChecklistScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="title")
         with Horizontal(id="body"):
-            yield DataTable(id="steps", cursor_type="row", zebra_stripes=False)
+            yield DataTable(id="steps", cursor_type="row", zebra_stripes=False, show_header=False)
             yield Static(id="progress", classes="panel")
         yield Static(id="runline")
         yield LiveLog(id="log")
@@ -89,8 +89,7 @@ class ChecklistScreen(WizardScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#steps", DataTable)
-        table.add_column("status", key="status", width=15)
-        table.add_column("step", key="step")
+        self._layout_width = 0
         self._fill_rows()
         self.refresh_texts()
         table.focus()
@@ -99,6 +98,23 @@ class ChecklistScreen(WizardScreen):
         if self.wapp.auto_probe and not self.wapp.busy:
             self.wapp.run_status()
 
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """The progress panel only where there is room; every step name whole (a long one
+        takes two lines): rows are rebuilt for the table's width."""
+        wide = self.size.width >= WIDE
+        self.query_one("#progress", Static).display = wide
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        if table.size.width and table.size.width != self._layout_width:
+            self._fill_rows()
+            for key in self.row_keys:
+                self._render_row(key)
+
     # -- rows ------------------------------------------------------------------------------------
 
     def _phases(self) -> list[str]:
@@ -106,36 +122,66 @@ class ChecklistScreen(WizardScreen):
 
         return list(PHASES)
 
+    def _widths(self) -> tuple[int, int]:
+        """(status column, step column) for the table's current width."""
+        from screens.symbols import SYMBOL
+
+        table = self.query_one("#steps", DataTable)
+        status_width = max(len(status_label(s)) for s in SYMBOL)
+        # border 2, scrollbar 1, one cell of padding on each side of both columns
+        room = (table.size.width or self.app.size.width) - 2 - 1 - 4 - status_width
+        return status_width, max(16, room)
+
+    def _title(self, key: str) -> Text:
+        if key.startswith("phase:"):
+            phase = key.split(":", 1)[1]
+            return Text("== " + phase_label(phase) + " ==", style="bold")
+        if key.startswith("missing:"):
+            return Text(t("tui.not_available_short"), style="italic")
+        step = self.wapp.step(key)
+        return Text(say(step.title) if step else key)
+
     def _fill_rows(self) -> None:
         table = self.query_one("#steps", DataTable)
-        table.clear()
+        current = self.current_key() if self.row_keys else None
+        status_width, step_width = self._widths()
+        self._layout_width = table.size.width
+        table.clear(columns=True)
+        table.add_column("status", key="status", width=status_width)
+        table.add_column("step", key="step", width=step_width)
         self.row_keys = []
         steps = self.wapp.steps
+        console = self.app.console
+        keys: list[str] = []
         for phase in self._phases():
-            table.add_row("", "", key="phase:" + phase)
-            self.row_keys.append("phase:" + phase)
+            keys.append("phase:" + phase)
             members = [s for s in steps if s.phase == phase]
             if not members:
-                table.add_row("", "", key="missing:" + phase)
-                self.row_keys.append("missing:" + phase)
-            for step in members:
-                table.add_row("", "", key=step.id)
-                self.row_keys.append(step.id)
+                keys.append("missing:" + phase)
+            keys.extend(s.id for s in members)
+        for key in keys:
+            lines = len(self._title(key).wrap(console, step_width))
+            table.add_row("", "", key=key, height=max(1, lines))
+            self.row_keys.append(key)
+        if current in self.row_keys:
+            table.move_cursor(row=self.row_keys.index(current), animate=False)
 
     def _render_row(self, key: str) -> None:
         table = self.query_one("#steps", DataTable)
         if key.startswith("phase:"):
-            label = Text("== " + phase_label(key.split(":", 1)[1]) + " ==", style="bold")
-            table.update_cell(key, "status", "")
-            table.update_cell(key, "step", label)
+            phase = key.split(":", 1)[1]
+            members = [s.id for s in self.wapp.steps if s.phase == phase]
+            statuses = [self.wapp.status_of(s) for s in members]
+            done = sum(1 for s in statuses if s in SETTLED)
+            symbol = SYMBOL.get(phase_status(statuses), "[??]")
+            table.update_cell(key, "status", Text(f"{symbol} {done}/{len(members)}", style="bold"))
+            table.update_cell(key, "step", self._title(key))
         elif key.startswith("missing:"):
             table.update_cell(key, "status", "")
-            table.update_cell(key, "step", Text(t("tui.not_available_short"), style="italic"))
+            table.update_cell(key, "step", self._title(key))
         else:
             table.update_cell(key, "status", styled_status(self.wapp.status_of(key)))
-            step = self.wapp.step(key)
-            title = say(step.title) if step else key
-            table.update_cell(key, "step", title)
+            table.update_cell(key, "step", self._title(key))
 
     def _render_progress(self) -> None:
         text = Text(t("tui.progress.title") + "\n", style="bold")
@@ -159,9 +205,7 @@ class ChecklistScreen(WizardScreen):
         where = str(self.wapp.config_path)
         kind = t("tui.welcome.sandbox") if config and config.sandbox else ""
         self.query_one("#title", Static).update(t("tui.checklist.title", path=where, kind=kind))
-        table = self.query_one("#steps", DataTable)
-        table.columns[ColumnKey("status")].label = Text(t("tui.checklist.col_status"))
-        table.columns[ColumnKey("step")].label = Text(t("tui.checklist.col_step"))
+        self._fill_rows()  # the titles' lengths (and so the rows' heights) follow the language
         for key in self.row_keys:
             self._render_row(key)
         self._render_progress()
@@ -172,7 +216,8 @@ class ChecklistScreen(WizardScreen):
     def engine_events(self, events: list[Event]) -> None:
         super().engine_events(events)
         touched = {e.step_id for e in events if e.step_id}
-        for key in touched:
+        phases = {step.phase for key in touched if (step := self.wapp.step(key)) is not None}
+        for key in touched | {"phase:" + phase for phase in phases}:
             if key in self.row_keys:
                 self._render_row(key)
         if touched:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.screen import Screen
-from textual.widgets import Log, Static
+from textual.widgets import RichLog, Static
 
 from screens.symbols import STYLE, status_label
 from wizard.engine import Event
@@ -53,10 +53,13 @@ def optional_module(name: str) -> ModuleType | None:
 
 class KeyBar(Static):
     """The keys of the current screen, in the operator's language (instead of Textual's Footer,
-    whose descriptions are fixed at import time and would not follow a language switch)."""
+    whose descriptions are fixed at import time and would not follow a language switch).
+
+    Always one line: the keys that fit, in the screen's order, then ``F1 mais`` for the rest
+    (F1 lists every key of the screen)."""
 
     DEFAULT_CSS = """
-    KeyBar { dock: bottom; height: auto; background: $panel; color: $text; padding: 0 1; }
+    KeyBar { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
     def __init__(self, keys: Sequence[tuple[str, str]], **kwargs: Any) -> None:
@@ -66,18 +69,44 @@ class KeyBar(Static):
     def on_mount(self) -> None:
         self.refresh_texts()
 
+    def on_resize(self) -> None:
+        self.refresh_texts()
+
     def set_keys(self, keys: Sequence[tuple[str, str]]) -> None:
         self.keys = list(keys)
         self.refresh_texts()
 
-    def refresh_texts(self) -> None:
+    @staticmethod
+    def _entry(key: str, label: str) -> Text:
         text = Text()
-        for index, (key, label_key) in enumerate(self.keys):
+        text.append(key, style="bold reverse")  # reverse video reads without colour too
+        text.append(" " + label)
+        return text
+
+    def refresh_texts(self) -> None:
+        width = self.content_region.width or max(0, self.app.size.width - 2)
+        entries = [self._entry(key, t(label_key)) for key, label_key in self.keys]
+        more = self._entry("F1", t("tui.key.more"))
+        gap = 2
+        total = sum(e.cell_len for e in entries) + gap * max(0, len(entries) - 1)
+        shown = entries
+        if width and total > width:
+            shown, used = [], more.cell_len
+            for entry in entries:
+                if used + gap + entry.cell_len > width:
+                    break
+                shown.append(entry)
+                used += gap + entry.cell_len
+            shown.append(more)
+        text = Text()
+        for index, entry in enumerate(shown):
             if index:
-                text.append("  ")
-            text.append(f"[{key}]", style="bold reverse")
-            text.append(" " + t(label_key))
+                text.append(" " * gap)
+            text.append_text(entry)
         self.update(text)
+
+    def all_keys_text(self) -> str:
+        return "\n".join(f"[{key}] {t(label_key)}" for key, label_key in self.keys)
 
 
 def event_line(app: WizardApp, event: Event) -> str | None:
@@ -109,16 +138,19 @@ def event_line(app: WizardApp, event: Event) -> str | None:
     return None
 
 
-class LiveLog(Log):
-    """The live log pane: every engine event of this session, re-rendered on a language
-    switch (the app keeps the events, not the text)."""
+class LiveLog(RichLog):
+    """The live log pane: every engine event of this session, wrapped to the pane's width
+    (nothing cut at 80 columns) and re-rendered on a language switch or a resize (the app
+    keeps the events, not the text)."""
 
     DEFAULT_CSS = """
-    LiveLog { height: 7; border: $fdw-border $secondary; }
+    LiveLog { height: 7; border: $fdw-border $secondary; scrollbar-size-vertical: 1; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_lines=2000, **kwargs)
+        super().__init__(max_lines=2000, wrap=True, min_width=20, **kwargs)
+        self.texts: list[str] = []  # the lines as written (before wrapping)
+        self._width = 0
 
     @property
     def wapp(self) -> WizardApp:
@@ -128,14 +160,23 @@ class LiveLog(Log):
         self.border_title = t("tui.log.title")
         self.replay()
 
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width and width != self._width:
+            self._width = width
+            self.replay()
+
     def replay(self) -> None:
         self.clear()
+        self.texts = []
         self.add(self.wapp.event_history)
 
     def add(self, events: Iterable[Event]) -> None:
         lines = [line for e in events if (line := event_line(self.wapp, e)) is not None]
-        if lines:
-            self.write_lines(lines)
+        self.texts.extend(lines)
+        del self.texts[:-2000]
+        for line in lines:
+            self.write(Text(line))
 
     def refresh_texts(self) -> None:
         self.border_title = t("tui.log.title")
@@ -154,6 +195,12 @@ class WizardScreen(Screen[Any]):
 
     def key_bar(self) -> KeyBar:
         return KeyBar(self.KEYS, id="keys")
+
+    def show_keys(self) -> None:
+        """F1: every key of this screen (the key bar shows those that fit on one line)."""
+        for bar in self.query(KeyBar):
+            self.notify(bar.all_keys_text(), title=t("tui.keys_title"), timeout=12)
+            return
 
     def refresh_texts(self) -> None:
         """Re-render every text from the catalogs (called after a language switch)."""

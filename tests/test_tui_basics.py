@@ -39,13 +39,13 @@ def test_language_switch_rerenders_everything(tmp_path: Path) -> None:
             await pilot.pause()
             assert isinstance(app.screen, WelcomeScreen)
             text = screen_text(app)
-            assert "What do you want to do?" in text and "[F2] Português" in text
+            assert "What do you want to do?" in text and "F2 Português" in text
             await pilot.press("f2")
             await pilot.pause()
             text = screen_text(app)
             assert current_language() == "pt-BR"
             assert "O que você quer fazer?" in text and "What do you want" not in text
-            assert "[F2] English" in text
+            assert "F2 English" in text
             modes = app.screen.query_one("#modes")
             assert "Configuração guiada" in str(modes.get_option_at_index(0).prompt)  # type: ignore[attr-defined]
             await pilot.press("f2")

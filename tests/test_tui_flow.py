@@ -52,7 +52,7 @@ def new_app(site: dict[str, Any], lang: str = "pt-BR") -> WizardApp:
 def log_lines(app: WizardApp) -> str:
     from screens.common import LiveLog
 
-    return "\n".join(str(line) for log in app.screen.query(LiveLog) for line in log.lines)
+    return "\n".join(line for log in app.screen.query(LiveLog) for line in log.texts)
 
 
 def test_guided_setup_from_welcome_to_dashboard(
