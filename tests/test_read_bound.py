@@ -24,9 +24,10 @@ import pytest
 
 from tests.conftest import sandbox_config_for
 from wizard.config import save_config
-from wizard.engine import Status
+from wizard.engine import Risk, Status
 from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
 from wizard.session import open_session
+from wizard.steps.app_storage import FallbackRead
 from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
 from wizard.supabase_standin import StandIn
 from wizard.testbed import TestBed, start_testbed, traversable_tempdir
@@ -274,6 +275,43 @@ def test_hung_dw_warm_and_fresh_reads_end_within_the_bound(site: Site) -> None:
     assert again.status_code == 200 and len(again.json()) == 5, again.text
 
 
+# ------------------------------------------------- the fallback readable as the app's role
+
+
+def test_fallback_read_policy_for_the_app_role(site: Site) -> None:
+    step = FallbackRead()
+    with contextlib.suppress(Exception):
+        step.undo(site.ctx)
+    first = step.check(site.ctx)
+    assert first.status == Status.PENDING, first.message.render("en")
+    assert first.facts["visible"] == 0 and first.facts["objects"] == 18
+    plan = step.plan(site.ctx)
+    assert Risk.SECURITY in plan.risks
+    sql_text = " ".join(str(getattr(a, "sql", "")) for a in plan.actions)
+    assert "FOR SELECT TO \"authenticated\" USING (bucket_id = 'bi-reports')" in sql_text
+    step.apply(site.ctx, plan)
+    done = step.verify(site.ctx)
+    assert done.status == Status.DONE and done.facts["visible"] == 18
+    assert not step.plan(site.ctx).changes_something  # a second apply changes nothing
+    listed = httpx.post(
+        f"{site.standin.url}/storage/v1/object/list/bi-reports",
+        json={"prefix": "", "limit": 100},
+        headers={"apikey": site.key, "Authorization": f"Bearer {site.key}"},
+        timeout=30,
+    )
+    assert listed.status_code == 200 and len(listed.json()) == 18  # as the app lists them
+    anon = site.standin.key("anon")
+    hidden = httpx.post(
+        f"{site.standin.url}/storage/v1/object/list/bi-reports",
+        json={"prefix": ""},
+        headers={"apikey": anon, "Authorization": f"Bearer {anon}"},
+        timeout=30,
+    )
+    assert hidden.status_code == 200 and hidden.json() == []  # authenticated only
+    undone = step.undo(site.ctx)
+    assert undone.changes and step.check(site.ctx).status == Status.PENDING
+
+
 # ------------------------------------------------------------- the app's code (export-app)
 
 HOOK_RUN = """
@@ -295,8 +333,7 @@ console.log(JSON.stringify({ source: result.source, rows: result.rows.length,
 @pytest.fixture(scope="module")
 def app_code(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """export-app's files, biData compiled to JavaScript, and what the app needs on the site:
-    the fallback JSONs in Storage and a policy letting authenticated read the bucket (what
-    deliverable 5's step is to create; today the sandbox has none)."""
+    the fallback JSONs in Storage, readable by authenticated (step app.fallback-read)."""
     from tests.test_export_app import compile_app
     from wizard.app_export import export_app
     from wizard.supabase_standin import write_fallback_files
@@ -309,10 +346,10 @@ def app_code(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (out / "package.json").write_text('{"type": "module"}', encoding="utf-8")
     with site.bed.dw.connect() as dw, site.bed.supabase.connect() as supa:
         write_fallback_files(dw, supa, site.standin.storage_dir, tables=["dim_clientes"])
-        supa.execute(
-            "CREATE POLICY fdw_wizard_test_bi_read ON storage.objects FOR SELECT"
-            " TO authenticated USING (bucket_id = 'bi-reports')"
-        )
+    step = FallbackRead()
+    if step.check(site.ctx).status == Status.PENDING:
+        step.apply(site.ctx, step.plan(site.ctx))
+    assert step.verify(site.ctx).status == Status.DONE
     return out
 
 

@@ -58,6 +58,10 @@ ALTER TABLE storage.objects OWNER TO supabase_storage_admin;
 ALTER FUNCTION storage.protect_delete() OWNER TO supabase_storage_admin;
 GRANT ALL ON storage.buckets, storage.objects TO postgres, service_role;
 GRANT SELECT ON storage.buckets, storage.objects TO anon, authenticated;
+-- Supabase lets postgres create policies on storage.objects (supautils.policy_grants, which
+-- runs the CREATE POLICY as the table's owner). Vanilla PostgreSQL has no such hook: only the
+-- owner may, so postgres becomes a member of the owner role (app.fallback-read).
+GRANT supabase_storage_admin TO postgres;
 
 -- The runbook's fallback: bucket bi-reports with one <table>.json per imported table; sizes in
 -- the runbook's proportions (the tables and sizes placeholders are parallel arrays).

@@ -20,6 +20,7 @@ def all_steps() -> list[Step]:
     from wizard.steps import (
         aggregates,
         app,
+        app_storage,
         cleanup,
         document,
         local_conf,
@@ -60,6 +61,7 @@ def all_steps() -> list[Step]:
         views.Frota360(),
         app.RestCheck(),
         app.Fallback(),
+        app_storage.FallbackRead(),
         app.HealthFunction(),
         manual.Hooks(),
         manual.SyncFlag(),
