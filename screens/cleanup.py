@@ -15,7 +15,7 @@ from screens.facts import scalar_lines
 from wizard.engine import Plan, Risk
 from wizard.i18n import t
 
-CLEANUP_STEPS = ("cleanup.backup", "cleanup.dedupe", "cleanup.report")
+CLEANUP_STEPS = ("cleanup.backup", "cleanup.dedupe", "cleanup.report", "cleanup.document")
 
 
 class CleanupScreen(WizardScreen):
@@ -25,6 +25,7 @@ class CleanupScreen(WizardScreen):
         ("x", "tui.key.dedupe"),
         ("r", "tui.key.report"),
         ("g", "tui.key.gate"),
+        ("o", "document.tui.key"),
         ("Esc", "tui.key.back_cancel"),
         ("F2", "tui.key.language"),
     )
@@ -33,6 +34,7 @@ class CleanupScreen(WizardScreen):
         Binding("x", "dedupe", show=False),
         Binding("r", "report", show=False),
         Binding("g", "gate", show=False),
+        Binding("o", "document", show=False),
         Binding("escape", "back", show=False),
     ]
 
@@ -156,6 +158,23 @@ class CleanupScreen(WizardScreen):
     def action_report(self) -> None:
         if self.available():
             self.wapp.run_status(["cleanup.report"])
+
+    def action_document(self) -> None:
+        """Write the as-built document (cleanup.document) from live checks; say where."""
+
+        def task(engine: Any, worker: Any) -> Any:
+            from wizard import asbuilt
+
+            ctx, runner = engine.ensure()
+            path = asbuilt.write_checklist_copy(ctx)
+            runner.status([asbuilt.STEP_ID])  # the checklist shows it done
+            return path
+
+        def done(path: Any, error: BaseException | None) -> None:
+            if error is None and path is not None:
+                self.notify(t("document.tui.written", path=str(path)), timeout=10)
+
+        self.wapp.run_task(t("document.tui.running"), task, done)
 
     def action_back(self) -> None:
         if self.wapp.busy:

@@ -348,3 +348,45 @@ def test_cli_default_path_and_json(site: dict[str, Any]) -> None:
     steps = {s["step"]: s["status"] for s in json.loads(status.stdout)["steps"]}
     assert steps["cleanup.document"] == "done"
     path.unlink()
+
+
+def test_tui_offers_it_on_the_dashboard_and_in_cleanup(site: dict[str, Any]) -> None:
+    import asyncio
+
+    from screens.app import WizardApp
+    from screens.cleanup import CleanupScreen
+    from screens.dashboard import DashboardScreen
+    from tests.tui_helpers import idle, screen_text
+    from wizard.i18n import Message, current_language, set_language
+    from wizard.platform.elevation import Elevation
+
+    env = {
+        "keyring": None,
+        "elevation": Elevation(True, "root", Message("platform.elevation.root")),
+    }
+    document = Path(site["folder"]).resolve() / "arquitetura-fdw.md"
+    before = current_language()
+
+    async def scenario(screen: Any, lang: str, key_label: str) -> None:
+        app = WizardApp(site["path"], lang=lang, config=site["config"], environment=env)
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.push_screen(screen)
+            await idle(pilot)
+            assert key_label in screen_text(app)
+            await pilot.press("o")
+            await idle(pilot)
+            assert document.exists()
+            assert app.status_of("cleanup.document") == "done"
+            notes = [str(n.message) for n in app._notifications]
+            assert any(str(document) in n for n in notes), notes
+
+    try:
+        asyncio.run(scenario(DashboardScreen(), "en", "as-built document"))
+        text = document.read_text(encoding="utf-8")
+        assert "## 1. Architecture" in text
+        document.unlink()
+        asyncio.run(scenario(CleanupScreen(), "pt-BR", "documento da arquitetura"))
+        assert "## 1. Arquitetura" in document.read_text(encoding="utf-8")
+    finally:
+        set_language(before)
+        document.unlink(missing_ok=True)

@@ -1516,5 +1516,13 @@ def write_document(ctx: Any, path: Path | None = None, lang: str | None = None) 
     return target
 
 
+def write_checklist_copy(ctx: Any, lang: str | None = None) -> Path:
+    """Write the document where ``cleanup.document`` expects it, and remember it as the step's
+    own write (the step's apply, the CLI without --out, the TUI's key)."""
+    path = write_document(ctx, None, lang)
+    ctx.remember(STEP_ID, path=str(path), sha256=digest(path))
+    return path
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -38,11 +38,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return code
     session, _runner = open_session(config, ctx.config_path, interactive=ctx.interactive)
     try:
-        target = args.out if args.out is not None else None
-        path = asbuilt.write_document(session, target, ctx.lang or None)
-        if target is None or target.resolve() == asbuilt.document_path(config, ctx.config_path):
-            # The checklist's copy: remember it as cleanup.document's own write.
-            session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
+        default = asbuilt.document_path(config, ctx.config_path)
+        if args.out is None or args.out.resolve() == default:
+            # The checklist's copy: remembered as cleanup.document's own write.
+            path = asbuilt.write_checklist_copy(session, ctx.lang or None)
+        else:
+            path = asbuilt.write_document(session, args.out, ctx.lang or None)
     except StepError as exc:
         say(ctx, exc.message, err=True)
         return exitcodes.OPERATOR if exc.operator_action else exitcodes.FAILED

@@ -86,8 +86,11 @@ class Document(Step):
         files = [a for a in plan.actions if isinstance(a, GeneratedFile)]
         path = files[0].path if files else self._path(ctx)
         ctx.progress(self.id, Message("step.cleanup.document.collecting"))
-        written = asbuilt.write_document(ctx, path)
-        ctx.remember(self.id, path=str(written), sha256=asbuilt.digest(written))
+        if path == self._path(ctx):
+            written = asbuilt.write_checklist_copy(ctx)
+        else:
+            written = asbuilt.write_document(ctx, path)
+            ctx.remember(self.id, path=str(written), sha256=asbuilt.digest(written))
         return ApplyResult(
             changes=[Message("step.cleanup.document.written", {"path": str(written)})]
         )
