@@ -412,3 +412,27 @@ def test_a_lock_left_by_a_dead_run_is_taken_over_and_named(fresh: Site) -> None:
     assert proc.returncode == exitcodes.OK, said(proc)
     assert "pid 999999" in proc.stderr and "ended without releasing its lock" in proc.stderr
     assert not (lock_dir() / f"{key}.json").exists()  # released at the end of this run
+
+
+def test_rollback_drops_the_reader_even_with_grants_another_step_gave_it(fresh: Site) -> None:
+    """A grant elsewhere in the DW (aggregate views, an admin's) must not make the rollback
+    leave a LOGIN role behind; a role that owns objects is kept, and said so."""
+    proc = fresh.cli("apply", "--yes", "--only", "prereq,local")
+    assert proc.returncode == exitcodes.OK, said(proc)
+    info = fresh.cluster.conninfo("postgres", fresh.bed.passwords["dw-superuser"], "bluconecta_dw")
+    info["port"] = fresh.bed.dw.port
+    with psycopg.connect(**info, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA extra_grants; CREATE TABLE extra_grants.t (x int)")
+        conn.execute("GRANT USAGE ON SCHEMA extra_grants TO supabase_fdw_reader")
+        conn.execute("GRANT SELECT ON extra_grants.t TO supabase_fdw_reader")
+    try:
+        proc = fresh.cli("rollback", "--yes", "--only", "local")
+        assert proc.returncode == exitcodes.OK, said(proc)
+        with psycopg.connect(**info) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname = 'supabase_fdw_reader'"
+            ).fetchone()
+        assert row == (0,)
+    finally:
+        with psycopg.connect(**info, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA extra_grants CASCADE")

@@ -354,6 +354,19 @@ class ReaderRole(Step):
             )
         result.changes.append(Message("step.local.reader-role.revoked", {"role": role}))
         if ours:
+            owned = conn.execute(
+                sql_text.render(conn, "local/reader_owns.sql", role_name=role)
+            ).fetchone()
+            if owned and owned[0]:
+                # Someone made it own objects: dropping them is not the wizard's call.
+                result.changes.append(Message("step.local.reader-role.kept", {"role": role}))
+                result.notes.append(
+                    Message("step.local.reader-role.owns", {"role": role, "count": owned[0]})
+                )
+                result.incomplete = True
+                return result
+            # Grants other steps gave it (aggregate views...) would block DROP ROLE.
+            conn.execute(sql_text.render(conn, "local/reader_drop_privileges.sql", role=role))
             conn.execute(sql_text.render(conn, "local/reader_drop.sql", role=role))
             result.changes.append(Message("step.local.reader-role.dropped", {"role": role}))
         else:
