@@ -416,11 +416,8 @@ def _undo_outcome(step_id: str, result: ApplyResult) -> StepOutcome:
 
 def interrupted_message(record: Any) -> Message:
     """The first line after a run died midway: which run, doing what, and the two ways on."""
-    key = (
-        "engine.journal.interrupted_restart"
-        if record.phase == "restart"
-        else ("engine.journal.interrupted")
-    )
+    restarting = record.phase == "restart"
+    key = "engine.journal.interrupted_restart" if restarting else "engine.journal.interrupted"
     return Message(
         key,
         {
