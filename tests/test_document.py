@@ -31,7 +31,9 @@ def site(applied_site: dict[str, Any]) -> dict[str, Any]:
     return applied_site
 
 
-def cli(site: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    site: dict[str, Any], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wizard.cli", "--config", str(site["path"]), *args],
         capture_output=True,
@@ -39,6 +41,7 @@ def cli(site: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
         env=site["env"],
         timeout=180,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -295,6 +298,12 @@ def test_no_secret_in_the_files(site: dict[str, Any], docs: dict[str, tuple[str,
 def test_a_revoked_grant_shows_and_the_step_follows_changes(site: dict[str, Any]) -> None:
     runner, ctx = site["runner"], site["ctx"]
     document = Path(site["folder"]) / "arquitetura-fdw.md"  # cleanup.document_path's default
+    # The last document `fdw-wizard document --out` wrote counts while it is current.
+    last = Path(site["folder"]).resolve() / "as-built-pt-BR.md"
+    counted = runner.status(["cleanup.document"]).outcomes[-1]
+    assert counted.status is Status.DONE and counted.facts["path"] == str(last)
+    for name in ("as-built-pt-BR.md", "as-built-en.md"):
+        (Path(site["folder"]) / name).unlink()
     assert runner.status(["cleanup.document"]).outcomes[-1].status is Status.PENDING
     with supa(site) as conn:
         conn.execute(f"REVOKE SELECT ON {VIEW} FROM authenticated")
@@ -348,6 +357,16 @@ def test_cli_default_path_and_json(site: dict[str, Any]) -> None:
     steps = {s["step"]: s["status"] for s in json.loads(status.stdout)["steps"]}
     assert steps["cleanup.document"] == "done"
     path.unlink()
+    # The issue's own use: --out a relative name, from the operator's folder.
+    folder = Path(site["folder"]).resolve()
+    out = cli(site, "document", "--out", "arquitetura.md", "--lang", "pt-BR", cwd=folder)
+    assert out.returncode == exitcodes.OK, out.stderr
+    assert str(folder / "arquitetura.md") in out.stdout
+    assert "## 1. Arquitetura" in (folder / "arquitetura.md").read_text(encoding="utf-8")
+    status = cli(site, "status", "--only", "cleanup.document", "--json")
+    step = next(s for s in json.loads(status.stdout)["steps"] if s["step"] == "cleanup.document")
+    assert step["status"] == "done" and step["facts"]["path"] == str(folder / "arquitetura.md")
+    (folder / "arquitetura.md").unlink()
 
 
 def test_tui_offers_it_on_the_dashboard_and_in_cleanup(site: dict[str, Any]) -> None:

@@ -1510,7 +1510,11 @@ def write_document(ctx: Any, path: Path | None = None, lang: str | None = None) 
     """Collect, render and write the document (atomically); returns its path."""
     from wizard.fileio import atomic_write_bytes
 
-    target = Path(path) if path is not None else document_path(ctx.config, ctx.config_path)
+    target = (
+        Path(path).expanduser().absolute()
+        if path is not None
+        else document_path(ctx.config, ctx.config_path)
+    )
     text = render(collect(ctx), lang)
     atomic_write_bytes(target, text.encode("utf-8"), backup=False, mode=0o644)
     return target

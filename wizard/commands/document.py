@@ -44,6 +44,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             path = asbuilt.write_checklist_copy(session, ctx.lang or None)
         else:
             path = asbuilt.write_document(session, args.out, ctx.lang or None)
+            # cleanup.document counts it while it is current (the issue's --out use).
+            session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
     except StepError as exc:
         say(ctx, exc.message, err=True)
         return exitcodes.OPERATOR if exc.operator_action else exitcodes.FAILED

@@ -48,6 +48,21 @@ class Document(Step):
             "path": str(path),
             "last_change": changed.isoformat() if changed is not None else None,
         }
+        # `fdw-wizard document --out FILE` counts too: the last document it wrote, if current.
+        remembered = ctx.recall(self.id).get("path")
+        other = Path(remembered) if remembered and Path(remembered) != path else None
+        for candidate in [path] + ([other] if other is not None else []):
+            written = asbuilt.written_at(candidate)
+            if written is not None and (changed is None or written > changed):
+                params = {
+                    "path": str(candidate),
+                    "written": _when(written),
+                    "changed": _when(changed),
+                }
+                facts.update(path=str(candidate), written_at=written.isoformat())
+                return CheckResult(
+                    Status.DONE, Message("step.cleanup.document.ok", params), [], facts
+                )
         if not path.exists():
             return CheckResult(
                 Status.PENDING,
@@ -65,11 +80,9 @@ class Document(Step):
             )
         facts["written_at"] = written.isoformat()
         params = {"path": str(path), "written": _when(written), "changed": _when(changed)}
-        if changed is not None and written <= changed:
-            return CheckResult(
-                Status.PENDING, Message("step.cleanup.document.stale", params), [], facts
-            )
-        return CheckResult(Status.DONE, Message("step.cleanup.document.ok", params), [], facts)
+        return CheckResult(
+            Status.PENDING, Message("step.cleanup.document.stale", params), [], facts
+        )
 
     def plan(self, ctx: Any) -> Plan:
         path = self._path(ctx)
@@ -96,11 +109,17 @@ class Document(Step):
         )
 
     def undo(self, ctx: Any) -> ApplyResult:
-        """Remove the document the wizard wrote (an operator's file of the same name stays)."""
+        """Remove the documents the wizard wrote (an operator's file of the same name stays)."""
         remembered = ctx.recall(self.id).get("path")
-        path = Path(remembered) if remembered else self._path(ctx)
-        if asbuilt.written_at(path) is None:
-            raise NotUndoable(Message("step.cleanup.document.nothing", {"path": str(path)}))
-        path.unlink()
+        candidates = {self._path(ctx)} | ({Path(remembered)} if remembered else set())
+        ours = sorted(p for p in candidates if asbuilt.written_at(p) is not None)
+        if not ours:
+            raise NotUndoable(
+                Message("step.cleanup.document.nothing", {"path": str(self._path(ctx))})
+            )
+        for path in ours:
+            path.unlink()
         ctx.remember(self.id, path=None, sha256=None)
-        return ApplyResult(changes=[Message("step.cleanup.document.removed", {"path": str(path)})])
+        return ApplyResult(
+            changes=[Message("step.cleanup.document.removed", {"path": str(path)}) for path in ours]
+        )
