@@ -16,6 +16,7 @@ import pytest
 
 from wizard import exitcodes
 from wizard.engine import Status
+from wizard.i18n.format import format_decimal, format_number
 
 pytestmark = pytest.mark.clusters
 
@@ -175,7 +176,7 @@ def test_dw_side_matches_the_running_server(
     assert "| SELECT in schema public | 18 of 18 tables and views |" in reader
     assert "| Tables it can write (INSERT/UPDATE/DELETE/TRUNCATE) | none |" in reader
     assert "| Default SELECT on future tables created by | etl_bluconecta |" in reader
-    assert f"| `dim_clientes` | {round(dim):,} |".replace(",", ".") in reader
+    assert f"| `dim_clientes` | {format_number(round(dim), 'en')} |" in reader
     # The firewall: the step's own check (loopback only in the sandbox).
     assert "- Check: n/a" in section(text, "### Firewall")
     pt = section(docs["pt-BR"][0], "## 2. Lado do DW (PostgreSQL local)")
@@ -217,7 +218,7 @@ def test_supabase_side_matches_the_catalogs(
     assert f"{len(tables)} foreign tables." in foreign
     assert "Schema `bi` (owner `postgres`) is not exposed by the API" in foreign
     for schema, name, estimate in tables:
-        shown = f"{round(estimate):,}".replace(",", ".") if estimate >= 0 else "no statistics"
+        shown = format_number(round(estimate), "en") if estimate >= 0 else "no statistics"
         assert f"| `{schema}.{name}` | {shown}" in foreign
     views = section(side, "### Views")
     assert f"| `{VIEW}` | `postgres` | yes | authenticated:SELECT, service_role:SELECT |" in views
@@ -248,12 +249,18 @@ def test_security_measurements_metrics_backups_and_undo(
     assert "Not measured yet" not in section(perf, "### Latency per read")
     first = latency["relations"][0]
     read = first["reads"][0]
-    assert (
-        f"| `{first['relation']}` | {read['read']} | {read['p50_ms']} | {read['p95_ms']} |" in perf
-    )
+    assert read["read"] == "limit"
+    p50, p95 = format_decimal(read["p50_ms"], "en"), format_decimal(read["p95_ms"], "en")
+    assert f"| `{first['relation']}` | first rows (LIMIT, the hook) | {p50} | {p95} |" in perf
     offline = stored["validate.offline"]["facts"]
+    outage = {"refused": "refused", "hung": "hung (never answers)"}
+    session = {"fresh": "new connection", "warm": "connection in use"}
     for case in offline["cases"]:
-        assert f"| {case['kind']} | {case['seconds']} |" in perf
+        label = f"{outage[case['outage']]}, {session[case['session']]}"
+        assert f"| {label} | {format_decimal(case['seconds'], 'en')} |" in perf
+    pt_perf = section(docs["pt-BR"][0], "## 5. Desempenho medido")
+    assert "| recusada, conexão nova |" in pt_perf
+    assert "primeiras linhas (LIMIT, o hook)" in pt_perf
     # Monitoring: the health log's summary.
     records = monitor.HealthLog.for_config(site["path"]).records()
     assert records
@@ -264,6 +271,9 @@ def test_security_measurements_metrics_backups_and_undo(
     metrics = section(text, '## 7. Success metrics (runbook "Métricas de Sucesso")')
     assert "| Supabase Storage use (fallback bucket) | 28.0 MB | < 10.0 MB |" in metrics
     assert "| Freshness of BI data | 3x/day | real time | real time | goal met |" in metrics
+    worst = max(r["p95_ms"] for rel in latency["relations"] for r in rel["reads"])
+    shown = format_decimal(round(worst, 1), "en")
+    assert f"| BI query latency (worst p95) | - | < 500 ms | {shown} ms | goal met |" in metrics
     # Backups: every file backup the steps remembered.
     backups = section(text, "## 8. Backups and records")
     for step_id in ("local.listen", "local.tls", "local.hba"):

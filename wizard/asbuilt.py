@@ -584,16 +584,6 @@ def _at(value: Any) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _mb(size: Any) -> str:
-    return "-" if not isinstance(size, int | float) else f"{size / 1_000_000:.1f} MB"
-
-
-def _rows_text(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    return f"{round(value):,}".replace(",", ".")
-
-
 class _Writer:
     def __init__(self, facts: dict[str, Any], lang: str) -> None:
         self.facts = facts
@@ -607,6 +597,35 @@ class _Writer:
         if isinstance(message, Message):
             return message.render(self.lang)
         return "-" if message is None else str(message)
+
+    def count(self, value: Any) -> str:
+        """A row or file count with the language's grouping (1,000 / 1.000)."""
+        from wizard.i18n.format import format_number
+
+        return format_number(round(value), self.lang) if isinstance(value, int | float) else "-"
+
+    def size(self, value: Any) -> str:
+        from wizard.i18n.format import format_bytes
+
+        return format_bytes(value, self.lang) if isinstance(value, int | float) else "-"
+
+    def dec(self, value: Any) -> str:
+        """A measured number (ms, seconds) in the language's decimal notation."""
+        from wizard.i18n.format import format_decimal
+
+        return format_decimal(value, self.lang) if isinstance(value, int | float) else "-"
+
+    def percent(self, value: Any) -> str:
+        from wizard.i18n.format import format_percent
+
+        return format_percent(value, self.lang) if isinstance(value, int | float) else "-"
+
+    def known(self, prefix: str, name: Any) -> str:
+        """``document.<prefix>.<name>`` when the catalog has it, else the name itself."""
+        from wizard.i18n import catalog
+
+        key = f"document.{prefix}.{name}"
+        return self.tr(f"{prefix}.{name}") if key in catalog(self.lang) else str(name)
 
     def yes(self, value: Any) -> str:
         return self.tr("yes") if value else self.tr("no")
@@ -701,7 +720,7 @@ class _Writer:
             "storage": self.tr(
                 "arch.storage",
                 bucket=storage.get("bucket", "?"),
-                objects=_rows_text(storage.get("objects")),
+                objects=self.count(storage.get("objects")),
             ),
             "health": self.tr(
                 "arch.health",
@@ -745,8 +764,8 @@ class _Writer:
             + self.tr(
                 "arch.path_fallback",
                 bucket=_code(storage.get("bucket")),
-                objects=_rows_text(storage.get("objects")),
-                size=_mb(storage.get("bytes")),
+                objects=self.count(storage.get("objects")),
+                size=self.size(storage.get("bytes")),
             ),
             "- "
             + self.tr(
@@ -914,7 +933,7 @@ class _Writer:
                         [
                             _code(tb["table"]),
                             self._estimate(tb["reltuples"]),
-                            _mb(tb["bytes"]),
+                            self.size(tb["bytes"]),
                             _cell(
                                 _at(tb["analyzed_at"]) if tb["analyzed_at"] else self.tr("never")
                             ),
@@ -926,7 +945,7 @@ class _Writer:
             )
 
     def _estimate(self, reltuples: float) -> str:
-        return self.tr("not_analyzed") if reltuples < 0 else _rows_text(reltuples)
+        return self.tr("not_analyzed") if reltuples < 0 else self.count(reltuples)
 
     def supabase(self) -> None:
         supa = self.facts["supabase"]
@@ -1283,10 +1302,10 @@ class _Writer:
                     rows.append(
                         [
                             _code(relation.get("relation")),
-                            _cell(read.get("read")),
-                            _cell(read.get("p50_ms")),
-                            _cell(read.get("p95_ms")),
-                            _cell(read.get("max_ms")),
+                            _cell(self.known("perf.read", read.get("read"))),
+                            self.dec(read.get("p50_ms")),
+                            self.dec(read.get("p95_ms")),
+                            self.dec(read.get("max_ms")),
                             _cell(self.tr("verdict." + str(read.get("verdict")))),
                         ]
                     )
@@ -1326,8 +1345,16 @@ class _Writer:
                     [self.tr("col.outage"), self.tr("col.seconds"), "HTTP", "SQLSTATE"],
                     [
                         [
-                            _cell(c.get("kind")),
-                            _cell(self.tr("perf.hung") if c.get("hung") else c.get("seconds")),
+                            _cell(
+                                self.known("perf.outage", c.get("outage"))
+                                + ", "
+                                + self.known("perf.session", c.get("session"))
+                            ),
+                            _cell(
+                                self.tr("perf.hung")
+                                if c.get("hung")
+                                else self.dec(c.get("seconds"))
+                            ),
                             _cell(c.get("http_status")),
                             _code(c.get("sqlstate")),
                         ]
@@ -1337,6 +1364,8 @@ class _Writer:
             )
 
     def monitoring(self) -> None:
+        from wizard.monitor import hours_text
+
         self.heading(2, "mon.title")
         mon = self.facts["monitor"]
         if self.error(mon):
@@ -1350,14 +1379,19 @@ class _Writer:
                 _cell(self.tr("mon.records_value", records=mon["records"], failed=mon["failed"])),
             ],
             [self.tr("mon.window"), _cell(f"{_at(mon['first_at'])} - {_at(mon['last_at'])}")],
-            [self.tr("mon.availability"), _cell(f"{mon['availability_pct']} %")],
-            [self.tr("mon.latency"), _cell(f"p50 {mon['p50_ms']} ms, p95 {mon['p95_ms']} ms")],
+            [self.tr("mon.availability"), _cell(self.percent(mon["availability_pct"]))],
+            [
+                self.tr("mon.latency"),
+                _cell(f"p50 {self.dec(mon['p50_ms'])} ms, p95 {self.dec(mon['p95_ms'])} ms"),
+            ],
             [self.tr("mon.incidents"), _cell(len(mon.get("incidents", [])))],
             [
                 self.tr("mon.clean"),
                 _cell(
                     self.tr(
-                        "mon.clean_value", clean=mon["clean_hours"], required=mon["required_hours"]
+                        "mon.clean_value",
+                        clean=hours_text(float(mon["clean_hours"] or 0)),
+                        required=self.dec(mon["required_hours"]),
                     )
                 ),
             ],
@@ -1365,6 +1399,18 @@ class _Writer:
             [self.tr("mon.log"), _code(mon.get("log"))],
         ]
         self.add(*_table([self.tr("col.item"), self.tr("col.value")], rows))
+
+    def worst_p95(self) -> float | None:
+        """The slowest p95 of validate.latency's recorded reads (None: not measured)."""
+        measured = self.facts["measurements"]
+        latency = measured.get("validate.latency") if "error" not in measured else None
+        values = [
+            float(read["p95_ms"])
+            for relation in ((latency or {}).get("facts") or {}).get("relations", [])
+            for read in relation.get("reads", [])
+            if isinstance(read.get("p95_ms"), int | float)
+        ]
+        return max(values) if values else None
 
     def metrics(self) -> None:
         self.heading(2, "metrics.title")
@@ -1376,17 +1422,20 @@ class _Writer:
             kind = m.get("id")
             before, goal, now = "-", "-", "-"
             if kind == "storage":
-                before = _mb(
+                before = self.size(
                     m.get("before") if m.get("before") is not None else m.get("runbook_before")
                 )
-                goal, now = "< " + _mb(m.get("goal")), _mb(m.get("now"))
+                goal, now = "< " + self.size(m.get("goal")), self.size(m.get("now"))
             elif kind == "database":
-                before, now = _mb(m.get("before")), _mb(m.get("now"))
+                before, now = self.size(m.get("before")), self.size(m.get("now"))
             elif kind == "duplicated_rows":
-                before, goal, now = _rows_text(m.get("before")), "0", _rows_text(m.get("now"))
+                before, goal, now = self.count(m.get("before")), "0", self.count(m.get("now"))
             elif kind == "latency":
                 goal = f"< {m.get('goal')} ms"
-                now = f"{m['now']:.0f} ms" if isinstance(m.get("now"), int | float) else "-"
+                worst = m.get("now")
+                if not isinstance(worst, int | float):
+                    worst = self.worst_p95()
+                now = f"{self.dec(round(worst, 1))} ms" if worst is not None else "-"
             elif kind == "freshness":
                 before, goal = self.tr("metrics.three_a_day"), self.tr("metrics.real_time")
                 now = self.tr(
@@ -1451,7 +1500,7 @@ class _Writer:
             self.paragraph(
                 "backups.clientes",
                 path=_code(clientes["path"]),
-                rows=_rows_text(clientes.get("rows")),
+                rows=self.count(clientes.get("rows")),
                 sha=_code(clientes.get("sha256")),
                 present=self.yes(clientes["exists"]),
             )
