@@ -360,7 +360,9 @@ def test_a_revoked_grant_shows_and_the_step_follows_changes(site: dict[str, Any]
 def test_cli_default_path_and_json(site: dict[str, Any]) -> None:
     result = cli(site, "document", "--json", "--lang", "en")
     assert result.returncode == exitcodes.OK, result.stderr
-    path = Path(json.loads(result.stdout)["path"])
+    answer = json.loads(result.stdout)
+    assert answer["unreadable"] == []
+    path = Path(answer["path"])
     assert path == Path(site["folder"]).resolve() / "arquitetura-fdw.md"
     assert path.read_text(encoding="utf-8").startswith("<!-- fdw-wizard:as-built -->")
     status = cli(site, "status", "--only", "cleanup.document", "--json")
@@ -419,3 +421,50 @@ def test_tui_offers_it_on_the_dashboard_and_in_cleanup(site: dict[str, Any]) -> 
     finally:
         set_language(before)
         document.unlink(missing_ok=True)
+
+
+def test_an_unreachable_supabase_is_written_as_such(site: dict[str, Any]) -> None:
+    """Supabase down (a port nobody listens on): the DW side is still documented, the Supabase
+    side says it could not be read and why, and the command says so (exit 1)."""
+    import socket
+
+    from wizard.config import save_config
+
+    with socket.socket() as probe:  # a free loopback port, closed again: connections refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = site["config"]
+    broken = config.model_copy(
+        update={"supabase": config.supabase.model_copy(update={"port": port})}
+    )
+    folder = Path(site["folder"]) / "down"
+    folder.mkdir()
+    path = folder / "fdw-wizard.yaml"
+    save_config(broken, path)
+    out = folder / "as-built.md"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wizard.cli",
+            "--config",
+            str(path),
+            "document",
+            "--out",
+            str(out),
+            "--lang",
+            "en",
+        ],
+        capture_output=True,
+        text=True,
+        env=site["env"],
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == exitcodes.FAILED, result.stderr
+    assert str(out) in result.stdout and "supabase:" in result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "| listen_addresses (running) | `127.0.0.1` |" in text  # the DW side is there
+    supabase_side = text.split("## 3.", 1)[1].split("## 4.", 1)[0]
+    assert "> Could not be read: " in supabase_side
+    assert "document." not in text

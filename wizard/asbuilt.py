@@ -27,6 +27,7 @@ DEFAULT_NAME = "arquitetura-fdw.md"
 STEP_ID = "cleanup.document"
 API_ROLES = ("anon", "authenticated", "service_role")
 READER_ROLES = ("postgres", "anon", "authenticated", "service_role")
+FIREWALL_RULE = "fdw-wizard-postgresql"  # wizard.platform.firewall.RULE_NAME
 VIEW_KEYS = (("clientes_360", "v_clientes_360"), ("frota_360", "v_frota_360"))
 
 # What undoes each part, in the order a rollback would run: (part key, --only ids, state ids).
@@ -804,6 +805,14 @@ class _Writer:
         self.hba(dw["hba"])
         self.reader(dw["reader"], dw.get("tables", []))
         self.heading(3, "dw.firewall")
+        self.add(
+            "- "
+            + self.tr(
+                "dw.firewall_rule",
+                rule=_code(FIREWALL_RULE),
+                created=self.yes(dw["firewall"].get("created")),
+            )
+        )
         self.check_lines(dw["firewall"])
 
     def tls(self, tls: dict[str, Any]) -> None:
@@ -1555,8 +1564,24 @@ def render(facts: dict[str, Any], lang: str | None = None) -> str:
     return redact(_Writer(facts, chosen).render())
 
 
-def write_document(ctx: Any, path: Path | None = None, lang: str | None = None) -> Path:
-    """Collect, render and write the document (atomically); returns its path."""
+# Sections whose facts may carry {"error": ...} (the document says so in place).
+SECTIONS = ("dw", "supabase", "checks", "measurements", "monitor", "metrics", "records")
+
+
+def unreadable(facts: dict[str, Any]) -> list[str]:
+    """The sections (and DW parts) that could not be read, with why."""
+    found = [f"{name}: {facts[name]['error']}" for name in SECTIONS if "error" in facts[name]]
+    dw = facts.get("dw", {})
+    for part in ("hba", "reader"):
+        if isinstance(dw.get(part), dict) and "error" in dw[part]:
+            found.append(f"dw.{part}: {dw[part]['error']}")
+    return found
+
+
+def write_document_report(
+    ctx: Any, path: Path | None = None, lang: str | None = None
+) -> tuple[Path, list[str]]:
+    """Collect, render and write the document (atomically): (its path, unreadable parts)."""
     from wizard.fileio import atomic_write_bytes
 
     target = (
@@ -1564,17 +1589,26 @@ def write_document(ctx: Any, path: Path | None = None, lang: str | None = None) 
         if path is not None
         else document_path(ctx.config, ctx.config_path)
     )
-    text = render(collect(ctx), lang)
-    atomic_write_bytes(target, text.encode("utf-8"), backup=False, mode=0o644)
-    return target
+    facts = collect(ctx)
+    atomic_write_bytes(target, render(facts, lang).encode("utf-8"), backup=False, mode=0o644)
+    return target, [redact(p) for p in unreadable(facts)]
+
+
+def write_document(ctx: Any, path: Path | None = None, lang: str | None = None) -> Path:
+    """Collect, render and write the document (atomically); returns its path."""
+    return write_document_report(ctx, path, lang)[0]
 
 
 def write_checklist_copy(ctx: Any, lang: str | None = None) -> Path:
     """Write the document where ``cleanup.document`` expects it, and remember it as the step's
     own write (the step's apply, the CLI without --out, the TUI's key)."""
-    path = write_document(ctx, None, lang)
+    return write_checklist_report(ctx, lang)[0]
+
+
+def write_checklist_report(ctx: Any, lang: str | None = None) -> tuple[Path, list[str]]:
+    path, problems = write_document_report(ctx, None, lang)
     ctx.remember(STEP_ID, path=str(path), sha256=digest(path))
-    return path
+    return path, problems
 
 
 def digest(path: Path) -> str:

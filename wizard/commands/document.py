@@ -41,9 +41,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         default = asbuilt.document_path(config, ctx.config_path)
         if args.out is None or args.out.resolve() == default:
             # The checklist's copy: remembered as cleanup.document's own write.
-            path = asbuilt.write_checklist_copy(session, ctx.lang or None)
+            path, problems = asbuilt.write_checklist_report(session, ctx.lang or None)
         else:
-            path = asbuilt.write_document(session, args.out, ctx.lang or None)
+            path, problems = asbuilt.write_document_report(session, args.out, ctx.lang or None)
             # cleanup.document counts it while it is current (the issue's --out use).
             session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
     except StepError as exc:
@@ -55,7 +55,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     finally:
         session.close()
     if ctx.json:
-        emit_json(ctx, {"path": str(path)})
+        emit_json(ctx, {"path": str(path), "unreadable": problems})
     else:
         say(ctx, Message("document.cli.wrote", {"path": str(path)}))
+    if problems:
+        # Written, and honest about it: the parts that could not be read say why, in place.
+        say(ctx, Message("document.cli.partial", {"count": len(problems)}), err=True)
+        for problem in problems:
+            say(ctx, "  - " + problem, err=True)
+        return exitcodes.FAILED
     return exitcodes.OK

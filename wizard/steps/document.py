@@ -96,16 +96,13 @@ class Document(Step):
         )
 
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
-        files = [a for a in plan.actions if isinstance(a, GeneratedFile)]
-        path = files[0].path if files else self._path(ctx)
+        # The plan's one GeneratedFile is cleanup.document_path: the checklist's copy.
         ctx.progress(self.id, Message("step.cleanup.document.collecting"))
-        if path == self._path(ctx):
-            written = asbuilt.write_checklist_copy(ctx)
-        else:
-            written = asbuilt.write_document(ctx, path)
-            ctx.remember(self.id, path=str(written), sha256=asbuilt.digest(written))
+        written, problems = asbuilt.write_checklist_report(ctx)
+        notes = [Message("step.cleanup.document.unreadable", {"part": p}) for p in problems]
         return ApplyResult(
-            changes=[Message("step.cleanup.document.written", {"path": str(written)})]
+            changes=[Message("step.cleanup.document.written", {"path": str(written)})],
+            notes=notes,
         )
 
     def undo(self, ctx: Any) -> ApplyResult:
