@@ -21,7 +21,7 @@ from textual.worker import Worker, get_current_worker
 
 from screens.bridge import Engine, EngineEvents, EventBatcher
 from screens.symbols import CHECKING, RUNNING, UNKNOWN
-from screens.theme import css_variables
+from screens.theme import apply_scrollbars, css_variables
 from wizard.engine import Event, Plan, RunReport, Status, Step, StepOutcome
 from wizard.i18n import Message, current_language, detect_language, set_language, t
 
@@ -71,6 +71,7 @@ class WizardApp(App[int]):
         (pydantic and YAML cost more than Textual itself to import), which is what
         :func:`run_tui` does."""
         super().__init__()
+        apply_scrollbars()
         self.config_path = Path(config_path)
         self.config = config
         self.config_problems = list(config_problems or [])

@@ -8,10 +8,10 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
-from screens.facts import scalar_lines
 from wizard.engine import Plan, Risk
 from wizard.i18n import t
 
@@ -48,10 +48,11 @@ class CleanupScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="title")
-        yield Static(id="intro", classes="panel")
-        yield Static(id="steps", classes="panel")
-        yield Static(id="refusal", classes="notice")
-        yield Static(id="gate", classes="notice")
+        yield Static(id="gate", classes="notice")  # on top: never scrolled out of sight
+        with VerticalScroll(id="body"):
+            yield Static(id="refusal", classes="notice")
+            yield Static(id="steps", classes="panel")
+            yield Static(id="intro", classes="panel")
         yield LiveLog(id="log")
         yield self.key_bar()
 
@@ -79,12 +80,15 @@ class CleanupScreen(WizardScreen):
             report = app.outcomes.get("cleanup.report")
             if report is not None:
                 text.append(t("tui.cleanup.sizes") + "\n", style="bold")
-                for line in scalar_lines(report.facts):
-                    text.append("  " + line + "\n")
+                for detail in report.details:  # the report's sentences, never raw facts
+                    text.append("  - " + say(detail) + "\n")
         self.query_one("#steps", Static).update(text)
         gate = self.query_one("#gate", Static)
-        gate.update(t("tui.cleanup.gate_override"))
+        gate.update("[!!] " + t("tui.cleanup.gate_override"))
         gate.display = self.override_gate
+        self.query_one("#steps", Static).border_title = t(
+            "tui.cleanup.gate_on" if self.override_gate else "tui.cleanup.gate_off"
+        )
         refusal = self.query_one("#refusal", Static)
         refusal.display = self.refusal is not None
         refusal.update(self.refusal or "")
@@ -108,11 +112,17 @@ class CleanupScreen(WizardScreen):
             from wizard.steps import cleanup
 
             ctx, _ = engine.ensure()
-            return cleanup.preflight(ctx, skip_monitor_gate=override)
+            refusals = cleanup.preflight(ctx, skip_monitor_gate=override)
+            plan: Plan | None = None
+            step = self.wapp.step("cleanup.dedupe")
+            if not refusals and step is not None:
+                plan = step.plan(ctx)  # what the deletion would do, with its row count
+            return refusals, plan
 
-        def done(refusals: Any, error: BaseException | None) -> None:
+        def done(result: Any, error: BaseException | None) -> None:
             if error is not None:
                 return
+            refusals, plan = result
             if refusals:
                 lines = ["[XX] " + t("tui.cleanup.refused")]
                 for _kind, message, fix in refusals:
@@ -123,16 +133,18 @@ class CleanupScreen(WizardScreen):
                 self.refresh_texts()
                 return
             self.refusal = None
-            self._ask_word()
+            self._ask_word(plan)
 
         self.wapp.run_task(t("tui.run.preflight"), task, done)
 
-    def _ask_word(self) -> None:
+    def _ask_word(self, plan: Plan | None = None) -> None:
         from screens.confirm import ConfirmScreen
 
         step = self.wapp.step("cleanup.dedupe")
         assert step is not None
-        modal = ConfirmScreen(step, Plan(step.id, risks={Risk.DELETE}))
+        if plan is None or Risk.DELETE not in plan.risks:
+            plan = Plan(step.id, actions=list(plan.actions) if plan else [], risks={Risk.DELETE})
+        modal = ConfirmScreen(step, plan)
         override = self.override_gate
 
         def answered(yes: bool | None) -> None:
@@ -153,7 +165,7 @@ class CleanupScreen(WizardScreen):
 
     def action_gate(self) -> None:
         self.override_gate = not self.override_gate
-        self.query_one("#gate", Static).display = self.override_gate
+        self.refresh_texts()
 
     def action_report(self) -> None:
         if self.available():

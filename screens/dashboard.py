@@ -1,23 +1,33 @@
-"""Validation dashboard: per table and view p50/p95 against the target with a text chart,
-pushdown, the fallback, the monitor summary and the success metrics (from validate.* and
-cleanup.report facts of this session, or a fresh measurement)."""
+"""Validation dashboard, in words and charts: latency per table and view against the target
+(a bar with the target as its middle line), the monitor log's availability and latency over
+time, what happens when the DW is down, and the runbook's success metrics.
+
+Measured when it opens if this session has no measurement yet (the validate steps reuse a
+recent one of an unchanged setup); ``m`` measures again."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
+from rich import box
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets import Static
 
+from screens.charts import Probe, latency_bar, ms_text, timeline
 from screens.common import WizardScreen, say, styled_status
-from screens.facts import bar, latency_rows, scalar_lines
-from wizard.i18n import t
+from screens.facts import latency_rows
+from screens.theme import legacy_console
+from wizard.i18n import current_language, t
+from wizard.i18n.format import format_decimal, format_duration, format_number
 
 VALIDATE_STEPS = ("validate.latency", "validate.offline", "validate.monitor")
+WIDE = 110  # from this width the latency table shows p50, max and pushdown as columns
+BAR = 15  # the latency bar's width: the target line sits in its middle
 
 
 class DashboardScreen(WizardScreen):
@@ -34,6 +44,11 @@ class DashboardScreen(WizardScreen):
         Binding("escape", "back", show=False),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._probes_key: tuple[str, float, int] | None = None
+        self._probes: list[Probe] = []
+
     def available(self) -> list[str]:
         return [s for s in VALIDATE_STEPS if self.wapp.step(s) is not None]
 
@@ -41,96 +56,226 @@ class DashboardScreen(WizardScreen):
         yield Static(id="title", classes="title")
         with VerticalScroll(id="body"):
             yield Static(id="summary", classes="panel")
-            yield DataTable(id="latency", cursor_type="row")
-            yield Static(id="more", classes="panel")
+            yield Static(id="latency", classes="panel")
+            yield Static(id="monitor", classes="panel")
+            yield Static(id="offline", classes="panel")
+            yield Static(id="metrics", classes="panel")
         yield self.key_bar()
 
     def on_mount(self) -> None:
-        table = self.query_one("#latency", DataTable)
-        for key in ("name", "p50", "p95", "max", "rows", "pushdown", "chart"):
-            table.add_column(key, key=key)
         self.refresh_texts()
-        table.focus()
+        self.query_one("#body").focus()
+        app = self.wapp
+        steps = self.available()
+        if steps and app.auto_probe and not app.busy and not any(s in app.outcomes for s in steps):
+            extra = [s for s in ("cleanup.report",) if app.step(s) is not None]
+            app.run_status(steps + extra)  # nothing measured in this session yet
+
+    def on_resize(self) -> None:
+        self.refresh_texts()
+
+    @property
+    def target(self) -> int:
+        config = self.wapp.config
+        return config.validation.latency_target_ms if config else 500
 
     def refresh_texts(self) -> None:
         super().refresh_texts()
+        self.query_one("#title", Static).update(t("tui.dash.title", target=self.target))
+        self._fill_summary()
+        self._fill_latency()
+        self._fill_monitor()
+        self._fill_details("#offline", "validate.offline", "tui.dash.offline")
+        self._fill_details("#metrics", "cleanup.report", "tui.dash.metrics")
+
+    def _fill_summary(self) -> None:
         app = self.wapp
-        target = app.config.validation.latency_target_ms if app.config else 500
-        self.query_one("#title", Static).update(t("tui.dash.title", target=target))
         summary = Text()
         steps = self.available()
         if not steps:
             summary.append(t("tui.not_available") + "\n", style="bold")
-            summary.append(t("tui.dash.not_available_hint") + "\n")
+            summary.append(t("tui.dash.not_available_hint"))
         else:
-            for step_id in steps:
+            for index, step_id in enumerate(steps):
                 step = app.step(step_id)
+                if index:
+                    summary.append("\n")
                 summary.append_text(styled_status(app.status_of(step_id)))
                 title = say(step.title) if step else step_id
                 message = app.messages.get(step_id)
-                summary.append(f" {title}: {say(message) if message else '-'}\n")
+                summary.append(f" {title}: {say(message) if message else '-'}")
             if not any(s in app.outcomes for s in steps):
-                summary.append(t("tui.dash.press_measure") + "\n")
+                summary.append("\n" + t("tui.dash.press_measure"))
         self.query_one("#summary", Static).update(summary)
-        self._fill_latency(target)
-        self._fill_more()
 
-    def _fill_latency(self, target: int) -> None:
-        table = self.query_one("#latency", DataTable)
-        labels = {
-            "name": t("tui.dash.col_relation"),
-            "p50": "p50 ms",
-            "p95": "p95 ms",
-            "max": "max ms",
-            "rows": t("tui.dash.col_rows"),
-            "pushdown": t("tui.dash.col_pushdown"),
-            "chart": t("tui.dash.col_chart"),
-        }
-        for key, label in labels.items():
-            table.columns[ColumnKey(key)].label = Text(label)
-        table.clear()
+    def _fill_latency(self) -> None:
+        panel = self.query_one("#latency", Static)
+        panel.border_title = t("tui.dash.latency_title", target=self.target)
         outcome = self.wapp.outcomes.get("validate.latency")
         rows = latency_rows(outcome.facts) if outcome is not None else []
-        table.display = bool(rows)
+        panel.display = bool(rows)
+        if not rows:
+            return
+        wide = self.size.width >= WIDE
+        table = Table(
+            box=box.ASCII if legacy_console() else box.SIMPLE_HEAD,
+            expand=True,
+            show_edge=False,
+            pad_edge=False,
+            padding=(0, 1),
+        )
+        table.add_column(t("tui.dash.col_relation"), ratio=3, overflow="fold")
+        if wide:
+            table.add_column("p50 ms", justify="right", no_wrap=True)
+        table.add_column("p95 ms", justify="right", no_wrap=True)
+        if wide:
+            table.add_column(t("tui.dash.col_max"), justify="right", no_wrap=True)
+        table.add_column(t("tui.dash.col_rows"), justify="right", no_wrap=True)
+        table.add_column(t("tui.dash.col_chart", target=self.target), no_wrap=True, width=BAR + 5)
+        if wide:
+            table.add_column(t("tui.dash.col_pushdown"), ratio=2, overflow="fold")
+        lang = current_language()
         for row in rows:
-            p95 = row["p95"]
-            over = isinstance(p95, int | float) and p95 > target
+            p95 = row["p95"] if isinstance(row["p95"], int | float) else None
+            over = (p95 is not None and p95 > self.target) or row["verdict"] in ("over", "error")
+            chart = Text("[XX] " if over else "[OK] ", style="bold red" if over else "green")
+            chart.append_text(latency_bar(p95, self.target, BAR))
             pushdown = row["pushdown"]
             if isinstance(pushdown, bool):
                 pushdown_text = t("tui.yes") if pushdown else t("tui.no")
             else:
                 pushdown_text = "-" if pushdown is None else say(str(pushdown))
-            verdict = "[XX]" if over or row["verdict"] in ("over", "error") else "[OK]"
-            table.add_row(
-                row["name"],
-                _num(row["p50"]),
-                _num(p95),
-                _num(row["max"]),
-                _num(row["rows"]),
-                pushdown_text,
-                f"{verdict} {bar(p95 if isinstance(p95, int | float) else None, target)}",
-            )
+            count = row["rows"]
+            # The relation's name on a line of its own (never folded), the read below it; at
+            # 80 columns the pushdown verdict follows the read instead of a column of its own.
+            name = Text(str(row.get("relation", row["name"])), style="bold")
+            name.append("\n  " + str(row.get("read", "")), style="")
+            if not wide and pushdown_text != "-":
+                name.append(": " + pushdown_text, style="")
+            cells: list[Any] = [name]
+            if wide:
+                cells.append(ms_text(_float(row["p50"])))
+            cells.append(ms_text(p95))
+            if wide:
+                cells.append(ms_text(_float(row["max"])))
+            cells.append(format_number(count, lang) if isinstance(count, int) else "-")
+            cells.append(chart)
+            if wide:
+                cells.append(pushdown_text)
+            table.add_row(*cells)
+        panel.update(table)
 
-    def _fill_more(self) -> None:
-        app = self.wapp
+    def _monitor_probes(self, log: Any) -> list[Probe]:
+        """The monitor log's records (read again only when the file changed)."""
+        if not isinstance(log, str):
+            return []
+        path = Path(log)
+        try:
+            stat = path.stat()
+        except OSError:
+            return []
+        key = (log, stat.st_mtime, stat.st_size)
+        if key != self._probes_key:
+            from wizard.monitor import HealthLog
+
+            try:
+                records = HealthLog(path).records()
+            except (OSError, ValueError):
+                records = []
+            self._probes = [Probe(r.at, r.ok, r.latency_ms) for r in records]
+            self._probes_key = key
+        return self._probes
+
+    def _fill_monitor(self) -> None:
+        panel = self.query_one("#monitor", Static)
+        panel.border_title = t("tui.dash.monitor")
+        outcome = self.wapp.outcomes.get("validate.monitor")
+        panel.display = outcome is not None
+        if outcome is None:
+            return
+        facts = outcome.facts
+        lang = current_language()
         text = Text()
-        sections = (
-            ("validate.offline", "tui.dash.offline"),
-            ("validate.monitor", "tui.dash.monitor"),
-            ("cleanup.report", "tui.dash.metrics"),
-        )
-        for step_id, title_key in sections:
-            outcome = app.outcomes.get(step_id)
-            if outcome is None:
-                continue
-            text.append(t(title_key) + "\n", style="bold")
-            for detail in outcome.details:
-                text.append("  " + say(detail) + "\n")
-            for line in scalar_lines(outcome.facts, skip=("relations", "probe", "refused")):
-                text.append("  " + line + "\n")
-        more = self.query_one("#more", Static)
-        more.display = bool(text.plain)
-        more.update(text)
+        records = facts.get("records")
+        if isinstance(records, int) and records > 0:
+            text.append(
+                t(
+                    "tui.dash.monitor_summary",
+                    records=records,
+                    ok=int(facts.get("ok") or 0),
+                    failed=int(facts.get("failed") or 0),
+                    availability=_float(facts.get("availability_pct")) or 0.0,
+                    p50=ms_text(_float(facts.get("p50_ms"))),
+                    p95=ms_text(_float(facts.get("p95_ms"))),
+                )
+                + "\n"
+            )
+            incidents = facts.get("incidents")
+            if isinstance(incidents, list) and incidents:
+                text.append(t("tui.dash.monitor_incidents", count=len(incidents)) + "\n")
+            hours = _float(facts.get("clean_hours")) or 0.0
+            required = _float(facts.get("required_hours")) or 0.0
+            if facts.get("gate_ok"):
+                text.append(
+                    "[OK] " + t("tui.dash.gate_open", required=_hours(required, lang)) + "\n"
+                )
+            else:
+                remaining = _float(facts.get("remaining_hours")) or max(0.0, required - hours)
+                text.append(
+                    "[..] "
+                    + t(
+                        "tui.dash.gate_wait",
+                        clean=_hours(hours, lang),
+                        required=_hours(required, lang),
+                        remaining=_hours(remaining, lang),
+                    )
+                    + "\n"
+                )
+            if facts.get("stale"):
+                text.append("[!!] " + t("tui.dash.monitor_stale") + "\n", style="bold")
+            probes = self._monitor_probes(facts.get("log"))
+            if len(probes) >= 2:
+                text.append_text(self._timeline(probes))
+        else:
+            text.append(say(outcome.message) + "\n")
+        for detail in outcome.details:
+            text.append(say(detail) + "\n")
+        text.rstrip()
+        panel.update(text)
+
+    def _timeline(self, probes: list[Probe]) -> Text:
+        labels = (t("tui.dash.chart_up"), t("tui.dash.chart_latency"))
+        label_width = max(len(label) for label in labels) + 1
+        width = max(10, self.size.width - 6 - label_width)
+        up, latency = timeline(probes, width, self.target)
+        text = Text()
+        text.append(f"{labels[0]:<{label_width}}", style="bold")
+        text.append_text(up)
+        text.append("\n")
+        text.append(f"{labels[1]:<{label_width}}", style="bold")
+        text.append_text(latency)
+        text.append("\n")
+        first = probes[0].at.astimezone().strftime("%d/%m %H:%M")
+        last = probes[-1].at.astimezone().strftime("%d/%m %H:%M")
+        gap = max(1, width - len(first) - len(last))
+        text.append(" " * label_width + first + " " * gap + last + "\n", style="dim")
+        text.append(t("tui.dash.chart_legend", target=self.target) + "\n", style="dim")
+        return text
+
+    def _fill_details(self, selector: str, step_id: str, title_key: str) -> None:
+        """A step's own sentences (its message and details), never its raw facts."""
+        panel = self.query_one(selector, Static)
+        panel.border_title = t(title_key)
+        outcome = self.wapp.outcomes.get(step_id)
+        panel.display = outcome is not None
+        if outcome is None:
+            return
+        text = Text()
+        text.append_text(styled_status(outcome.status.value))
+        text.append(" " + say(outcome.message))
+        for detail in outcome.details:
+            text.append("\n- " + say(detail))
+        panel.update(text)
 
     def engine_idle(self) -> None:
         self.refresh_texts()
@@ -167,7 +312,14 @@ class DashboardScreen(WizardScreen):
         self.app.pop_screen()
 
 
-def _num(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
-    return "-" if value is None else str(value)
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _hours(hours: float, lang: str) -> str:
+    """The monitoring window in hours, as the runbook counts it (48 h, not 2 d)."""
+    if hours < 1:
+        return format_duration(hours * 3600, lang)
+    return f"{format_decimal(round(hours, 1), lang)} h"

@@ -52,6 +52,16 @@ def _pushdown_text(flags: Any) -> Any:
     return flags
 
 
+def read_label(read: Any) -> str:
+    """validate.latency's read kinds (limit, count, aggregate) in the operator's words."""
+    from wizard.i18n import catalog, current_language, t
+
+    if not isinstance(read, str) or not read:
+        return ""
+    key = "tui.read." + read
+    return t(key) if key in catalog(current_language()) else read
+
+
 def latency_rows(facts: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per measured read: name, p50, p95, max, rows, pushdown (None if absent).
     validate.latency's shape: relations[] -> {relation, reads[] -> {read, p50_ms, ...}}."""
@@ -63,7 +73,9 @@ def latency_rows(facts: dict[str, Any]) -> list[dict[str, Any]]:
             if isinstance(read, dict):
                 rows.append(
                     {
-                        "name": f"{relation.get('relation', '?')} {read.get('read', '')}".strip(),
+                        "name": f"{relation.get('relation', '?')} {read_label(read.get('read'))}",
+                        "relation": str(relation.get("relation", "?")),
+                        "read": read_label(read.get("read")),
                         "p50": read.get("p50_ms"),
                         "p95": read.get("p95_ms"),
                         "max": read.get("max_ms"),

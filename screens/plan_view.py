@@ -19,7 +19,7 @@ def plan_text(plan: dict[str, Any] | None) -> Text:
         return text
     actions = plan.get("actions") or []
     if not actions:
-        text.append(t("tui.plan.nothing"))
+        text.append(t("tui.plan.nothing") + "\n")
     for action in actions:
         kind = action.get("kind")
         text.append("- " + say(message_from_json(action.get("description"))) + "\n", style="bold")

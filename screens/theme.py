@@ -20,3 +20,15 @@ def legacy_console() -> bool:
 def css_variables() -> dict[str, str]:
     """Variables every .tcss uses for borders: ``solid`` (box drawing) or ``ascii``."""
     return {"fdw-border": "ascii" if legacy_console() else "solid"}
+
+
+def apply_scrollbars() -> None:
+    """Scrollbars without block glyphs on a legacy console: the thumb is reverse video (seen
+    without colour too), its ends are not drawn with the partial-block characters."""
+    from textual.scrollbar import ScrollBar, ScrollBarRender
+
+    class AsciiScrollBarRender(ScrollBarRender):
+        VERTICAL_BARS = [" "] * 8
+        HORIZONTAL_BARS = [" "] * 8
+
+    ScrollBar.renderer = AsciiScrollBarRender if legacy_console() else ScrollBarRender

@@ -27,13 +27,15 @@ STATUS_WORD = {
     Status.FAILED: "XX",
     Status.BLOCKED: "--",
     Status.MANUAL: "!!",
-    Status.NOT_APPLICABLE: "n/a",
-    Status.SKIPPED: "skip",
+    Status.NOT_APPLICABLE: "na",
+    Status.SKIPPED: ">>",
 }
 
 
 def status_label(status: Status) -> str:
-    return f"[{STATUS_WORD[status]:>4}] {t('status.' + status.value):<10}"
+    """``[  OK] concluído`` padded to the language's longest status word (columns align)."""
+    width = max(len(t("status." + s.value)) for s in Status)
+    return f"[{STATUS_WORD[status]:>4}] {t('status.' + status.value):<{width}}"
 
 
 def emit_json(ctx: CliContext, document: Any) -> None:
