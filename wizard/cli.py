@@ -76,7 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _early_language(argv: Sequence[str]) -> None:
 # argparse's own texts (usage, --help, its errors) by their English msgid: argparse asks its
 # module-level gettext functions for them at call time, so they follow the chosen language.
 _ARGPARSE_TEXTS = {
@@ -123,6 +122,7 @@ def translate_argparse() -> None:
     argparse.ngettext = _argparse_ngettext  # type: ignore[attr-defined]
 
 
+def _early_language(argv: Sequence[str]) -> None:
     """Pick the language before building help texts: --lang, else env/system locale."""
     for index, arg in enumerate(argv):
         if arg == "--lang" and index + 1 < len(argv):
@@ -185,8 +185,8 @@ def _usage_error(ctx: CliContext, message: Message) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     _early_language(args_list)
-    if _only_common_options(args_list):
     translate_argparse()
+    if _only_common_options(args_list):
         # The TUI: skip importing every command module, so the first frame comes sooner.
         parser = argparse.ArgumentParser(prog="fdw-wizard", parents=[_common(suppress=False)])
     else:
