@@ -21,6 +21,7 @@ from wizard.steps.supabase_checks import remote_sql
 from wizard.steps.validate import Latency
 from wizard.steps.views import (
     REMOTE_ESTIMATE_OPTION,
+    STARTUP_COST_OPTION,
     TUPLE_COST_OPTION,
     Frota360,
     explain_joins,
@@ -128,6 +129,7 @@ def test_a_join_left_on_supabase_is_flagged_with_its_remedy_and_fixed_by_apply(
     with supa(bed) as conn:
         conn.execute(f"ALTER FOREIGN TABLE bi.dim_frota OPTIONS (DROP {REMOTE_ESTIMATE_OPTION})")
         conn.execute(f"ALTER SERVER {server} OPTIONS (DROP {TUPLE_COST_OPTION})")
+        conn.execute(f"ALTER SERVER {server} OPTIONS (DROP {STARTUP_COST_OPTION})")
         local = explain_joins(conn, "SELECT * FROM public.v_frota_360 LIMIT 10000")
     assert [j.tables for j in local.local] == [["bi.dim_clientes", "bi.dim_frota"]]
     assert len(local.remote_sql) == 2 and not any("JOIN" in s for s in local.remote_sql)
@@ -146,9 +148,11 @@ def test_a_join_left_on_supabase_is_flagged_with_its_remedy_and_fixed_by_apply(
         )
         views = report["views.frota-360"]
         assert views.status is Status.PENDING
-        assert {"step.pushdown.estimate_missing", "step.pushdown.tuple_cost_missing"} <= {
-            d.key for d in views.details
+        assert "step.pushdown.estimate_missing" in {d.key for d in views.details}
+        missing = {
+            d.params["option"] for d in views.details if d.key == "step.pushdown.cost_missing"
         }
+        assert missing == {TUPLE_COST_OPTION, STARTUP_COST_OPTION}
         # The runner would hold validate.latency back (views.frota-360 is pending): its check.
         latency = Latency().check(ctx)
         frota_reads = next(
@@ -169,6 +173,7 @@ def test_a_join_left_on_supabase_is_flagged_with_its_remedy_and_fixed_by_apply(
         sent = [a.sql for a in fixed["views.frota-360"].plan.actions if hasattr(a, "sql")]
         assert any(REMOTE_ESTIMATE_OPTION in s for s in sent)
         assert any(TUPLE_COST_OPTION in s for s in sent)
+        assert any(STARTUP_COST_OPTION in s for s in sent)
         again = by_id(runner.apply(["views.frota-360"], confirm=lambda s, p: True))
         assert not again["views.frota-360"].changed  # a second run changes nothing
     finally:

@@ -56,9 +56,30 @@ LOCAL_JOIN_FETCH_SIZE = 20000
 # default) — far too cheap for a WAN, so Supabase would rather fetch both tables. PostgreSQL 17
 # raised the default to 0.2 for that reason; the wizard sets 0.2 on the server so that 15 and 16
 # plan like 17 (measured: every read of the test bed keeps or gains its pushdown).
+#
+# And one for the price of a remote query: use_remote_estimate also lets the planner consider
+# parameterized scans — a nested loop sending one `... WHERE cliente_codigo = $1` query per row
+# of the other table. With fdw_startup_cost at its default 100 each of those queries looks
+# nearly free, and at scale 5 the runbook's `LIMIT 10` join became ~25 remote queries (2.6 s at
+# 30 ms RTT vs 0.17 s shipped). Every postgres_fdw query costs ~5 round trips over a WAN;
+# fdw_startup_cost 5000 prices it so, which only changes plans that differ in how many remote
+# queries they send (a single scan, a shipped join or aggregate pay it once either way).
+# Measured on the scale-5 bed: every read of the test bed ships as one query with it.
 REMOTE_ESTIMATE_OPTION = "use_remote_estimate"
 TUPLE_COST_OPTION = "fdw_tuple_cost"
 TUPLE_COST_MIN = 0.2  # PostgreSQL 17's default
+STARTUP_COST_OPTION = "fdw_startup_cost"
+STARTUP_COST_MIN = 5000.0  # one remote query over a WAN (postgres_fdw's default: 100)
+SERVER_COSTS: dict[str, float] = {
+    TUPLE_COST_OPTION: TUPLE_COST_MIN,
+    STARTUP_COST_OPTION: STARTUP_COST_MIN,
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
 JOIN_NODES = ("Hash Join", "Merge Join", "Nested Loop")
 APP_READ_LIMIT = 10000  # the hook's read (runbook 4.1: .select('*').limit(10000))
 _RELATIONS = re.compile(r"\(([A-Za-z0-9_.\"]+)\s+[^()]*\)")
@@ -237,23 +258,26 @@ class ViewStep(Step):
     # use_remote_estimate so that the join is shipped to the DW (see REMOTE_ESTIMATE_OPTION).
     remote_estimate: tuple[str, ...] = ()
 
-    def _tuple_cost_gap(self, ctx: Any) -> str | None:
-        """The server's fdw_tuple_cost when a view that ships joins needs it raised ("" when
-        unset, None when fine or not needed)."""
+    def _cost_gaps(self, ctx: Any) -> dict[str, str]:
+        """{server cost option: its current value ("" when unset)} for each one below what a
+        view that ships joins needs (SERVER_COSTS; a higher value is the operator's and kept)."""
         from wizard.steps.supabase_fdw import current_server
 
         if not self.remote_estimate:
-            return None
+            return {}
         server = current_server(ctx.supabase_conn(), ctx.config.fdw.server_name)
         if server is None:
-            return None
-        current = server[1].get(TUPLE_COST_OPTION)
-        try:
-            if current is not None and float(current) >= TUPLE_COST_MIN:
-                return None
-        except ValueError:
-            pass
-        return current or ""
+            return {}
+        gaps: dict[str, str] = {}
+        for option, minimum in SERVER_COSTS.items():
+            current = server[1].get(option)
+            try:
+                if current is not None and float(current) >= minimum:
+                    continue
+            except ValueError:
+                pass
+            gaps[option] = current or ""
+        return gaps
 
     def _estimate_gaps(self, ctx: Any) -> dict[str, dict[str, str]]:
         """{table: current options} for driving tables without use_remote_estimate 'true'."""
@@ -346,14 +370,18 @@ class ViewStep(Step):
             Message("step.views.fetch_size", {"table": t, "fetch": LOCAL_JOIN_FETCH_SIZE})
             for t in self._fetch_gaps(ctx)
         ]
-        cost = self._tuple_cost_gap(ctx)
-        if cost is not None:
-            problems.append(
-                Message(
-                    "step.pushdown.tuple_cost_missing",
-                    {"current": cost or "-", "wanted": TUPLE_COST_MIN, "view": name},
-                )
+        problems += [
+            Message(
+                "step.pushdown.cost_missing",
+                {
+                    "option": option,
+                    "current": current or "-",
+                    "wanted": _number(SERVER_COSTS[option]),
+                    "view": name,
+                },
             )
+            for option, current in self._cost_gaps(ctx).items()
+        ]
         problems += [
             Message(
                 "step.pushdown.estimate_missing",
@@ -481,15 +509,14 @@ class ViewStep(Step):
                     ),
                 )
             )
-        cost = self._tuple_cost_gap(ctx)
-        if cost is not None:
+        for option, current in self._cost_gaps(ctx).items():
             text = (
                 sql.SQL("ALTER SERVER {} OPTIONS ({} {} {})")
                 .format(
                     sql.Identifier(ctx.config.fdw.server_name),
-                    sql.SQL("SET" if cost else "ADD"),
-                    sql.Identifier(TUPLE_COST_OPTION),
-                    sql.Literal(str(TUPLE_COST_MIN)),
+                    sql.SQL("SET" if current else "ADD"),
+                    sql.Identifier(option),
+                    sql.Literal(_number(SERVER_COSTS[option])),
                 )
                 .as_string(conn)
             )
@@ -498,8 +525,12 @@ class ViewStep(Step):
                     "supabase",
                     text,
                     Message(
-                        "step.pushdown.tuple_cost_action",
-                        {"current": cost or "-", "wanted": TUPLE_COST_MIN, "view": self.view_name},
+                        f"step.pushdown.{option}_action",
+                        {
+                            "current": current or "-",
+                            "wanted": _number(SERVER_COSTS[option]),
+                            "view": self.view_name,
+                        },
                     ),
                 )
             )
@@ -517,11 +548,12 @@ class ViewStep(Step):
         estimated = [
             t for t, o in self._estimate_gaps(ctx).items() if REMOTE_ESTIMATE_OPTION not in o
         ]
-        cost = self._tuple_cost_gap(ctx)
+        costs = self._cost_gaps(ctx)
         result = run_actions(ctx, self.id, plan, ctx.supabase_conn())
-        if cost is not None:
-            # What undo puts back: the value this apply replaced, or nothing ("").
-            ctx.remember(self.id, tuple_cost_set=True, tuple_cost_before=cost)
+        if costs:
+            # What undo puts back: the values this apply replaced, or nothing ("").
+            kept = dict(ctx.recall(self.id).get("costs_before") or {})
+            ctx.remember(self.id, costs_before={**kept, **costs})
         if created:
             ctx.remember(self.id, created=True)
         if estimated:  # options the wizard added (undo drops only those)
@@ -534,7 +566,7 @@ class ViewStep(Step):
 
         cfg = self._cfg(ctx)
         memory = ctx.recall(self.id)
-        if not (memory.get("created") or memory.get("estimated") or memory.get("tuple_cost_set")):
+        if not (memory.get("created") or memory.get("estimated") or memory.get("costs_before")):
             return ApplyResult([Message("step.supabase.kept", {"object": self.view_name})])
         conn = ctx.supabase_conn()
         result = ApplyResult()
@@ -557,26 +589,25 @@ class ViewStep(Step):
                         {"table": table, "option": REMOTE_ESTIMATE_OPTION},
                     )
                 )
-        if memory.get("tuple_cost_set"):
-            before = str(memory.get("tuple_cost_before") or "")
-            server = sql.Identifier(ctx.config.fdw.server_name)
-            with contextlib.suppress(Exception):  # the server may be gone already
+        server = sql.Identifier(ctx.config.fdw.server_name)
+        for option, value in (memory.get("costs_before") or {}).items():
+            before = str(value or "")
+            with contextlib.suppress(Exception), conn.transaction():  # the server may be gone
                 if before:
                     conn.execute(
                         sql.SQL("ALTER SERVER {} OPTIONS (SET {} {})").format(
-                            server, sql.Identifier(TUPLE_COST_OPTION), sql.Literal(before)
+                            server, sql.Identifier(option), sql.Literal(before)
                         )
                     )
                 else:
                     conn.execute(
                         sql.SQL("ALTER SERVER {} OPTIONS (DROP {})").format(
-                            server, sql.Identifier(TUPLE_COST_OPTION)
+                            server, sql.Identifier(option)
                         )
                     )
                 result.changes.append(
                     Message(
-                        "step.pushdown.tuple_cost_restored",
-                        {"option": TUPLE_COST_OPTION, "value": before or "-"},
+                        "step.pushdown.cost_restored", {"option": option, "value": before or "-"}
                     )
                 )
         if memory.get("created"):
@@ -595,9 +626,7 @@ class ViewStep(Step):
                     )
             result.changes.append(Message("step.supabase.dropped", {"object": self.view_name}))
         conn.execute(NOTIFY_RELOAD)
-        ctx.remember(
-            self.id, created=None, estimated=None, tuple_cost_set=None, tuple_cost_before=None
-        )
+        ctx.remember(self.id, created=None, estimated=None, costs_before=None)
         return result
 
 
