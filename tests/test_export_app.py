@@ -22,8 +22,10 @@ def node_modules(*packages: str) -> Path:
     """The npm folder holding ``packages`` (skip, or fail in CI, when absent)."""
     missing = [p for p in packages if not (NODE_MODULES / p).exists()]
     if missing or not shutil.which("node"):
-        # A skip even in CI until .ci/run installs them (npm install --prefix
-        # /opt/fdw-wizard-js @supabase/supabase-js typescript @types/react deno).
+        # .ci/run installs them (npm install --prefix /opt/fdw-wizard-js ...): in CI a
+        # missing toolchain is a failure, not a skip that would hide every app test.
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"node and npm packages {missing} are required in CI ({NODE_MODULES})")
         pytest.skip(f"node and npm packages {missing} in {NODE_MODULES} (FDW_WIZARD_NODE_MODULES)")
     return NODE_MODULES
 
