@@ -342,8 +342,12 @@ class Reload(Step):
         bins = _bin_dir(ctx, data_dir)
         if bins is None:
             return fallback
+        config_file = ctx.recall(self.id).get("config_file")  # Debian: outside the data dir
         try:
-            return int(postgres_check(bins, data_dir, "port", run_as=_owner(ctx, data_dir)))
+            value = postgres_check(
+                bins, data_dir, "port", run_as=_owner(ctx, data_dir), config_file=config_file
+            )
+            return int(value)
         except (PostgresCheckFailed, ValueError, OSError):
             return fallback
 
@@ -437,7 +441,11 @@ class Reload(Step):
         journal = getattr(ctx, "journal", None)
         pre_run = journal.pre_run() if journal is not None else {}
         first_edits: dict[Path, bytes | None] = dict(originals(ctx, FILE_STEPS))
-        ctx.remember(self.id, data_directory=str(facts.data_directory))
+        ctx.remember(
+            self.id,
+            data_directory=str(facts.data_directory),
+            config_file=str(facts.config_file),
+        )
         if journal is not None:
             journal.set_phase("restart", target=control.target)
         ctx.drop_local_conn()
