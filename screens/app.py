@@ -264,6 +264,19 @@ class WizardApp(App[int]):
         if not self.run_task(t("tui.run.recheck"), task):
             self.refreshing = False
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Never as markup: our texts carry "[XX]", "[OK]" and paths with brackets, which
+        Rich markup would swallow (the catalogs use no markup)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def action_show_keys(self) -> None:
         show = getattr(self.screen, "show_keys", None)
         if show is not None:

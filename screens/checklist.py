@@ -79,11 +79,11 @@ class ChecklistScreen(WizardScreen):
         self._place_cursor = True  # once, after the first check: where the operator left off
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
+        yield Static(markup=False, id="title", classes="title")
         with Horizontal(id="body"):
             yield DataTable(id="steps", cursor_type="row", zebra_stripes=False, show_header=False)
-            yield Static(id="progress", classes="panel")
-        yield Static(id="runline")
+            yield Static(markup=False, id="progress", classes="panel")
+        yield Static(markup=False, id="runline")
         yield LiveLog(id="log")
         yield self.key_bar()
 
@@ -287,7 +287,16 @@ class ChecklistScreen(WizardScreen):
     def open_step(self, step_id: str, *, apply: bool = False) -> None:
         from screens.step_detail import StepDetailScreen
 
-        if ":" in step_id:
+        if step_id.startswith("phase:"):
+            # A phase's row opens the phase's first step left to do (else its first step).
+            phase = step_id.split(":", 1)[1]
+            members = [s.id for s in self.wapp.steps if s.phase == phase]
+            left = [s for s in members if self.wapp.status_of(s) not in SETTLED]
+            if not members:
+                return
+            step_id = (left or members)[0]
+            self.select_step(step_id)
+        elif ":" in step_id:
             return
         self.app.push_screen(StepDetailScreen(step_id, apply_now=apply))
 

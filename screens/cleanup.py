@@ -47,12 +47,13 @@ class CleanupScreen(WizardScreen):
         return all(self.wapp.step(s) is not None for s in CLEANUP_STEPS)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
-        yield Static(id="gate", classes="notice")  # on top: never scrolled out of sight
+        yield Static(markup=False, id="title", classes="title")
+        # On top: never scrolled out of sight.
+        yield Static(markup=False, id="gate", classes="notice")
         with VerticalScroll(id="body"):
-            yield Static(id="refusal", classes="notice")
-            yield Static(id="steps", classes="panel")
-            yield Static(id="intro", classes="panel")
+            yield Static(markup=False, id="refusal", classes="notice")
+            yield Static(markup=False, id="steps", classes="panel")
+            yield Static(markup=False, id="intro", classes="panel")
         yield LiveLog(id="log")
         yield self.key_bar()
 

@@ -63,7 +63,7 @@ class KeyBar(Static):
     """
 
     def __init__(self, keys: Sequence[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(markup=False, **kwargs)
         self.keys = list(keys)
 
     def on_mount(self) -> None:

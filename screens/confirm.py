@@ -52,13 +52,13 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(id="question", classes="title")
-            yield Static(id="risks")
-            yield Static(id="plan")
+            yield Static(markup=False, id="question", classes="title")
+            yield Static(markup=False, id="risks")
+            yield Static(markup=False, id="plan")
             if self.word is not None:
-                yield Static(id="word-prompt")
+                yield Static(markup=False, id="word-prompt")
                 yield Input(id="word")
-                yield Static(id="word-error", classes="error")
+                yield Static(markup=False, id="word-error", classes="error")
             yield KeyBar(self._keys(), id="keys")
 
     def _keys(self) -> list[tuple[str, str]]:

@@ -53,13 +53,13 @@ class DashboardScreen(WizardScreen):
         return [s for s in VALIDATE_STEPS if self.wapp.step(s) is not None]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
+        yield Static(markup=False, id="title", classes="title")
         with VerticalScroll(id="body"):
-            yield Static(id="summary", classes="panel")
-            yield Static(id="latency", classes="panel")
-            yield Static(id="monitor", classes="panel")
-            yield Static(id="offline", classes="panel")
-            yield Static(id="metrics", classes="panel")
+            yield Static(markup=False, id="summary", classes="panel")
+            yield Static(markup=False, id="latency", classes="panel")
+            yield Static(markup=False, id="monitor", classes="panel")
+            yield Static(markup=False, id="offline", classes="panel")
+            yield Static(markup=False, id="metrics", classes="panel")
         yield self.key_bar()
 
     def on_mount(self) -> None:

@@ -12,6 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Checkbox, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -48,6 +49,19 @@ def _get(config: Any, key: str) -> Any:
     return value
 
 
+class MarkedCheckbox(Checkbox):
+    """A checkbox whose mark is a character: ``[X]`` on, ``[ ]`` off (Textual's own differs
+    only by colour, invisible under NO_COLOR and on a monochrome console)."""
+
+    BUTTON_LEFT = "["
+    BUTTON_RIGHT = "]"
+
+    @property
+    def _button(self) -> Content:
+        style = self.get_visual_style("toggle--button")
+        return Content.assemble("[", ("X" if self.value else " ", style), "]")
+
+
 class FirstRunScreen(WizardScreen):
     CSS_PATH = "first_run.tcss"
     KEYS = (
@@ -71,22 +85,22 @@ class FirstRunScreen(WizardScreen):
         from wizard.config import Config
 
         base = self.wapp.config or Config()
-        yield Static(id="title", classes="title")
+        yield Static(markup=False, id="title", classes="title")
         with VerticalScroll(id="form"):
-            yield Static(id="intro")
+            yield Static(markup=False, id="intro")
             for key, kind in FIELDS:
                 fid = field_id(key)
-                yield Static(id=fid + "-label", classes="label")
+                yield Static(markup=False, id=fid + "-label", classes="label")
                 if kind == "bool":
-                    yield Checkbox(id=fid, value=bool(_get(base, key)))
+                    yield MarkedCheckbox(id=fid, value=bool(_get(base, key)))
                 elif kind == "password":
                     yield Input(id=fid, password=True)
                 else:
                     value = _get(base, key)
                     text = ", ".join(value) if isinstance(value, list) else str(value)
                     yield Input(value=text, id=fid)
-                yield Static(id=fid + "-error", classes="error")
-            yield Static(id="general", classes="error")
+                yield Static(markup=False, id=fid + "-error", classes="error")
+            yield Static(markup=False, id="general", classes="error")
         yield self.key_bar()
 
     def on_mount(self) -> None:

@@ -41,9 +41,9 @@ class InterruptedRunScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(t("tui.recover.title"), classes="title")
-            yield Static(say(self.message))
-            yield Static(t("tui.recover.explain"))
+            yield Static(t("tui.recover.title"), classes="title", markup=False)
+            yield Static(say(self.message), markup=False)
+            yield Static(t("tui.recover.explain"), markup=False)
             yield KeyBar(
                 [
                     ("f", "tui.recover.finish"),

@@ -66,13 +66,13 @@ class StepDetailScreen(WizardScreen):
         return keys
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
+        yield Static(markup=False, id="title", classes="title")
         with VerticalScroll(id="body"):
-            yield Static(id="help", classes="panel")
-            yield Static(id="state", classes="panel")
+            yield Static(markup=False, id="help", classes="panel")
+            yield Static(markup=False, id="state", classes="panel")
             if self.has_settings:
                 yield SettingsPanel(self.step_id, id="settings", classes="panel")
-            yield Static(id="plan", classes="panel")
+            yield Static(markup=False, id="plan", classes="panel")
         yield LiveLog(id="log")
         yield self.key_bar()
 

@@ -463,25 +463,30 @@ class SettingsPanel(Vertical):
                 self.read_only.add(spec.key)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="set-intro", classes="set-intro")
+        yield Static(markup=False, id="set-intro", classes="set-intro")
         for spec in self.specs:
             wid = widget_id(spec.key)
             value = self.original.get(spec.key)
-            yield Static(id=wid + "-label", classes="set-label")
+            yield Static(markup=False, id=wid + "-label", classes="set-label")
             if spec.key in self.read_only:
-                yield Static(id=wid + "-ro", classes="set-ro")
+                yield Static(markup=False, id=wid + "-ro", classes="set-ro")
             elif spec.kind == "bool":
                 with Horizontal(classes="set-switch"):
                     yield Switch(value=bool(value), id=wid)
-                    yield Static(display_value(bool(value)), id=wid + "-word", classes="set-word")
+                    yield Static(
+                        display_value(bool(value)),
+                        id=wid + "-word",
+                        classes="set-word",
+                        markup=False,
+                    )
             elif spec.kind == "choice":
                 options = [(choice, choice) for choice in spec.choices]
                 yield Select(options, value=str(value), allow_blank=False, id=wid)
             else:
                 yield Input(value=display_value(value), id=wid)
-            yield Static(id=wid + "-msg", classes="set-msg")
-        yield Static(id="set-general", classes="error")
-        yield Static(id="set-secret", classes="muted")
+            yield Static(markup=False, id=wid + "-msg", classes="set-msg")
+        yield Static(markup=False, id="set-general", classes="error")
+        yield Static(markup=False, id="set-secret", classes="muted")
 
     def on_mount(self) -> None:
         self.refresh_texts()

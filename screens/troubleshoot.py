@@ -75,11 +75,11 @@ class TroubleshootScreen(WizardScreen):
         self.module = optional_module("wizard.diagnose")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
+        yield Static(markup=False, id="title", classes="title")
         yield Input(id="error")
         yield OptionList(id="symptoms")
         with VerticalScroll(id="body"):
-            yield Static(id="results", classes="panel")
+            yield Static(markup=False, id="results", classes="panel")
         yield OptionList(id="fixes")
         yield self.key_bar()
 

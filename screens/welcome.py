@@ -44,13 +44,13 @@ class WelcomeScreen(WizardScreen):
         self.sandbox_note: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
-        yield Static(id="language")
-        yield Static(id="question")
+        yield Static(markup=False, id="title", classes="title")
+        yield Static(markup=False, id="language")
+        yield Static(markup=False, id="question")
         yield OptionList(id="modes")
-        yield Static(id="note", classes="muted")
+        yield Static(markup=False, id="note", classes="muted")
         with VerticalScroll(id="health-box"):
-            yield Static(id="health")
+            yield Static(markup=False, id="health")
         yield self.key_bar()
 
     def on_mount(self) -> None:
@@ -144,11 +144,25 @@ class WelcomeScreen(WizardScreen):
             elif report.usable:
                 note = t("tui.welcome.insecure") if report.insecure else ""
                 text.append(f"[OK] {report.name}{note}\n")
+            elif self._sandbox_secrets() is not None:
+                # The rehearsal keeps its throwaway passwords in its own file: nothing to fix.
+                path = self._sandbox_secrets()
+                text.append("[OK] " + t("tui.welcome.sandbox_secrets", path=str(path)) + "\n")
             else:
                 text.append(f"[XX] {report.name}: {say(report.problem)}\n")
                 if report.fix is not None:
                     text.append("       " + t("tui.fix") + " " + say(report.fix) + "\n")
         self.query_one("#health", Static).update(text)
+
+    def _sandbox_secrets(self) -> Path | None:
+        """The sandbox's own secrets file, when this config is a sandbox that has one."""
+        app = self.wapp
+        if app.config is None or not app.config.sandbox:
+            return None
+        from wizard.secrets import sandbox_secrets_path
+
+        path = sandbox_secrets_path(app.config_path)
+        return path if path.exists() else None
 
     # -- probes --------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import pytest
 
 from screens.app import WizardApp
 from screens.checklist import ChecklistScreen
+from screens.confirm import ConfirmScreen
 from screens.symbols import CHECKING
 from tests.conftest import sandbox_config_for
 from tests.tui_helpers import idle
@@ -59,15 +60,17 @@ def test_reload_turns_pending_after_listen_without_recheck(
             assert isinstance(checklist, ChecklistScreen)
             assert app.status_of("local.reload") == "done"  # the server runs its files
             checklist.select_step("local.listen")
-            await pilot.press("a")
+            # The action itself, not a key press: Pilot's press waits until the app is idle,
+            # which would hide the background re-check from this test.
+            checklist.action_apply_step()
             # Until the re-check reports it, local.reload is "checking" — never its old "done".
             seen: set[str] = set()
             moved = False
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 await pilot.pause(0.05)
-                if app.screen is not checklist:
-                    await idle(pilot)  # the confirmation modal (network risk)
+                if isinstance(app.screen, ConfirmScreen):
+                    await pilot.press("y")  # the confirmation (network risk)
                     continue
                 if app.status_of("local.listen") == "done":
                     seen.add(app.status_of("local.reload"))
@@ -82,6 +85,7 @@ def test_reload_turns_pending_after_listen_without_recheck(
             assert app.status_of("local.listen") == "done"
             assert "done" not in seen, seen
             assert seen <= {CHECKING, "pending", "running"}, seen
+            assert CHECKING in seen, seen  # shown as being re-checked, not as its old "done"
             assert app.status_of("local.reload") == "pending"
             assert moved, "the cursor did not move during the background re-check"
             row = checklist.row_keys.index("local.reload")

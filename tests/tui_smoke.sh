@@ -94,9 +94,6 @@ wait_for "== Pré-requisitos ==" 10
 wait_for "[OK] 4/4" 60                   # the live check of every step finished
 wait_for "Pronto." 60                    # ... and the run is over
 wait_for "[OK] concluído" 5
-walk_checklist
-keys Home
-sleep 0.3
 keys Enter                               # the cursor waits on the first step left to do
 wait_for "O que esta etapa faz" 10
 wait_for "(local.listen)" 5
@@ -106,7 +103,8 @@ wait_for "What this step does" 10
 keys F2
 wait_for "O que esta etapa faz" 10
 keys Escape
-wait_for "Progresso da Execução" 10
+wait_for "== Pré-requisitos ==" 10
+walk_checklist
 keys Escape
 wait_for "O que você quer fazer?" 10
 keys C-q
