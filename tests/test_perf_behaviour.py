@@ -212,3 +212,23 @@ def test_fallback_file_is_judged_from_a_bounded_sample() -> None:
     assert info == {"rows": 10, "rows_estimated": False}
     broken = b'[{"mes": "2026-01"'
     assert judge_sample(broken, broken, len(broken), {}) is not None
+
+
+def test_fetch_size_auto_has_hysteresis() -> None:
+    """A noisy round trip around the LAN threshold or a slightly wider row keeps the server's
+    fetch_size; a clear change of network or row width moves it."""
+    from wizard.latency import LAN_RTT_MS, recommend_fetch_size, settled_fetch_size
+
+    width = 200
+    lan = recommend_fetch_size(0.5, width)
+    wan = recommend_fetch_size(30.0, width)
+    assert lan != wan
+    assert settled_fetch_size(None, 30.0, width) == wan  # first run: the plain recommendation
+    for jitter in (LAN_RTT_MS * 0.9, LAN_RTT_MS * 1.1, LAN_RTT_MS * 1.9):
+        assert settled_fetch_size(lan, jitter, width) == lan
+    for jitter in (LAN_RTT_MS * 1.1, LAN_RTT_MS * 0.9, LAN_RTT_MS * 0.6):
+        assert settled_fetch_size(wan, jitter, width) == wan
+    assert settled_fetch_size(lan, 30.0, width) == wan  # clearly a WAN now
+    assert settled_fetch_size(wan, 0.3, width) == lan  # clearly a LAN now
+    assert settled_fetch_size(wan, 30.0, int(width * 1.1)) == wan  # 10% wider rows: kept
+    assert settled_fetch_size(wan, 30.0, width * 2) == recommend_fetch_size(30.0, width * 2)

@@ -118,6 +118,40 @@ def recommend_fetch_size(
     return int(max(FETCH_MIN, min(upper, wanted)))
 
 
+FETCH_HYSTERESIS = 0.25  # a new recommendation this close to the server's value keeps it
+
+
+def settled_fetch_size(
+    current: int | None,
+    rtt_ms: float,
+    row_width_bytes: int,
+    rows_per_read: int = HOOK_LIMIT,
+    *,
+    tolerance: float = FETCH_HYSTERESIS,
+) -> int:
+    """:func:`recommend_fetch_size` with hysteresis, for ``fetch_size: auto``: a noisy round
+    trip or a slightly wider row must not make the server "differ" on every run.
+
+    - The LAN/WAN switch (at LAN_RTT_MS) gets a band: a server on the LAN value moves to the WAN
+      one only once the RTT reaches twice the threshold, and back only below half of it (a
+      1.9 / 2.1 ms jitter would otherwise flip 10,001 <-> ~40,000 rows on every run).
+    - Within a regime the value is kept while the new one is within ``tolerance`` of it.
+    ``current`` is the server's value (None: not set yet, the plain recommendation)."""
+    fresh = recommend_fetch_size(rtt_ms, row_width_bytes, rows_per_read)
+    if current is None or current <= 0:
+        return fresh
+    lan = recommend_fetch_size(0.0, row_width_bytes, rows_per_read)
+    wan = recommend_fetch_size(LAN_RTT_MS * 10, row_width_bytes, rows_per_read)
+    on_lan = abs(current - lan) <= abs(current - wan)
+    if on_lan and rtt_ms < LAN_RTT_MS * 2:
+        fresh = lan
+    elif not on_lan and rtt_ms >= LAN_RTT_MS / 2:
+        fresh = wan
+    if abs(fresh - current) <= tolerance * current:
+        return int(current)
+    return fresh
+
+
 def round_trips(scan_rows: Iterable[int], fetch_size: int) -> int:
     """Round trips of one FDW query: START/COMMIT, and per foreign scan DECLARE, one FETCH per
     batch (the last one short: ``rows // fetch + 1``) and CLOSE."""
