@@ -57,6 +57,7 @@ class ChecklistScreen(WizardScreen):
         ("t", "tui.key.troubleshoot"),
         ("d", "tui.key.dashboard"),
         ("c", "tui.key.cleanup"),
+        ("l", "tui.key.log"),
         ("Esc", "tui.key.back_cancel"),
         ("F2", "tui.key.language"),
     )
@@ -69,6 +70,7 @@ class ChecklistScreen(WizardScreen):
         Binding("t", "troubleshoot", show=False),
         Binding("d", "dashboard", show=False),
         Binding("c", "cleanup", show=False),
+        Binding("l", "toggle_log", show=False),
         Binding("escape", "back", show=False),
     ]
 
@@ -363,6 +365,11 @@ class ChecklistScreen(WizardScreen):
         from screens.cleanup import CleanupScreen
 
         self.app.push_screen(CleanupScreen())
+
+    def action_toggle_log(self) -> None:
+        """Hide or show the live log (more checklist rows on a small console)."""
+        log = self.query_one("#log", LiveLog)
+        log.display = not log.display
 
     def action_back(self) -> None:
         if self.wapp.busy:
