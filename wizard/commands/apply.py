@@ -71,5 +71,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         session.close()
     print_report(ctx, report, show_plans=args.dry_run)
     if report.exit_code == exitcodes.OPERATOR and not ctx.json:
-        say(ctx, Message("cli.operator_needed"), err=True)
+        needed = "cli.operator_needed_yes" if getattr(args, "yes", False) else "cli.operator_needed"
+        say(ctx, Message(needed), err=True)
     return report.exit_code
