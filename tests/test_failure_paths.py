@@ -102,6 +102,18 @@ class Site:
             row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
         return str(row[0]) if row else ""
 
+    def drop_reader(self) -> None:
+        info = self.cluster.conninfo(
+            "postgres", self.bed.passwords["dw-superuser"], "bluconecta_dw"
+        )
+        info["port"] = self.bed.dw.port
+        with psycopg.connect(**info, autocommit=True) as conn:
+            if conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = 'supabase_fdw_reader'"
+            ).fetchone():
+                conn.execute("DROP OWNED BY supabase_fdw_reader")
+                conn.execute("DROP ROLE supabase_fdw_reader")
+
     def ensure_running(self) -> None:
         if not self.accepts():
             self.cluster.start()
@@ -123,6 +135,7 @@ def fresh(site: Site) -> Iterator[Site]:
     import shutil
 
     site.ensure_running()
+    site.drop_reader()  # a fresh install has no reader role (an earlier test may have left one)
     before = site.snapshot()
     shutil.rmtree(site.folder / "data", ignore_errors=True)
     site.write_config()

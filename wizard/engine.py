@@ -469,25 +469,20 @@ class Runner:
         is closed only when this run ends normally and did not ask to keep it open."""
         if self.lock is not None:
             self.lock.acquire(mode)
-            for holder in getattr(self.lock, "stale", []):
-                # Its lock died with it (the OS released it); say who, so nobody wonders.
-                self.emit(
-                    Event(
-                        "lock-stale",
-                        message=Message(
-                            "engine.lock.stale",
-                            {
-                                "pid": holder.pid,
-                                "command": holder.command,
-                                "started": holder.started_at,
-                            },
-                        ),
-                    )
-                )
         try:
             interrupted = self.journal.interrupted() if self.journal is not None else None
-            if interrupted is not None:
+            if interrupted is not None:  # first: it says what to do
                 self.emit(Event("run-interrupted", message=interrupted_message(interrupted)))
+            for holder in getattr(self.lock, "stale", []):
+                if interrupted is not None and holder.pid == interrupted.pid:
+                    continue  # the same dead run, already named
+                # Its lock died with it (the OS released it); say who, so nobody wonders.
+                params = {
+                    "pid": holder.pid,
+                    "command": holder.command,
+                    "started": holder.started_at,
+                }
+                self.emit(Event("lock-stale", message=Message("engine.lock.stale", params)))
             if self.journal is not None:
                 self.journal.begin(mode, step_ids, adopt=interrupted)
             yield interrupted
