@@ -55,8 +55,9 @@ def _where_to_find() -> list[Message]:
     return [Message("app.guide.project_url"), Message("app.guide.keys")]
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f}"
+def _mb(size: int) -> int:
+    """A size for the catalog's ``{x:bytes}`` (formatted in the reader's language)."""
+    return int(size)
 
 
 # ---------------------------------------------------------------------------------------------

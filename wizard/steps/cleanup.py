@@ -163,8 +163,8 @@ def _gate_message(detail: Any) -> Message:
         return Message(
             "cleanup.gate.summary",
             {
-                "clean": f"{float(detail.get('clean_hours') or 0):.1f}",
-                "required": f"{float(detail.get('required_hours') or 0):.1f}",
+                "clean": round(float(detail.get("clean_hours") or 0), 1),
+                "required": round(float(detail.get("required_hours") or 0), 1),
                 "records": detail.get("records", 0),
                 "incidents": len(incidents) if isinstance(incidents, list) else 0,
                 "log": detail.get("log", "-"),
@@ -258,8 +258,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _mb(size: int | None) -> str:
-    return "-" if size is None else f"{size / 1_000_000:.1f} MB"
+def _mb(size: int | None) -> int | str:
+    """A size for a catalog's ``{x:bytes}`` (formatted in the reader's language), or '-'."""
+    return "-" if size is None else int(size)
 
 
 # ---------------------------------------------------------------------------------------------
