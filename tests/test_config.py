@@ -259,3 +259,34 @@ def test_readme_config_reference_is_current() -> None:
     assert reference_markdown() in readme.read_text(encoding="utf-8"), (
         "README config reference is stale: run `python -m wizard.config_doc --write`"
     )
+
+
+def test_a_mistyped_config_path_writes_no_template(tmp_path: Path) -> None:
+    """`status --config typo.yaml` next to the real config: a hint, exit 3, no stray file;
+    the default name in an existing folder still gets its commented template."""
+    import subprocess
+    import sys
+
+    real = tmp_path / "fdw-wizard.yaml"
+    write_template(real)
+    typo = tmp_path / "fdw-wizrd.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "status", "--config", str(typo), "--lang", "en"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert f"Did you mean {real}?" in proc.stderr
+    assert not typo.exists()
+    other = tmp_path / "sub" / "fdw-wizard.yaml"
+    other.parent.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "status", "--config", str(other), "--lang", "en"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 3 and other.exists()

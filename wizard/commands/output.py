@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, TextIO
 
 from wizard.engine import (
@@ -114,8 +115,10 @@ def load_config_or_report(ctx: CliContext) -> tuple[Any, int]:
     try:
         config = load_config(ctx.config_path)
     except ConfigMissing:
-        write_template(ctx.config_path)
-        message = Message("config.template_written", {"path": str(ctx.config_path)})
+        message = _missing_config(ctx.config_path)
+        if message is None:
+            write_template(ctx.config_path)
+            message = Message("config.template_written", {"path": str(ctx.config_path)})
         if ctx.json:
             emit_json(ctx, {"error": "config-missing", "message": message.to_json()})
         say(ctx, message, err=True)
@@ -137,3 +140,22 @@ def load_config_or_report(ctx: CliContext) -> tuple[Any, int]:
     if not ctx.lang:
         ctx.lang = set_language(None if config.language == "auto" else config.language)
     return config, 0
+
+
+def _missing_config(path: Path) -> Message | None:
+    """None when a template may be written at ``path`` (the default name, in an existing
+    folder); otherwise why not — a typo in ``--config`` must not leave a stray template."""
+    import difflib
+
+    from wizard.paths import DEFAULT_CONFIG_NAME
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.name == DEFAULT_CONFIG_NAME and folder.is_dir():
+        return None
+    nearby = sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+    close = difflib.get_close_matches(path.name, nearby, n=1)
+    if close:
+        return Message(
+            "config.missing_did_you_mean", {"path": str(path), "name": str(folder / close[0])}
+        )
+    return Message("config.missing_not_created", {"path": str(path)})
