@@ -126,3 +126,17 @@ def test_pasted_control_bytes_are_shown_escaped_and_json_is_utf8(site: dict[str,
     document = json.loads(result.stdout.decode("utf-8"))
     evidence = [e["params"].get("text", "") for d in document["diagnoses"] for e in d["evidence"]]
     assert any("\\x1b[2J" in e and "\\udcff" in e for e in evidence), evidence
+
+
+def test_a_pasted_error_about_another_host_is_named_first(site: dict[str, Any]) -> None:
+    """The admin pastes an error from another machine's setup: doctor says so before it
+    diagnoses the configured servers (it never probes the pasted host)."""
+    pasted = 'connection to server at "127.0.0.9", port 5432 failed: Connection refused'
+    text = doctor(site, "--error", pasted)
+    assert text.stdout.splitlines()[0].startswith("!! The pasted error names 127.0.0.9")
+    document = json.loads(doctor(site, "--error", pasted, "--json").stdout)
+    assert document["note"]["params"]["hosts"] == "127.0.0.9"
+    same = json.loads(
+        doctor(site, "--error", pasted.replace("127.0.0.9", "127.0.0.1"), "--json").stdout
+    )
+    assert "note" not in same

@@ -12,6 +12,7 @@ needed (a missing secret, a manual decision).
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from wizard import exitcodes
@@ -217,9 +218,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     finally:
         session.close()
     code = _exit_code(found)
+    elsewhere = _foreign_host(pasted, config) if pasted else None
     if ctx.json:
-        emit_json(ctx, _document(found, code, checked))
+        document = _document(found, code, checked)
+        if elsewhere is not None:
+            document["note"] = elsewhere.to_json()
+        emit_json(ctx, document)
         return code
+    if elsewhere is not None:
+        say(ctx, "!! " + render(elsewhere))
     problems = [(s, d) for s, d in found if d.problem]
     if problems:
         _print(ctx, problems)
@@ -231,3 +238,29 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         say(ctx, t("diagnose.cli.healthy"))
     return code
+
+
+_HOST_IN_ERROR = re.compile(
+    r'(?:server at|host name|host|address)\s+"([^"]+)"|\bhost=([^\s,;]+)', re.IGNORECASE
+)
+
+
+def _foreign_host(pasted: str, config: Any) -> Message | None:
+    """The pasted error names a host the config does not: the probes below are of the
+    configured servers, so say so first (it may be another setup, or an outdated config)."""
+    named = {a or b for a, b in _HOST_IN_ERROR.findall(pasted)}
+    named = {h.strip("[]").lower() for h in named if h}
+    known = {
+        str(h).strip("[]").lower()
+        for h in (config.local.host, config.supabase.host, config.exposure.public_host)
+        if h
+    }
+    if "localhost" in known or "localhost" in named:
+        known |= {"localhost", "127.0.0.1", "::1"}
+    foreign = sorted(named - known)
+    if not foreign:
+        return None
+    return Message(
+        "diagnose.cli.foreign_host",
+        {"hosts": ", ".join(foreign), "configured": ", ".join(sorted(known)) or "-"},
+    )
