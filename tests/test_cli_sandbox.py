@@ -130,6 +130,14 @@ def test_demo_status_stop_round_trip(demo_dir: Path) -> None:
         or "zombie" in Path(f"/proc/{api_pid}/status").read_text().lower()
     )
     assert not demo_dir.exists()
+    # Nothing of the sandbox stays in the user's data dir either (state, monitor log, journal).
+    from wizard import paths
+
+    key = paths.config_key(config_path)
+    data_dir = Path(os.environ["FDW_WIZARD_DATA_DIR"])
+    assert not (data_dir / "state" / f"{key}.json").exists()
+    assert not (data_dir / "monitor" / f"{key}.jsonl").exists()
+    assert not (data_dir / "journal" / key).exists()
 
 
 def test_second_demo_in_same_dir_is_refused_and_stop_of_nothing_is_clear(tmp_path: Path) -> None:

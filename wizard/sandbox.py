@@ -204,7 +204,27 @@ def stop(directory: Path) -> list[str]:
         removed.append(f"keyring:{namespace}")
     from wizard.secrets import sandbox_secrets_path
 
-    for name in (CONFIG_NAME, STATE_NAME, sandbox_secrets_path(directory / CONFIG_NAME).name):
+    # What the wizard kept about this sandbox's config in the user's data dir (keyed by the
+    # config's path, so a real site's records are never touched).
+    config_path = directory / CONFIG_NAME
+    key = paths.config_key(config_path)
+    for path in (
+        paths.state_file(config_path),
+        paths.data_dir() / "monitor" / f"{key}.jsonl",
+    ):
+        if path.exists():
+            path.unlink()
+            removed.append(str(path))
+    journal_dir = paths.data_dir() / "journal" / key
+    if journal_dir.is_dir():
+        shutil.rmtree(journal_dir, ignore_errors=True)
+        removed.append(str(journal_dir))
+    for name in (
+        CONFIG_NAME,
+        STATE_NAME,
+        sandbox_secrets_path(config_path).name,
+        "arquitetura-fdw.md",  # the as-built document, written next to the config by default
+    ):
         path = directory / name
         if path.exists():
             path.unlink()
