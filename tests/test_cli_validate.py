@@ -47,7 +47,10 @@ def test_validate_json(site: Any) -> None:
     assert statuses["validate.offline"] == "done"
     assert statuses["validate.monitor"] == "pending"  # 48 h not covered yet: not a failure
     relations = document["latency"]["relations"]
-    assert len(relations) == 20  # the runbook's 18 tables and the two views
+    from wizard.steps.aggregates import AGGREGATES
+
+    # The runbook's 18 tables, the two views, and the DW-side aggregates' views.
+    assert len(relations) == 20 + len(AGGREGATES)
     assert all("pushdown" in r for rel in relations for r in rel["reads"])
     assert document["offline"]["probe"]["seconds"] <= document["offline"]["limit_s"]
     fallback = document["fallback"]["tables"]

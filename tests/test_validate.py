@@ -42,7 +42,10 @@ def test_latency_measures_every_table_and_view(site: dict[str, Any]) -> None:
     facts = lat.facts
     names = {r["relation"] for r in facts["relations"]}
     tables = {f"bi.{t}" for t in site["ctx"].config.fdw.tables}
-    assert names == tables | {"public.v_clientes_360", "public.v_frota_360"}
+    from wizard.steps.aggregates import AGGREGATES
+
+    aggregates = {f"public.{a.view}" for a in AGGREGATES}  # supabase.aggregates' views
+    assert names == tables | {"public.v_clientes_360", "public.v_frota_360"} | aggregates
     assert facts["network"]["dw_rtt_ms"] is not None
     assert facts["target_ms"] == 500
     for rel in facts["relations"]:
@@ -111,7 +114,11 @@ def test_tiny_target_fails_with_remedies(site: dict[str, Any], tmp_path: Path) -
     assert over
     for _name, read in over:
         assert read["remedies"], read["sql"]
-        assert all(m["key"].startswith("validate.remedy.") for m in read["remedies"])
+        # Each remedy is one of validate's, or the aggregates step that removes the cause.
+        assert all(
+            m["key"].startswith(("validate.remedy.", "step.pushdown.remedy_"))
+            for m in read["remedies"]
+        )
     remedies = {(name, read["read"]): {m["key"] for m in read["remedies"]} for name, read in over}
     if ("bi.fat_faturamentos", "aggregate") in remedies:
         assert "validate.remedy.dw_aggregate" in remedies[("bi.fat_faturamentos", "aggregate")]

@@ -158,6 +158,13 @@ def supabase_script(ctx: Any, *, with_secrets: bool, options: dict[str, str]) ->
         f"psql \"<Supabase session pooler connection string>\" -v {PASSWORD_VARIABLE}='...'"
         f" -f {SUPABASE_SCRIPT}",
     )
+    lines.append(
+        _comment(
+            "Not in this script: the API read bound (supabase.read-bound) and the DW-side"
+            " aggregates (supabase.aggregates). After it: fdw-wizard apply --only"
+            " supabase.read-bound,supabase.aggregates"
+        )
+    )
     if schema == "public":
         lines.append(
             _comment("WARNING: foreign tables in public are readable through the API with no RLS.")
@@ -235,7 +242,13 @@ def supabase_script(ctx: Any, *, with_secrets: bool, options: dict[str, str]) ->
             )
         )
     lines.append("")
-    from wizard.steps.views import LOCAL_JOIN_FETCH_SIZE, Clientes360, Frota360
+    from wizard.steps.views import (
+        LOCAL_JOIN_FETCH_SIZE,
+        REMOTE_ESTIMATE_OPTION,
+        SERVER_COSTS,
+        Clientes360,
+        Frota360,
+    )
 
     for step in (Clientes360(), Frota360()):
         key, view, template = step.config_key, step.view_name, step.template
@@ -249,6 +262,29 @@ def supabase_script(ctx: Any, *, with_secrets: bool, options: dict[str, str]) ->
                         sql.Identifier(schema),
                         sql.Identifier(table),
                         sql.Literal(str(LOCAL_JOIN_FETCH_SIZE)),
+                    )
+                )
+            )
+        if step.remote_estimate:
+            # So postgres_fdw ships the view's join of foreign tables to the DW (views.py).
+            costs = sql.SQL(", ").join(
+                sql.SQL("ADD {} {}").format(sql.Identifier(o), sql.Literal(f"{v:g}"))
+                for o, v in SERVER_COSTS.items()
+            )
+            lines.append(
+                _statement(
+                    sql.SQL("ALTER SERVER {} OPTIONS ({})").format(
+                        sql.Identifier(fdw.server_name), costs
+                    )
+                )
+            )
+        for table in step.remote_estimate:
+            lines.append(
+                _statement(
+                    sql.SQL("ALTER FOREIGN TABLE {}.{} OPTIONS (ADD {} 'true')").format(
+                        sql.Identifier(schema),
+                        sql.Identifier(table),
+                        sql.Identifier(REMOTE_ESTIMATE_OPTION),
                     )
                 )
             )
