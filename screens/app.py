@@ -498,7 +498,13 @@ class WizardApp(App[int]):
                 _, runner = engine.ensure()
                 return runner.recover(restore=choice == RESTORE)
 
-            self.run_task(t("tui.run.recover"), task, changes=True)
+            label = t("tui.run.recover")
+            if self.busy:
+                # The check that found the dead run may still be going: run right after it.
+                self._queued.append((label, task, None, True))
+                self.notify(t("tui.queued", what=label))
+            else:
+                self.run_task(label, task, changes=True)
 
         self.push_screen(InterruptedRunScreen(message), chosen)
 
