@@ -508,6 +508,23 @@ class WizardApp(App[int]):
 
         self.push_screen(InterruptedRunScreen(message), chosen)
 
+    def run_document(self) -> bool:
+        """Write the as-built document (cleanup.document) from live checks; say where."""
+
+        def task(engine: Engine, worker: Worker[Any]) -> Any:
+            from wizard import asbuilt
+
+            ctx, runner = engine.ensure()
+            path = asbuilt.write_checklist_copy(ctx)
+            runner.status([asbuilt.STEP_ID])  # the checklist shows it done
+            return path
+
+        def done(path: Any, error: BaseException | None) -> None:
+            if error is None and path is not None:
+                self.notify(t("document.tui.written", path=str(path)), timeout=10)
+
+        return self.run_task(t("document.tui.running"), task, done)
+
     def run_confirm_manual(self, ids: list[str], on_done: Done | None = None) -> bool:
         def task(engine: Engine, worker: Worker[Any]) -> RunReport:
             _, runner = engine.ensure()

@@ -173,21 +173,7 @@ class CleanupScreen(WizardScreen):
             self.wapp.run_status(["cleanup.report"])
 
     def action_document(self) -> None:
-        """Write the as-built document (cleanup.document) from live checks; say where."""
-
-        def task(engine: Any, worker: Any) -> Any:
-            from wizard import asbuilt
-
-            ctx, runner = engine.ensure()
-            path = asbuilt.write_checklist_copy(ctx)
-            runner.status([asbuilt.STEP_ID])  # the checklist shows it done
-            return path
-
-        def done(path: Any, error: BaseException | None) -> None:
-            if error is None and path is not None:
-                self.notify(t("document.tui.written", path=str(path)), timeout=10)
-
-        self.wapp.run_task(t("document.tui.running"), task, done)
+        self.wapp.run_document()
 
     def action_back(self) -> None:
         if self.wapp.busy:
