@@ -430,6 +430,11 @@ class WizardApp(App[int]):
                     self.messages[event.step_id] = event.message
             elif event.kind == "plan-ready":
                 self.plans[event.step_id] = dict(event.data.get("plan") or {})
+                if self._changes and not self.refreshing:
+                    # This step is about to change the world: from now on no other step may
+                    # show its old status (local.reload's "done" after a listen edit).
+                    others = {s.id for s in self.steps} - {event.step_id}
+                    self.stale |= {i for i in others if self.statuses.get(i) != RUNNING}
         for screen in self.screen_stack:
             handler = getattr(screen, "engine_events", None)
             if handler is not None:
