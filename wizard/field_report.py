@@ -80,6 +80,23 @@ class Capture:
     not_found: bool = False
     data: Any = None
 
+    @staticmethod
+    def of_command(name: str, parser: str, result: Any, data: Any = None) -> Capture:
+        """A command's result (a platform.runner CommandResult), as captured."""
+        return Capture(
+            name=name,
+            kind="command",
+            parser=parser,
+            argv=list(result.argv),
+            returncode=result.returncode,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            duration_s=result.duration_s,
+            timed_out=result.timed_out,
+            not_found=result.not_found,
+            data=data,
+        )
+
     def redacted(self) -> Capture:
         return Capture(
             name=self.name,
@@ -124,20 +141,7 @@ class Collector:
         result = self.runner.run(
             [str(a) for a in argv], timeout=timeout, env=dict(env) if env else None
         )
-        self.captures.append(
-            Capture(
-                name=name,
-                kind="command",
-                parser=parser,
-                argv=list(result.argv),
-                returncode=result.returncode,
-                stdout=result.stdout,
-                stderr=result.stderr,
-                duration_s=result.duration_s,
-                timed_out=result.timed_out,
-                not_found=result.not_found,
-            )
-        )
+        self.captures.append(Capture.of_command(name, parser, result))
         return result
 
     def data(self, name: str, kind: str, data: Any, parser: str = "") -> None:
@@ -483,17 +487,10 @@ class RecordingRunner:
         result = self.inner.run(argv, timeout=timeout, input_text=input_text, env=env)
         number = sum(1 for c in self.col.captures if c.name.startswith(self.prefix + ".")) + 1
         self.col.captures.append(
-            Capture(
-                name=f"{self.prefix}.{number:02d}",
-                kind="command",
-                parser="wizard.platform ServiceControl.restart (timing run)",
-                argv=list(result.argv),
-                returncode=result.returncode,
-                stdout=result.stdout,
-                stderr=result.stderr,
-                duration_s=result.duration_s,
-                timed_out=result.timed_out,
-                not_found=result.not_found,
+            Capture.of_command(
+                f"{self.prefix}.{number:02d}",
+                "wizard.platform ServiceControl.restart (timing run)",
+                result,
                 data={"at_s": round(at, 3), "timeout_s": timeout},
             )
         )

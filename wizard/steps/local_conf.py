@@ -26,6 +26,7 @@ from wizard.engine import (
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
 from wizard.steps.local_files import (
+    TRUE_WORDS,
     conf_judge,
     defer_delete,
     journal_change,
@@ -36,7 +37,6 @@ from wizard.steps.local_files import (
     write_judged,
 )
 
-_TRUE = {"on", "true", "yes", "1"}
 _FALSE = {"off", "false", "no", "0"}
 
 SELF_SIGNED_CERT = "fdw-wizard-server.crt"
@@ -50,8 +50,8 @@ def same_value(name: str, current: str | None, wanted: str) -> bool:
     if name == "listen_addresses":
         return discovery.normalize_listen(current) == discovery.normalize_listen(wanted)
     low, want = current.strip().lower(), wanted.strip().lower()
-    if want in _TRUE | _FALSE:
-        return (low in _TRUE and want in _TRUE) or (low in _FALSE and want in _FALSE)
+    if want in TRUE_WORDS | _FALSE:
+        return (low in TRUE_WORDS and want in TRUE_WORDS) or (low in _FALSE and want in _FALSE)
     return current.strip() == wanted.strip()
 
 

@@ -163,7 +163,7 @@ def originals(ctx: Any, step_ids: tuple[str, ...]) -> dict[Path, bytes]:
 # Files the server may still use (a generated certificate and key), deleted only when it no
 # longer does.
 
-_TRUE = {"on", "true", "yes", "1"}
+TRUE_WORDS = frozenset({"on", "true", "yes", "1"})  # how postgresql.conf spells a true bool
 
 
 def still_used(ctx: Any, paths: list[Path]) -> Message | None:
@@ -181,7 +181,7 @@ def still_used(ctx: Any, paths: list[Path]) -> Message | None:
     for row in file_settings(conn):  # ordered: the last occurrence wins
         if row.name and row.setting is not None:
             values[row.name.lower()] = row.setting
-    if values.get("ssl", "off").strip().lower() not in _TRUE:
+    if values.get("ssl", "off").strip().lower() not in TRUE_WORDS:
         return None
     data_dir = discovery.discover_local(conn).data_directory
     wanted = {p.resolve() for p in paths}

@@ -96,12 +96,7 @@ class _BringBack:
 
 def _changed(files: dict[Path, bytes | None]) -> dict[Path, bytes | None]:
     """The entries of ``files`` that differ from what is on disk now."""
-    out = {}
-    for path, data in files.items():
-        current = path.read_bytes() if path.exists() else None
-        if current != data:
-            out[path] = data
-    return out
+    return {path: data for path, data in files.items() if _read(path) != data}
 
 
 def _same(restored: list[str], files: dict[Path, bytes | None]) -> bool:
