@@ -1,4 +1,8 @@
-"""Phase 1 end to end on a fresh DW of its own: the issue's "done when", through the CLI."""
+"""Phase 1 end to end on a fresh DW of its own: the issue's "done when", through the CLI.
+
+One scenario, in the order an operator lives it (apply, run again, status, rollback): each part
+starts from what the one before left, so they are one test, not four that depend on their order.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def site(private_testbed: TestBed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     bed = private_testbed
     folder = tmp_path_factory.mktemp("phase1")
@@ -58,7 +62,7 @@ def changed_lines(old: bytes, new: bytes) -> list[str]:
     return [line for line in diff if line[:2] in ("- ", "+ ")]
 
 
-def test_phase1_apply_leaves_a_tls_only_read_only_reader(site: dict[str, Any]) -> None:
+def apply_leaves_a_tls_only_read_only_reader(site: dict[str, Any]) -> None:
     bed: TestBed = site["bed"]
     dry = cli(
         "apply",
@@ -146,7 +150,7 @@ def test_phase1_apply_leaves_a_tls_only_read_only_reader(site: dict[str, Any]) -
     assert backups and backups[0].read_bytes() == site["originals"]["hba"]
 
 
-def test_second_run_changes_nothing(site: dict[str, Any]) -> None:
+def second_run_changes_nothing(site: dict[str, Any]) -> None:
     before = {
         p: p.read_bytes()
         for p in (site["bed"].dw.cluster.conf_path, site["bed"].dw.cluster.hba_path)
@@ -167,7 +171,7 @@ def test_second_run_changes_nothing(site: dict[str, Any]) -> None:
     assert {p: p.read_bytes() for p in before} == before
 
 
-def test_status_shows_every_phase1_step(site: dict[str, Any]) -> None:
+def status_shows_every_phase1_step(site: dict[str, Any]) -> None:
     result = cli("status", "--json", "--config", str(site["config"]), env=site["env"])
     statuses = {s["step"]: s["status"] for s in json.loads(result.stdout)["steps"]}
     assert statuses["local.firewall"] == "n/a"  # loopback only
@@ -175,7 +179,7 @@ def test_status_shows_every_phase1_step(site: dict[str, Any]) -> None:
     assert statuses["prereq.elevation"] == "done"
 
 
-def test_rollback_restores_the_original_files(site: dict[str, Any]) -> None:
+def rollback_restores_the_original_files(site: dict[str, Any]) -> None:
     bed: TestBed = site["bed"]
     result = cli(
         "rollback",
@@ -198,3 +202,10 @@ def test_rollback_restores_the_original_files(site: dict[str, Any]) -> None:
             == 0
         )
     assert not list(bed.dw.cluster.data_dir.glob("fdw-wizard-server.*"))
+
+
+def test_phase1_apply_rerun_status_and_rollback(site: dict[str, Any]) -> None:
+    apply_leaves_a_tls_only_read_only_reader(site)
+    second_run_changes_nothing(site)
+    status_shows_every_phase1_step(site)
+    rollback_restores_the_original_files(site)
