@@ -29,7 +29,7 @@ from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
 from wizard.session import open_session
 from wizard.steps.app_storage import FallbackRead
 from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
-from wizard.supabase_standin import StandIn
+from wizard.standin import StandIn
 from wizard.testbed import TestBed, start_testbed, traversable_tempdir
 
 pytestmark = pytest.mark.clusters
@@ -336,7 +336,7 @@ def app_code(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     the fallback JSONs in Storage, readable by authenticated (step app.fallback-read)."""
     from tests.test_export_app import compile_app
     from wizard.app_export import export_app
-    from wizard.supabase_standin import write_fallback_files
+    from wizard.standin import write_fallback_files
 
     out = tmp_path_factory.mktemp("app")
     export_app(site.ctx.config, out)

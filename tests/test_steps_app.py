@@ -21,7 +21,7 @@ from wizard.config import Config
 from wizard.engine import RunReport, Status, Step
 from wizard.session import open_session
 from wizard.steps import app, prereq
-from wizard.supabase_standin import StandIn
+from wizard.standin import StandIn
 
 pytestmark = pytest.mark.clusters
 
@@ -261,7 +261,7 @@ def test_health_function_healthy_then_not_deployed(
 
 
 def test_health_function_error_answer(bed: Bed, env: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from wizard.supabase_standin import HealthCheck
+    from wizard.standin import HealthCheck
 
     broken = StandIn(
         db=bed.bed.supabase.conninfo(),

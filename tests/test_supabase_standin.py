@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 
 from wizard import supabase_api as api
-from wizard.supabase_standin import (
+from wizard.standin import (
     HealthCheck,
     StandIn,
     make_key,
@@ -408,7 +408,7 @@ def test_command_line_reads_secrets_from_file_and_env(app_bed: AppBed, tmp_path:
     argv = [
         sys.executable,
         "-m",
-        "wizard.supabase_standin",
+        "wizard.standin",
         "--db-host",
         "127.0.0.1",
         "--db-port",

@@ -274,7 +274,7 @@ def test_hung_by_sigstop_matches_what_validate_measures(site: dict[str, Any]) ->
     import httpx
 
     from tests.test_read_bound import dw_hung
-    from wizard.supabase_standin import StandIn
+    from wizard.standin import StandIn
 
     bound = site["ctx"].config.fdw.api_read_bound_s
     with StandIn(

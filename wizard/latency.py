@@ -606,7 +606,7 @@ def _outage_worker(
     from psycopg import sql
 
     from wizard import sql_text
-    from wizard.supabase_standin import postgrest_status
+    from wizard.standin import postgrest_status
 
     options = sql.SQL(", ").join(
         sql.SQL("SET {} {}").format(sql.Identifier(k), sql.Literal(v))

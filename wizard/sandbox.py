@@ -246,7 +246,7 @@ def _start_api(directory: Path, bed: Any) -> tuple[str, int, dict[str, str]]:
 
     from wizard.pgcluster import free_loopback_port
     from wizard.platform.runner import detached_options
-    from wizard.supabase_standin import make_key, write_fallback_files
+    from wizard.standin import make_key, write_fallback_files
 
     api = directory / API_DIR
     api.mkdir(parents=True, exist_ok=True)
@@ -261,7 +261,7 @@ def _start_api(directory: Path, bed: Any) -> tuple[str, int, dict[str, str]]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "wizard.supabase_standin",
+                sys.executable, "-m", "wizard.standin",
                 "--db-port", str(bed.supabase.port),
                 "--storage-dir", str(storage),
                 "--jwt-secret-file", str(secret_file),

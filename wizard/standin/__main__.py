@@ -1,0 +1,7 @@
+"""``python -m wizard.standin``: the stand-in on its own (see :mod:`wizard.standin`)."""
+
+import sys
+
+from wizard.standin import main
+
+sys.exit(main())
