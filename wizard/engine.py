@@ -10,197 +10,65 @@ messages are :class:`wizard.i18n.Message` and are rendered by the CLI or the TUI
 
 from __future__ import annotations
 
-import difflib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
-
-from wizard import exitcodes
 
 # Re-exported: steps import their errors from the engine.
 from wizard.errors import NotUndoable as NotUndoable
 from wizard.errors import OperatorActionNeeded as OperatorActionNeeded
 from wizard.errors import StepError as StepError
 from wizard.i18n import Message
-from wizard.redact import redact, redact_obj
 
-
-class Status(StrEnum):
-    DONE = "done"  # the target state holds
-    PENDING = "pending"  # not done yet; apply would change something
-    FAILED = "failed"  # a check, apply or verify failed
-    BLOCKED = "blocked"  # a prerequisite is not done, so this step was not run
-    MANUAL = "manual"  # only the operator can do it (guidance given)
-    NOT_APPLICABLE = "n/a"  # does not apply to this site
-    SKIPPED = "skipped"  # the operator declined or the run stopped before it
-
-
-class Risk(StrEnum):
-    """What makes a plan need an explicit confirmation."""
-
-    RESTART = "restart"  # restarts or reloads the server
-    NETWORK = "network"  # opens the server to other machines
-    DELETE = "delete"  # deletes data or objects
-    SECURITY = "security"  # weakens a default on purpose (e.g. anon mapping, public schema)
-    DW = "dw"  # creates objects in the operator's DW that its ETL then maintains
-
-
-# ---------------------------------------------------------------------------------------------
-# Check results and plans
-
-
-@dataclass
-class CheckResult:
-    status: Status
-    message: Message
-    details: list[Message] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FileEdit:
-    """Replace a file's bytes. ``before`` None means the file is created."""
-
-    path: Path
-    before: bytes | None
-    after: bytes
-    description: Message
-    encoding: str = "utf-8"
-
-    def diff(self) -> str:
-        old = (self.before or b"").decode(self.encoding, errors="replace").splitlines(True)
-        new = self.after.decode(self.encoding, errors="replace").splitlines(True)
-        name = str(self.path)
-        text = "".join(difflib.unified_diff(old, new, name, name + " (new)"))
-        return redact(text)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": "file",
-            "path": str(self.path),
-            "description": self.description.to_json(),
-            "diff": self.diff(),
-        }
-
-
-@dataclass
-class SqlAction:
-    """One SQL statement, run where ``target`` says ('local' or 'supabase').
-
-    ``sql`` may embed a secret (a SCRAM verifier, a user-mapping password); it is only ever
-    shown or stored through :func:`wizard.redact.redact`.
-    """
-
-    target: str
-    sql: str
-    description: Message
-
-    def display(self) -> str:
-        return redact(self.sql)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": "sql",
-            "target": self.target,
-            "sql": self.display(),
-            "description": self.description.to_json(),
-        }
-
-
-@dataclass
-class CommandAction:
-    """An OS command. Secrets never go on a command line, so argv is shown as is."""
-
-    argv: list[str]
-    description: Message
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": "command",
-            "argv": [redact(a) for a in self.argv],
-            "description": self.description.to_json(),
-        }
-
-
-@dataclass
-class GeneratedFile:
-    """A file whose content apply generates (a private key: never shown, never stored)."""
-
-    path: Path
-    description: Message
-    mode: int = 0o600
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": "generate",
-            "path": str(self.path),
-            "mode": oct(self.mode),
-            "description": self.description.to_json(),
-        }
-
-
-@dataclass
-class NoteAction:
-    """Something the plan wants the operator to know or do (no effect by itself)."""
-
-    description: Message
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "note", "description": self.description.to_json()}
-
-
-Action = FileEdit | SqlAction | CommandAction | GeneratedFile | NoteAction
-
-
-@dataclass
-class Plan:
-    step_id: str
-    actions: list[Action] = field(default_factory=list)
-    risks: set[Risk] = field(default_factory=set)
-    warnings: list[Message] = field(default_factory=list)
-
-    @property
-    def changes_something(self) -> bool:
-        return any(not isinstance(a, NoteAction) for a in self.actions)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "step": self.step_id,
-            "actions": [a.to_json() for a in self.actions],
-            "risks": sorted(r.value for r in self.risks),
-            "warnings": [w.to_json() for w in self.warnings],
-        }
-
-
-@dataclass
-class ApplyResult:
-    changes: list[Message] = field(default_factory=list)
-    backups: list[str] = field(default_factory=list)
-    # What did not change, and why (e.g. "kept: changed since the wizard wrote it").
-    notes: list[Message] = field(default_factory=list)
-    # An undo that left part of its change in place on purpose: the operator must look.
-    incomplete: bool = False
-
+# Re-exported: `from wizard.engine import Plan` (and the rest) keeps working.
+from wizard.outcome import Event as Event
+from wizard.outcome import EventSink as EventSink
+from wizard.outcome import RunReport as RunReport
+from wizard.outcome import StepOutcome as StepOutcome
+from wizard.plan import Action as Action
+from wizard.plan import ApplyResult as ApplyResult
+from wizard.plan import CheckResult as CheckResult
+from wizard.plan import CommandAction as CommandAction
+from wizard.plan import FileEdit as FileEdit
+from wizard.plan import GeneratedFile as GeneratedFile
+from wizard.plan import NoteAction as NoteAction
+from wizard.plan import Plan as Plan
+from wizard.plan import Risk as Risk
+from wizard.plan import SettingRisk as SettingRisk
+from wizard.plan import SqlAction as SqlAction
+from wizard.plan import Status as Status
+from wizard.redact import redact
 
 # ---------------------------------------------------------------------------------------------
 # Steps
 
 
 class Step(ABC):
-    """One checklist item. Subclasses set ``id``, ``phase`` and ``requires``."""
+    """One checklist item, and everything the drivers need to know about it: they read these
+    declarations and never name a step id (CONTRIBUTING.md, "Adding a step")."""
 
     id: ClassVar[str]
-    phase: ClassVar[str]
+    phase: ClassVar[str]  # one of wizard.steps.PHASES: where the checklist lists it
     requires: ClassVar[tuple[str, ...]] = ()
     # Steps whose changes this one puts into effect (local.reload after the file edits): in a
     # dry run, a pending one means this step would have work to do too.
     follows_changes_of: ClassVar[tuple[str, ...]] = ()
+    # The fdw-wizard.yaml keys this step reads that the operator may change on its screen, in
+    # the order they are read; the few of them a new site must give (first-run form).
+    settings_keys: ClassVar[tuple[str, ...]] = ()
+    first_run_keys: ClassVar[tuple[str, ...]] = ()
+    # The secrets (keyring names) the operator gives for this step: `fdw-wizard secrets set`.
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+    # Only the operator can do it: it stays `manual` until they confirm it (``confirm``).
+    manual: ClassVar[bool] = False
+    # The risks its plans may carry (each asks first), and the riskier values of its settings.
+    risks: ClassVar[frozenset[Risk]] = frozenset()
+    setting_risks: ClassVar[tuple[SettingRisk, ...]] = ()
+    # Catalog key of a word the operator must type before a plan that deletes (None: yes/no).
+    confirm_word: ClassVar[str | None] = None
 
     @property
     def title(self) -> Message:
@@ -231,110 +99,9 @@ class Step(ABC):
     def undo(self, ctx: Any) -> ApplyResult:
         raise NotUndoable(Message("engine.not_undoable", {"step": self.id}))
 
-
-# ---------------------------------------------------------------------------------------------
-# Events
-
-
-@dataclass
-class Event:
-    kind: str  # run-started | step-started | step-checked | plan-ready | progress |
-    # step-finished | run-finished
-    step_id: str | None = None
-    status: Status | None = None
-    message: Message | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "at": self.at}
-        if self.step_id:
-            out["step"] = self.step_id
-        if self.status:
-            out["status"] = self.status.value
-        if self.message:
-            out["message"] = self.message.to_json()
-        if self.data:
-            out["data"] = self.data
-        return redact_obj(out)  # type: ignore[no-any-return]
-
-
-EventSink = Callable[[Event], None]
-
-
-# ---------------------------------------------------------------------------------------------
-# Outcomes
-
-
-@dataclass
-class StepOutcome:
-    step_id: str
-    status: Status
-    message: Message
-    changed: bool = False
-    plan: Plan | None = None
-    changes: list[Message] = field(default_factory=list)
-    backups: list[str] = field(default_factory=list)
-    details: list[Message] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-    fix: Message | None = None
-    error: str | None = None
-    operator_action: bool = False
-    duration_ms: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "step": self.step_id,
-            "status": self.status.value,
-            "message": self.message.to_json(),
-            "changed": self.changed,
-            "duration_ms": self.duration_ms,
-        }
-        if self.plan is not None:
-            out["plan"] = self.plan.to_json()
-        if self.changes:
-            out["changes"] = [c.to_json() for c in self.changes]
-        if self.backups:
-            out["backups"] = self.backups
-        if self.details:
-            out["details"] = [d.to_json() for d in self.details]
-        if self.facts:
-            out["facts"] = self.facts
-        if self.fix:
-            out["fix"] = self.fix.to_json()
-        if self.error:
-            out["error"] = self.error
-        return redact_obj(out)  # type: ignore[no-any-return]
-
-
-@dataclass
-class RunReport:
-    mode: str
-    outcomes: list[StepOutcome] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        statuses = {o.status for o in self.outcomes}
-        if any(o.status is Status.FAILED and not o.operator_action for o in self.outcomes):
-            return exitcodes.FAILED
-        waiting = {Status.MANUAL, Status.SKIPPED, Status.BLOCKED}
-        if any(o.operator_action for o in self.outcomes) or (
-            self.mode == "apply" and statuses & waiting
-        ):
-            # Nothing failed, but the operator has something to do (confirm, a manual task).
-            return exitcodes.OPERATOR
-        return exitcodes.OK
-
-    def to_json(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for outcome in self.outcomes:
-            counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
-        return {
-            "mode": self.mode,
-            "exit_code": self.exit_code,
-            "counts": counts,
-            "steps": [o.to_json() for o in self.outcomes],
-        }
+    def confirm(self, ctx: Any) -> ApplyResult:
+        """A manual step records the operator's word that it is done."""
+        raise UnknownStep(Message("engine.not_manual", {"step": self.id}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -852,10 +619,9 @@ class Runner:
     def _confirm_selected(self, selected: list[Step]) -> RunReport:
         report = RunReport("confirm")
         for step in selected:
-            confirm = getattr(step, "confirm", None)
-            if confirm is None:
+            if not step.manual:
                 raise UnknownStep(Message("engine.not_manual", {"step": step.id}))
-            result = confirm(self.ctx)
+            result = step.confirm(self.ctx)
             outcome = StepOutcome(
                 step.id,
                 Status.DONE,

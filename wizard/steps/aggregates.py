@@ -118,6 +118,7 @@ class Aggregates(Step):
     id = "supabase.aggregates"
     phase = "supabase"
     requires = ("supabase.grants",)
+    risks = frozenset({Risk.DW})
 
     # -- what is there ---------------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class RestCheck(Step):
     phase = "app"
     # It reads the views (and the tables when they are exposed): they must exist first.
     requires = ("prereq.supabase-connection", "views.clientes-360", "views.frota-360")
+    settings_keys = ("supabase.project_url",)
+    secret_keys = (ANON_KEY, SERVICE_KEY)
 
     def check(self, ctx: Any) -> CheckResult:
         from wizard.supabase_api import SupabaseApiError, read_as_app
@@ -221,6 +223,7 @@ class Fallback(Step):
     id = "app.fallback"
     phase = "app"
     requires = ("prereq.supabase-connection",)
+    settings_keys = ("fallback.bucket", "fallback.max_age_hours")
 
     def check(self, ctx: Any) -> CheckResult:
         from wizard.supabase_api import SupabaseApiError

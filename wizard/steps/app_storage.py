@@ -56,6 +56,7 @@ class FallbackRead(Step):
     id = "app.fallback-read"
     phase = "app"
     requires = ("app.fallback",)
+    risks = frozenset({Risk.SECURITY})
 
     def check(self, ctx: Any) -> CheckResult:
         conn = ctx.supabase_conn()

@@ -38,6 +38,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import LANGUAGES, Message, t
+from wizard.plan import SettingRisk, is_value
 from wizard.sql_text import compose
 
 DEFAULT_MODE = "delete-bi-rows"
@@ -273,6 +274,7 @@ class Backup(Step):
     id = BACKUP_ID
     phase = "cleanup"
     requires = ("prereq.supabase-connection",)
+    settings_keys = ("cleanup.backup_scope", "cleanup.backup_dir")
 
     def check(self, ctx: Any) -> CheckResult:
         conn = ctx.supabase_conn()
@@ -428,6 +430,10 @@ class Dedupe(Step):
     id = DEDUPE_ID
     phase = "cleanup"
     requires = (BACKUP_ID,)
+    settings_keys = ("cleanup.mode",)
+    risks = frozenset({Risk.DELETE})
+    setting_risks = (SettingRisk("cleanup.mode", Risk.DELETE, "truncate", is_value("truncate")),)
+    confirm_word = CONFIRM_WORD_KEY
 
     def check(self, ctx: Any) -> CheckResult:
         conn = ctx.supabase_conn()

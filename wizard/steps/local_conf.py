@@ -25,6 +25,7 @@ from wizard.engine import (
 )
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
+from wizard.plan import Risk, SettingRisk, is_value
 from wizard.steps.local_files import (
     TRUE_WORDS,
     conf_judge,
@@ -216,6 +217,7 @@ class Listen(ConfSettingsStep):
     """Runbook: "Configurar listen_addresses = '*'" (and the port)."""
 
     id = "local.listen"
+    settings_keys = ("exposure.listen_addresses", "exposure.listen_port")
 
     def desired(self, ctx: Any, facts: discovery.LocalFacts) -> dict[str, str]:
         exposure = ctx.config.exposure
@@ -237,6 +239,15 @@ class Tls(ConfSettingsStep):
     Internet in clear text; the wizard turns TLS on first)."""
 
     id = "local.tls"
+    settings_keys = (
+        "exposure.tls.enabled",
+        "exposure.tls.mode",
+        "exposure.tls.cert_file",
+        "exposure.tls.key_file",
+    )
+    setting_risks = (
+        SettingRisk("exposure.tls.enabled", Risk.SECURITY, "tls_off", is_value(False)),
+    )
 
     def _paths(self, ctx: Any, facts: discovery.LocalFacts) -> tuple[Path, Path, bool]:
         """(cert, key, generated_by_wizard)."""

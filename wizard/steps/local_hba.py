@@ -25,6 +25,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message
+from wizard.plan import SettingRisk, any_open_network, is_value
 from wizard.steps.local_files import hba_judge, restore_originals, write_judged
 
 LABEL_ACCEPT = "Supabase FDW reader"
@@ -92,6 +93,17 @@ class Hba(Step):
     id = "local.hba"
     phase = "local"
     requires = ("prereq.local-connection",)
+    settings_keys = (
+        "exposure.allowed_cidrs",
+        "exposure.acknowledge_open_to_internet",
+        "exposure.hba_connection_type",
+    )
+    first_run_keys = ("exposure.allowed_cidrs", "exposure.acknowledge_open_to_internet")
+    risks = frozenset({Risk.NETWORK})
+    setting_risks = (
+        SettingRisk("exposure.allowed_cidrs", Risk.NETWORK, "open_cidr", any_open_network),
+        SettingRisk("exposure.hba_connection_type", Risk.SECURITY, "hba_host", is_value("host")),
+    )
 
     def _file(self, ctx: Any) -> tuple[discovery.LocalFacts, Any]:
         from wizard.pgfiles.pg_hba import HbaFile

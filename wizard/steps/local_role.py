@@ -118,6 +118,8 @@ class ReaderRole(Step):
     id = "local.reader-role"
     phase = "local"
     requires = ("prereq.local-connection",)
+    settings_keys = ("reader.name", "reader.tables_owner", "reader.connection_limit")
+    secret_keys = ("reader",)
 
     def _stored_password(self, ctx: Any) -> str | None:
         from wizard.secrets import SecretMissing

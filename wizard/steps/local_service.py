@@ -28,6 +28,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message
+from wizard.plan import SettingRisk, any_open_network
 from wizard.steps.local_conf import same_value
 from wizard.steps.local_files import (
     RELOAD_STEP,
@@ -134,6 +135,8 @@ class Reload(Step):
     phase = "local"
     requires = ("prereq.local-connection",)
     follows_changes_of = FILE_STEPS
+    settings_keys = ("local.control", "local.service")
+    risks = frozenset({Risk.RESTART})
 
     def _state(self, ctx: Any) -> tuple[discovery.LocalFacts, list[str], list[str]]:
         """(facts, settings that need a restart, reasons for a reload)."""
@@ -524,6 +527,11 @@ class Firewall(Step):
     id = "local.firewall"
     phase = "local"
     requires = ("prereq.local-connection",)
+    settings_keys = ("exposure.listen_port", "exposure.allowed_cidrs")
+    risks = frozenset({Risk.NETWORK})
+    setting_risks = (
+        SettingRisk("exposure.allowed_cidrs", Risk.NETWORK, "open_cidr", any_open_network),
+    )
 
     def _plan(self, ctx: Any) -> tuple[Any, Any] | None:
         from wizard.exposure import classify_ip

@@ -17,6 +17,7 @@ from wizard.i18n import Message
 
 class ManualStep(Step):
     phase = "app"
+    manual = True
 
     def check(self, ctx: Any) -> CheckResult:
         confirmed = ctx.recall(self.id).get("confirmed_at")

@@ -13,6 +13,9 @@ class LocalConnection(Step):
 
     id = "prereq.local-connection"
     phase = "prereq"
+    settings_keys = ("local.host", "local.port", "local.database", "local.superuser")
+    first_run_keys = settings_keys
+    secret_keys = ("local-superuser",)
 
     def check(self, ctx: Any) -> CheckResult:
         local = ctx.config.local
@@ -63,6 +66,16 @@ class SupabaseConnection(Step):
 
     id = "prereq.supabase-connection"
     phase = "prereq"
+    settings_keys = (
+        "supabase.host",
+        "supabase.port",
+        "supabase.database",
+        "supabase.user",
+        "supabase.project_url",
+        "supabase.sslmode",
+    )
+    first_run_keys = ("supabase.host", "supabase.port", "supabase.user")
+    secret_keys = ("supabase-db",)
 
     def check(self, ctx: Any) -> CheckResult:
         supa = ctx.config.supabase
@@ -130,6 +143,12 @@ class Exposure(Step):
 
     id = "prereq.exposure"
     phase = "prereq"
+    settings_keys = (
+        "exposure.public_host",
+        "exposure.public_port",
+        "exposure.online_ip_lookup",
+    )
+    first_run_keys = ("exposure.public_host", "exposure.public_port")
 
     def check(self, ctx: Any) -> CheckResult:
         from wizard.exposure import classify_host, lookup_public_ip

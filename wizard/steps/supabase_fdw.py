@@ -32,6 +32,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message
+from wizard.plan import SettingRisk, has_item
 from wizard.probes import fdw_login_error
 
 API_ROLES = ("anon", "authenticated", "service_role")
@@ -163,6 +164,13 @@ class Server(Step):
     id = "supabase.server"
     phase = "supabase"
     requires = ("supabase.extension", "prereq.exposure")
+    settings_keys = (
+        "fdw.server_name",
+        "fdw.fetch_size",
+        "fdw.connect_timeout_s",
+        "fdw.keepalives_idle_s",
+        "fdw.tcp_user_timeout_ms",
+    )
 
     def _diff(self, ctx: Any) -> tuple[dict[str, str], dict[str, str] | None]:
         conn = ctx.supabase_conn()
@@ -397,6 +405,9 @@ class UserMappings(Step):
     id = "supabase.user-mappings"
     phase = "supabase"
     requires = ("supabase.server", "local.reader-role")
+    settings_keys = ("fdw.map_roles",)
+    risks = frozenset({Risk.SECURITY})
+    setting_risks = (SettingRisk("fdw.map_roles", Risk.SECURITY, "anon_mapping", has_item("anon")),)
 
     def _state(self, ctx: Any) -> tuple[list[str], list[str], dict[str, str], list[str]]:
         """(missing roles, present roles, broken roles -> error, API roles with USAGE)."""

@@ -11,6 +11,7 @@ from typing import Any
 from wizard import sql_text
 from wizard.engine import ApplyResult, CheckResult, Plan, Risk, SqlAction, Status, Step, StepError
 from wizard.i18n import Message
+from wizard.plan import SettingRisk, is_value
 from wizard.steps.supabase_fdw import API_ROLES, run_actions
 
 OUR_VIEWS = ("v_clientes_360", "v_frota_360")
@@ -85,6 +86,11 @@ class Import(Step):
     id = "supabase.import"
     phase = "supabase"
     requires = ("supabase.user-mappings",)
+    settings_keys = ("fdw.target_schema", "fdw.tables", "local.source_schema")
+    risks = frozenset({Risk.SECURITY})
+    setting_risks = (
+        SettingRisk("fdw.target_schema", Risk.SECURITY, "public_schema", is_value("public")),
+    )
 
     def _state(self, ctx: Any) -> dict[str, Any]:
         wanted = list(ctx.config.fdw.tables)

@@ -286,6 +286,11 @@ class Latency(Step):
     id = "validate.latency"
     phase = "validate"
     requires = ("supabase.test-queries", *VIEW_REQUIRES)
+    settings_keys = (
+        "validation.latency_target_ms",
+        "validation.samples",
+        "validation.reuse_minutes",
+    )
 
     def check(self, ctx: Any) -> CheckResult:
         fp = fingerprint(ctx)
@@ -774,6 +779,7 @@ class Monitor(Step):
     id = "validate.monitor"
     phase = "validate"
     requires = ("validate.latency",)
+    settings_keys = ("validation.monitor_window_hours",)
 
     def check(self, ctx: Any) -> CheckResult:
         log = monitor.HealthLog.for_config(ctx.config_path)

@@ -17,6 +17,7 @@ from typing import Any
 from wizard import sql_text
 from wizard.engine import ApplyResult, CheckResult, Plan, Risk, SqlAction, Status, Step
 from wizard.i18n import Message
+from wizard.plan import SettingRisk, has_item, is_value
 from wizard.steps.supabase_fdw import API_ROLES, run_actions
 
 NOTIFY_RELOAD = "NOTIFY pgrst, 'reload schema'"
@@ -249,6 +250,7 @@ def foreign_table_options(conn: Any, schema: str, table: str) -> dict[str, str] 
 class ViewStep(Step):
     phase = "views"
     requires = ("supabase.grants",)
+    risks = frozenset({Risk.SECURITY})
     view_name: str
     template: str
     config_key: str
@@ -632,6 +634,21 @@ class ViewStep(Step):
 
 class Clientes360(ViewStep):
     id = "views.clientes-360"
+    settings_keys = (
+        "views.clientes_360.enabled",
+        "views.clientes_360.schema",
+        "views.clientes_360.security_invoker",
+        "views.clientes_360.grant_to",
+    )
+    setting_risks = (
+        SettingRisk(
+            "views.clientes_360.security_invoker",
+            Risk.SECURITY,
+            "security_definer",
+            is_value(False),
+        ),
+        SettingRisk("views.clientes_360.grant_to", Risk.SECURITY, "anon_grant", has_item("anon")),
+    )
     view_name = "v_clientes_360"
     template = "views/v_clientes_360.sql"
     config_key = "clientes_360"
@@ -643,6 +660,21 @@ class Clientes360(ViewStep):
 
 class Frota360(ViewStep):
     id = "views.frota-360"
+    settings_keys = (
+        "views.frota_360.enabled",
+        "views.frota_360.schema",
+        "views.frota_360.security_invoker",
+        "views.frota_360.grant_to",
+    )
+    setting_risks = (
+        SettingRisk(
+            "views.frota_360.security_invoker",
+            Risk.SECURITY,
+            "security_definer",
+            is_value(False),
+        ),
+        SettingRisk("views.frota_360.grant_to", Risk.SECURITY, "anon_grant", has_item("anon")),
+    )
     view_name = "v_frota_360"
     template = "views/v_frota_360.sql"
     config_key = "frota_360"
