@@ -90,7 +90,7 @@ def test_every_message_key_of_the_engine_exists() -> None:
     import re
 
     root = Path(__file__).resolve().parent.parent / "wizard"
-    text = (root / "diagnose.py").read_text(encoding="utf-8")
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "diagnose").glob("*.py")))
     text += (root / "probes.py").read_text(encoding="utf-8")
     text += (root / "commands" / "doctor.py").read_text(encoding="utf-8")
     used = set(
