@@ -966,7 +966,7 @@ def test_the_whole_internet_read_back_in_another_form_is_not_rewritten(read_back
 
 
 def test_postgres_minus_c_uses_the_services_own_bin_dir() -> None:
-    from wizard.platform.service import server_bin_dir
+    from wizard.platform import server_bin_dir
 
     registry = MappingRegistry(
         {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 from wizard.redact import redact, register
 

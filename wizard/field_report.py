@@ -458,7 +458,7 @@ def _collect_linux(col: Collector, targets: Sequence[Target]) -> None:
         ("firewall.nftables", ["nft", "list", "ruleset"]),
         ("firewall.iptables", ["iptables", "-S", "INPUT"]),
     ):
-        col.command(name, argv, "wizard.platform.linux.LinuxFirewall.detect", env=C_LOCALE)
+        col.command(name, argv, "wizard.platform.linux_firewall.LinuxFirewall.detect", env=C_LOCALE)
 
 
 # ---------------------------------------------------------------------------------------------

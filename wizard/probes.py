@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.errors import StepError
 from wizard.i18n import Message
 from wizard.redact import redact, redact_obj
 
@@ -322,8 +323,8 @@ def service_state(local: Any, *, data_dir: str | None = None) -> ProbeResult:
     """The local PostgreSQL service's state through the platform layer (Windows service,
     pg_ctlcluster, systemd or pg_ctl). Outcomes: the ServiceStatus value (``running``,
     ``stopped``, ``not-found``, ...) or ``skipped`` when the service cannot be identified."""
+    from wizard.platform import service_control_for_local
     from wizard.platform.runner import PlatformError
-    from wizard.platform.service import service_control_for_local
 
     started = time.monotonic()
     try:
@@ -512,8 +513,6 @@ def address_kind(host: str, *, resolve_names: bool = True) -> ProbeResult:
 
 def guarded(probe: str, fn: Callable[[], ProbeResult]) -> ProbeResult:
     """Run a probe that needs a connection or a secret; their absence becomes ``skipped``."""
-    from wizard.engine import StepError
-
     try:
         return fn()
     except StepError as exc:

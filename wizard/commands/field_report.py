@@ -24,7 +24,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def _restart_factory(ctx: CliContext) -> Any:
     """What restarts the configured server, on the runner the report records through."""
     from wizard.config import load_config
-    from wizard.platform.service import service_control_for_local
+    from wizard.platform import service_control_for_local
 
     config = load_config(ctx.config_path)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 from wizard.pgcluster import Cluster, PgBinaries
 

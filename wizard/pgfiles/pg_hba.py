@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 from wizard.pgfiles.textfile import TextFile
 

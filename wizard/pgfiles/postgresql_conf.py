@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 from wizard.pgfiles.textfile import TextFile, unified_diff
 

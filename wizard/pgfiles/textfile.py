@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 
 __all__ = [

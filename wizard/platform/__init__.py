@@ -13,9 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wizard.platform.elevation import Elevation, check_elevation, relaunch_instruction
-from wizard.platform.firewall import Firewall, FirewallPlan, FirewallRule, firewall_for
+from wizard.platform.factory import (
+    firewall_for,
+    server_bin_dir,
+    service_control_for,
+    service_control_for_local,
+)
+from wizard.platform.firewall import Firewall, FirewallPlan, FirewallRule
 from wizard.platform.runner import (
     CommandResult,
     CommandRunner,
@@ -32,8 +39,6 @@ from wizard.platform.service import (
     ServiceStatus,
     current_system,
     probe_postgres,
-    service_control_for,
-    service_control_for_local,
 )
 
 __all__ = [
@@ -57,6 +62,7 @@ __all__ = [
     "firewall_for",
     "probe_postgres",
     "relaunch_instruction",
+    "server_bin_dir",
     "service_control_for",
     "service_control_for_local",
 ]
@@ -69,26 +75,9 @@ class Platform:
     name: str  # "windows" | "linux"
     runner: CommandRunner = field(default_factory=SubprocessRunner)
 
-    def service_control(
-        self,
-        *,
-        control: str = AUTO,
-        service: str = AUTO,
-        data_dir: str = AUTO,
-        bin_dir: str = AUTO,
-        os_user: str = AUTO,
-        port: int | None = None,
-    ) -> ServiceControl:
-        return service_control_for(
-            control=control,
-            service=service,
-            data_dir=data_dir,
-            bin_dir=bin_dir,
-            os_user=os_user,
-            port=port,
-            runner=self.runner,
-            system=self.name,
-        )
+    def service_control(self, **choice: Any) -> ServiceControl:
+        """:func:`service_control_for` (same keywords) with this platform's runner."""
+        return service_control_for(runner=self.runner, system=self.name, **choice)
 
     def service_control_for_local(
         self, local: LocalSection, *, data_dir: str | None = None

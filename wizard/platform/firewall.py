@@ -200,16 +200,3 @@ def same_addresses(have: Iterable[str], want: Iterable[str]) -> bool:
     if got == wanted:
         return True
     return got == {"any"} and "0.0.0.0/0" in wanted and wanted <= _EVERY_ADDRESS
-
-
-def firewall_for(runner: CommandRunner | None = None, system: str | None = None) -> Firewall:
-    """The firewall of this OS: Windows Defender Firewall, or what Linux has active."""
-    from wizard.platform.service import current_system
-
-    if (system or current_system()) == "windows":
-        from wizard.platform.windows import WindowsFirewall
-
-        return WindowsFirewall(runner)
-    from wizard.platform.linux import LinuxFirewall
-
-    return LinuxFirewall(runner)

@@ -8,6 +8,7 @@ ever run through a shell, and no secret ever goes on a command line (nothing her
 from __future__ import annotations
 
 import contextlib
+import json
 import ntpath
 import os
 import signal
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath, PureWindowsPath
 from typing import IO, Any, Protocol
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 
 IS_WINDOWS = sys.platform == "win32"
@@ -28,6 +29,10 @@ IS_WINDOWS = sys.platform == "win32"
 # Conventional exit codes for the two failures that have no real exit code.
 RC_TIMEOUT = -1
 RC_NOT_FOUND = 127
+# How long a query command (sc.exe query, systemctl show, pg_lsclusters, ufw status) may take.
+QUERY_TIMEOUT = 30.0
+# Tool output we parse must not be translated (ufw says "Estado: ativo" under pt_BR).
+C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
 # Prefix of every PowerShell script: output is UTF-8 whatever the console code page (guarded:
 # without a console the setter throws), errors fail the command (non-zero exit code), and no
@@ -179,6 +184,17 @@ def ps_quote(value: str) -> str:
 
 def ps_list(values: Sequence[str]) -> str:
     return "@(" + ",".join(ps_quote(v) for v in values) + ")"
+
+
+def ps_json_items(text: str) -> list[dict[str, Any]]:
+    """The objects in what ``ConvertTo-Json`` printed: it prints a lone object without the
+    array around it, and nothing at all for none. Raises ValueError on text that is not JSON."""
+    text = text.strip()
+    if not text:
+        return []
+    data = json.loads(text)
+    items = data if isinstance(data, list) else [data]
+    return [item for item in items if isinstance(item, dict)]
 
 
 def _program_name(argv0: str) -> str:

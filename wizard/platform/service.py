@@ -1,4 +1,5 @@
-"""The common service-control interface and the factory that picks an implementation.
+"""The common service-control interface (the factory that picks an implementation is in
+:mod:`wizard.platform.factory`, above the implementations that import this module).
 
 Four ways a PostgreSQL server is controlled: a Windows service (EDB installer), a Debian cluster
 (``pg_ctlcluster``), a systemd unit, or a bare data directory (``pg_ctl``). Steps only see
@@ -16,14 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from wizard.engine import CommandAction
 from wizard.i18n import Message
-from wizard.platform.runner import CommandRunner, PlatformError, SubprocessRunner
-
-if TYPE_CHECKING:
-    from wizard.platform.windows import RegistryReader
+from wizard.platform.runner import CommandRunner, PlatformError
 
 AUTO = "auto"
 DEFAULT_TIMEOUT = 120.0  # an EDB service on a busy server can take a minute to come up
@@ -276,7 +274,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The factory
+# What the factory reads
 
 
 class LocalSection(Protocol):
@@ -298,114 +296,3 @@ class LocalSection(Protocol):
 
 def current_system() -> str:
     return "windows" if sys.platform == "win32" else "linux"
-
-
-def service_control_for(
-    *,
-    control: str = AUTO,
-    service: str = AUTO,
-    data_dir: str = AUTO,
-    bin_dir: str = AUTO,
-    os_user: str = AUTO,
-    port: int | None = None,
-    runner: CommandRunner | None = None,
-    system: str | None = None,
-    registry: RegistryReader | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> ServiceControl:
-    """The control for one server from explicit values, detecting whatever is ``auto``.
-
-    Windows: the service named by ``service`` or found in the registry (by data dir, else by
-    port, else the only one). Linux: ``pg_ctlcluster`` when ``pg_lsclusters`` knows the data
-    dir / port, else a systemd unit (named, or one whose ExecStart/PGDATA names the data dir),
-    else ``pg_ctl`` as the data dir's owner. Raises PlatformError naming the config key to set
-    when nothing fits.
-    """
-    system = system or current_system()
-    runner = runner or SubprocessRunner()
-    if control not in (AUTO, *[m.value for m in ControlMethod]):
-        raise PlatformError(Message("platform.control.unknown", {"control": control}))
-    if system == "windows":
-        if control not in (AUTO, ControlMethod.WINDOWS_SERVICE.value):
-            raise PlatformError(
-                Message("platform.control.unsupported", {"control": control, "system": system})
-            )
-        from wizard.platform import windows
-
-        return windows.control_for(
-            service=service,
-            data_dir=data_dir,
-            port=port,
-            runner=runner,
-            registry=registry,
-            timeout=timeout,
-        )
-    if control == ControlMethod.WINDOWS_SERVICE.value:
-        raise PlatformError(
-            Message("platform.control.unsupported", {"control": control, "system": system})
-        )
-    from wizard.platform import linux
-
-    return linux.control_for(
-        control=control,
-        service=service,
-        data_dir=data_dir,
-        bin_dir=bin_dir,
-        os_user=os_user,
-        port=port,
-        runner=runner,
-        timeout=timeout,
-    )
-
-
-def service_control_for_local(
-    local: LocalSection,
-    *,
-    data_dir: str | None = None,
-    runner: CommandRunner | None = None,
-    system: str | None = None,
-) -> ServiceControl:
-    """:func:`service_control_for` from the config's ``local`` section. ``data_dir`` fills an
-    ``auto`` data dir (e.g. from ``SHOW data_directory`` on the running server)."""
-    chosen = local.data_dir
-    if chosen == AUTO and data_dir:
-        chosen = data_dir
-    return service_control_for(
-        control=local.control,
-        service=local.service,
-        data_dir=chosen,
-        bin_dir=local.bin_dir,
-        os_user=local.os_user,
-        port=local.port,
-        runner=runner,
-        system=system,
-    )
-
-
-def server_bin_dir(
-    data_dir: str,
-    *,
-    service: str = AUTO,
-    system: str | None = None,
-    registry: RegistryReader | None = None,
-) -> str | None:
-    """The bin dir of THIS server's own binaries (for ``postgres -C``): on Windows the folder
-    of the pg_ctl.exe its service runs (not the highest ``PostgreSQL\\*\\bin`` installed); on
-    Linux the binaries of the data dir's major (PG_VERSION). None when unknown."""
-    system = system or current_system()
-    if system == "windows":
-        from wizard.platform import windows
-
-        try:
-            inst = windows.find_installation(
-                windows.discover_installations(registry), service=service, data_dir=data_dir
-            )
-        except PlatformError:
-            return None
-        return inst.bin_dir
-    from wizard.platform import linux
-
-    try:
-        return linux.find_bin_dir(data_dir)
-    except PlatformError:
-        return None

@@ -60,7 +60,7 @@ def _bin_dir(ctx: Any, data_dir: Path | None = None) -> Path | None:
     from wizard.pgcluster import ClusterError, find_pg_binaries
 
     if data_dir is not None:  # the server's own binaries (its service's, its major's)
-        from wizard.platform.service import server_bin_dir
+        from wizard.platform import server_bin_dir
 
         own = server_bin_dir(str(data_dir), service=ctx.config.local.service)
         if own:
