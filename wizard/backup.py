@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard import paths
-from wizard.engine import OperatorActionNeeded, StepError
+from wizard.errors import OperatorActionNeeded, StepError
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
 from wizard.sql_text import compose, identifier

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wizard import redact
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 
 if TYPE_CHECKING:

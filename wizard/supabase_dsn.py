@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 
 PLACEHOLDER = "[YOUR-PASSWORD]"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wizard.engine import StepError
+from wizard.errors import StepError
 from wizard.i18n import Message
 
 VALID_DAYS = 825  # the longest lifetime clients commonly accept for a server certificate
