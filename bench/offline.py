@@ -3,11 +3,13 @@
     python bench/offline.py [--scale 0.05] [--repeat 3] [--cap 20]
 
 Both FDW servers are pointed at (1) a loopback listener that accepts TCP and never answers
-(wizard.blackhole.Blackhole: a hung server or a half-open NAT) and (2) a loopback port that
-refuses connections. Each read runs in a fresh Supabase session as ``postgres`` and as
-``authenticated`` (with Supabase's statement_timeout of 8 s for that role, the way PostgREST
-runs it). A read still hanging after ``--cap`` seconds is reported as "> cap" and unstuck by
-closing the listener's connections. A run that hits the cap is not repeated.
+(wizard.blackhole.Blackhole: a hung server or a half-open NAT), (2) a loopback port that
+refuses connections and (3) a partitioned port: a bound port whose packets nftables drops (no
+RST, no SYN-ACK: the link is gone; wizard.partition, needs root and nft, else left out). Each
+read runs in a fresh Supabase session as ``postgres`` and as ``authenticated`` (with
+Supabase's statement_timeout of 8 s for that role, the way PostgREST runs it). A read still
+hanging after ``--cap`` seconds is reported as "> cap" and unstuck by closing the listener's
+connections (or lifting the partition). A run that hits the cap is not repeated.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from common import RUNBOOK_VIEW, Site, arg_parser, machine_note, markdown_table, site
 
+from wizard import partition
 from wizard.blackhole import Blackhole, RefusedPort
 
 
@@ -28,7 +32,9 @@ class Outcome:
     error: str
 
 
-def attempt(s: Site, role: str | None, query: str, cap_s: float, hole: Blackhole | None) -> Outcome:
+def attempt(
+    s: Site, role: str | None, query: str, cap_s: float, release: Callable[[], None] | None
+) -> Outcome:
     """One read in a fresh Supabase session (no cached FDW connection)."""
     result: list[Outcome] = []
     conn = s.supabase(role)
@@ -47,15 +53,15 @@ def attempt(s: Site, role: str | None, query: str, cap_s: float, hole: Blackhole
     thread.start()
     thread.join(cap_s)
     if thread.is_alive():
-        if hole is not None:
-            hole.release()  # the backend's connection attempt gets EOF and gives up
+        if release is not None:
+            release()  # the backend's connection attempt gets EOF (or an RST) and gives up
         thread.join(30)
         conn.close()
         released = f"after the cap released it: {result[0].error}" if result else "still hanging"
         return Outcome(None, released)
     conn.close()
-    if hole is not None:
-        hole.release()
+    if release is not None:
+        release()
     return result[0]
 
 
@@ -86,21 +92,34 @@ def main() -> None:
             f"{s.wizard_options.get('tcp_user_timeout', '-')} ms). Cap {args.cap:g} s.\n"
         )
         rows, verdicts = [], []
-        for scenario in ("accepts TCP, never answers", "connection refused"):
+        scenarios = ["accepts TCP, never answers", "connection refused", "partitioned"]
+        missing = partition.unavailable()
+        if missing is not None:
+            scenarios.remove("partitioned")
+            print(f"(partitioned left out: {missing[0]} {missing[1]}; needs Linux, root, nft)\n")
+        for scenario in scenarios:
             hole: Blackhole | None = None
             refused: RefusedPort | None = None
+            cut: partition.Partition | None = None
+            release: Callable[[], None] | None = None
             if scenario.startswith("accepts"):
                 hole = Blackhole()
-                port = hole.port
+                port, release = hole.port, hole.release
             else:
                 refused = RefusedPort()
                 port = refused.port
+            if scenario == "partitioned":
+                cut = partition.Partition(port)
+                cut.cut()
+                release = cut.heal  # later SYNs reach the bound port: refused
             try:
                 s.point_servers(port)
                 for setup, role, query in variants:
                     outcomes: list[Outcome] = []
                     for _ in range(args.repeat):
-                        outcome = attempt(s, role, query, args.cap, hole)
+                        outcome = attempt(s, role, query, args.cap, release)
+                        if cut is not None and not cut.active:
+                            cut.cut()
                         outcomes.append(outcome)
                         if outcome.seconds is None:
                             break
@@ -116,6 +135,8 @@ def main() -> None:
                             f"{'met' if ok else 'MISSED'})"
                         )
             finally:
+                if cut is not None:
+                    cut.heal()
                 if hole is not None:
                     hole.stop()
                 if refused is not None:

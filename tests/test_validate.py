@@ -1,5 +1,6 @@
 """Phase 4 on a test bed of its own: latency and pushdown of every app read, the offline
-time-to-error against a loopback blackhole, and the health probe — after a full Phase 1-3."""
+time-to-error against a refused port, a partition (nftables, root only: skipped with the reason
+elsewhere) and a loopback blackhole, and the health probe — after a full Phase 1-3."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from wizard import latency, monitor
+from wizard import latency, monitor, partition
 from wizard.engine import Status
 from wizard.session import open_session
 from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
@@ -168,7 +169,16 @@ def test_offline_measures_each_outage_within_the_bound(site: dict[str, Any]) -> 
     assert facts["bound_s"] == bound and facts["pre_request"] == BOUND_FUNCTION
     assert facts["relation"] == "public.v_clientes_360"
     cases = {c["kind"]: c for c in facts["cases"]}
-    assert set(cases) == {"refused, fresh", "hung, fresh", "refused, warm", "hung, warm"}
+    every = {f"{k}, {s}" for k in ("refused", "partitioned", "hung") for s in ("fresh", "warm")}
+    skipped = {c["kind"]: c for c in facts["not_measured"]}
+    if partition.unavailable() is None:
+        assert set(cases) == every and not skipped
+        assert cases["partitioned, warm"]["sqlstate"] == "57014"  # the bound, not the kernel
+        assert cases["partitioned, warm"]["seconds"] >= bound - 0.2  # nothing came back
+    else:  # not root / no nft: said so, with the reason, and nothing failed for it
+        assert set(cases) == every - {"partitioned, fresh", "partitioned, warm"}
+        assert set(skipped) == {"partitioned, fresh", "partitioned, warm"}
+        assert any(d.key.startswith("step.validate.offline.no_partition.") for d in off.details)
     for case in cases.values():
         # The bound IS the feature: the app's read ends, with an error it acts on, in time.
         assert case["seconds"] is not None and case["seconds"] <= bound + 0.5, case
@@ -180,7 +190,16 @@ def test_offline_measures_each_outage_within_the_bound(site: dict[str, Any]) -> 
     assert cases["refused, fresh"]["sqlstate"].startswith("08")
     assert cases["refused, fresh"]["seconds"] < 1
     assert facts["probe"]["kind"] == "hung, fresh" and facts["refused"]["kind"] == "refused, fresh"
+    _print_cases("bound", facts)
     assert _options(site["ctx"])["host"] == "127.0.0.1"  # the server was never left elsewhere
+
+
+def _print_cases(title: str, facts: dict[str, Any]) -> None:
+    """What README's offline table shows (pytest -s prints it)."""
+    cells = [
+        f"{c['kind']}: {c['seconds']} ({c['http_status']}, {c['sqlstate']})" for c in facts["cases"]
+    ]
+    print(f"\nvalidate.offline, {title}, {facts['server_version_num']}: " + "; ".join(cells))
 
 
 def _options(ctx: Any) -> dict[str, str]:
@@ -212,6 +231,7 @@ def test_offline_without_the_bound_fails_and_says_how(site: dict[str, Any]) -> N
     keys = [d.key for d in result.details]
     assert "step.validate.offline.no_bound" in keys
     assert "step.validate.offline.slow.fix_bound" in keys
+    _print_cases("no bound", result.facts)
     warm = next(c for c in result.facts["cases"] if c["kind"] == "hung, warm")
     assert warm["statement_timeout_ms"] == 8000 and warm["seconds"] >= 7.5
     assert "step.validate.offline.case_over" in keys
@@ -266,32 +286,158 @@ def test_offline_hang_without_any_timeout_is_cut(site: dict[str, Any]) -> None:
     assert time.monotonic() - started < 2.5 + 5 + 3  # the wizard's own wait is bounded
 
 
-def test_hung_by_sigstop_matches_what_validate_measures(site: dict[str, Any]) -> None:
-    """The real thing the blackhole/proxy stand for: the DW's processes stopped. A warm
-    authenticated read through the API stand-in ends within the bound."""
+@pytest.mark.parametrize("outage", ["hung", "partitioned"])
+def test_real_outage_matches_what_validate_measures(site: dict[str, Any], outage: str) -> None:
+    """The real things the blackhole, proxy and cut ports stand for: the DW's processes stopped
+    (hung: the kernel still ACKs) or every packet to and from the DW's port dropped
+    (partitioned: root + nft, else skipped with the reason). A warm and a fresh authenticated
+    read through the API stand-in end within the bound with an error the app acts on; the DW
+    serves again once it is back."""
     import secrets
 
     import httpx
 
-    from tests.test_read_bound import dw_hung
+    from tests.test_read_bound import OUTAGES
     from wizard.standin import StandIn
 
     bound = site["ctx"].config.fdw.api_read_bound_s
-    with StandIn(
-        db=site["bed"].supabase.conninfo(),
-        storage_dir=site["folder"] / "storage",
-        jwt_secret=secrets.token_urlsafe(32),
-    ) as standin:
-        key = standin.key("authenticated")
+
+    def standin(jwt_secret: str) -> StandIn:
+        return StandIn(
+            db=site["bed"].supabase.conninfo(),
+            storage_dir=site["folder"] / "storage",
+            jwt_secret=jwt_secret,
+        )
+
+    def read(url: str, headers: dict[str, str]) -> tuple[httpx.Response, float]:
+        started = time.monotonic()
+        answer = httpx.get(
+            f"{url}/rest/v1/v_clientes_360?select=*&limit=5", headers=headers, timeout=60
+        )
+        return answer, time.monotonic() - started
+
+    with standin(secrets.token_urlsafe(32)) as api:
+        key = api.key("authenticated")
         headers = {"apikey": key, "Authorization": f"Bearer {key}"}
-        url = f"{standin.url}/rest/v1/v_clientes_360?select=*&limit=5"
-        assert httpx.get(url, headers=headers, timeout=30).status_code == 200  # warm
-        with dw_hung(site["bed"]):
-            started = time.monotonic()
-            answer = httpx.get(url, headers=headers, timeout=60)
-            seconds = time.monotonic() - started
-    assert answer.status_code == 500 and answer.json()["code"] == "57014"
-    assert seconds <= bound + 0.7
+        assert read(api.url, headers)[0].status_code == 200  # warm
+        with OUTAGES[outage](site["bed"]):
+            warm, warm_s = read(api.url, headers)
+            with standin(api.jwt_secret) as new_pool:  # its connection attempt goes unanswered
+                fresh, fresh_s = read(new_pool.url, headers)
+        deadline = time.monotonic() + 20
+        while (again := read(api.url, headers)[0]).status_code != 200:
+            assert time.monotonic() < deadline, again.text
+            time.sleep(0.5)
+    assert warm.status_code == 500 and warm.json()["code"] == "57014", warm.text
+    assert bound - 0.2 <= warm_s <= bound + 0.7
+    assert fresh.status_code in (500, 503), fresh.text
+    assert fresh.json()["code"] == "57014" or fresh.json()["code"].startswith("08")
+    assert fresh_s <= bound + 0.7
+    print(f"\n{outage} through the API: warm {warm_s:.2f} s, fresh {fresh_s:.2f} s")
+
+
+def test_server_options_end_a_partitioned_read_without_any_statement_timeout(
+    site: dict[str, Any],
+) -> None:
+    """Without the bound and without any statement_timeout (the runbook's postgres-like
+    caller), the server options the wizard sets still end a partitioned read: the kernel gives
+    up on unacknowledged data (a warm connection) or unanswered SYNs (a fresh one) at
+    tcp_user_timeout — connect_timeout first on PostgreSQL 15 — with a connection error the
+    app acts on (HTTP 503), instead of the minutes of TCP retransmissions."""
+    from tests.test_read_bound import partition_or_skip
+
+    partition_or_skip()
+    ctx = site["ctx"]
+    options = _options(ctx)
+    user_timeout_s = int(options["tcp_user_timeout"]) / 1000
+    connect_s = int(options["connect_timeout"])
+    assert options["keepalives"] == "1"
+    app = _app(site, pre_request=None, role_settings=(("statement_timeout", "0"),))
+    version = int(ctx.supabase_conn().execute("SHOW server_version_num").fetchone()[0])
+    measured = {}
+    for session in ("warm", "fresh"):
+        out = latency.api_outage(
+            lambda: monitor.open_supabase(ctx),
+            ctx.supabase_conn(),
+            ctx.config.fdw.server_name,
+            app,
+            kind="partitioned",
+            session=session,
+            dw=(ctx.config.local.host, ctx.config.local.port),
+            cap_s=user_timeout_s + 10,
+        )
+        assert out.cleaned and not out.hung and not out.answered, out
+        assert out.sqlstate is not None and out.sqlstate.startswith("08"), out
+        assert out.http_status == 503
+        assert out.statement_timeout_ms == 0
+        measured[session] = out.seconds
+    expected_fresh = connect_s if version < 160000 else user_timeout_s
+    assert user_timeout_s - 0.5 <= measured["warm"] <= user_timeout_s + 2, measured
+    assert expected_fresh - 0.5 <= measured["fresh"] <= expected_fresh + 2, measured
+    print(f"\npartitioned, no statement_timeout, {version}: {measured}")
+
+
+def test_partition_cuts_heals_and_removes_stale_tables() -> None:
+    """The partition itself, on loopback only: a connection through the cut gets nothing back
+    (no RST), the healed one gets what was sent; a table left by a dead process goes."""
+    import os
+    import socket
+    import subprocess
+    import threading
+
+    from tests.test_read_bound import partition_or_skip
+    from wizard.partition import TABLE_PREFIX, Partition
+
+    with pytest.raises(ValueError):
+        Partition(5432, "192.0.2.1")
+    partition_or_skip()
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while data := conn.recv(1024):
+                conn.sendall(data)
+
+    threading.Thread(target=echo, daemon=True).start()
+    stale = f"{TABLE_PREFIX}{port}_{_dead_pid()}"  # as a killed run leaves it
+    subprocess.run(["nft", "add", "table", "inet", stale], check=True)
+    client = socket.create_connection(("127.0.0.1", port), timeout=2)
+    try:
+        client.sendall(b"ping")
+        assert client.recv(16) == b"ping"
+        with Partition(port) as cut:
+            cut.cut()
+            tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+            assert f"{TABLE_PREFIX}{port}_{os.getpid()}" in tables.stdout
+            assert stale not in tables.stdout  # removed at the start of the cut
+            client.sendall(b"lost")
+            client.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                client.recv(16)  # nothing back, not even a reset
+            fresh = socket.socket()
+            fresh.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                fresh.connect(("127.0.0.1", port))  # the SYN goes unanswered
+            fresh.close()
+        assert not cut.active
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+        assert f"{TABLE_PREFIX}{port}_{os.getpid()}" not in tables.stdout  # healed: gone
+        client.settimeout(10)
+        assert client.recv(16) == b"lost"  # retransmitted once the link is back
+    finally:
+        client.close()
+        server.close()
+        subprocess.run(["nft", "delete", "table", "inet", stale], capture_output=True)
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_monitor_probe_is_logged_and_gate_pending(site: dict[str, Any]) -> None:

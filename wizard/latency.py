@@ -486,9 +486,9 @@ def remedies(
     return out
 
 
-# -- offline: how the app's read ends when the DW is refused or hung ----------------------------
+# -- offline: how the app's read ends when the DW is refused, partitioned or hung --------------
 
-OUTAGE_KINDS = ("refused", "hung")
+OUTAGE_KINDS = ("refused", "partitioned", "hung")
 SESSIONS = ("fresh", "warm")
 
 
@@ -497,9 +497,10 @@ class Outage:
     """One measurement: the app's read of ``relation`` as PostgREST runs it (role, role
     settings, request.path, the pre-request function) while the foreign server points at an
     outage of ``kind`` — a fresh connection attempt, or a connection made while the DW
-    answered (``warm``) that then stops answering (hung) or is dropped (refused)."""
+    answered (``warm``) that then stops answering (hung), is dropped (refused) or loses the
+    link (partitioned: no packet comes back, not even an ACK)."""
 
-    kind: str  # "refused" | "hung"
+    kind: str  # "refused" | "partitioned" | "hung"
     session: str  # "fresh" | "warm"
     address: str
     seconds: float | None = None  # None: still waiting when the wizard stopped waiting
@@ -668,31 +669,38 @@ def api_outage(
     cap_s: float,
     on_ready: Any = None,
 ) -> Outage:
-    """Time the app's read during one outage of ``kind`` ("refused" | "hung") for a ``session``
-    ("fresh" | "warm").
+    """Time the app's read during one outage of ``kind`` ("refused" | "partitioned" | "hung")
+    for a ``session`` ("fresh" | "warm").
 
     Where the outage comes from: ``probe`` (an address that never answers, reachable from
     Supabase) for a fresh hung read; else loopback listeners of this machine, which Supabase
     reaches only when it shares the loopback (the sandbox): a bound, non-listening port
-    (refused), the blackhole (hung), and for warm reads a proxy to the DW (``dw``) that
-    freezes or drops its connections after one read. After ``cap_s`` the wizard stops waiting
-    (PostgreSQL 15 cannot cancel a hanging connection attempt): the listener's sockets are
-    closed, which frees the backend; if even that fails the connection is abandoned with its
-    uncommitted transaction."""
+    (refused; with its packets dropped by nftables, partitioned — :mod:`wizard.partition`,
+    root only), the blackhole (hung), and for warm reads a proxy to the DW (``dw``) that
+    freezes, drops or (partitioned) is cut off after one read. After ``cap_s`` the wizard
+    stops waiting (PostgreSQL 15 cannot cancel a hanging connection attempt): the partition is
+    healed and the listener's sockets are closed, which frees the backend; if even that fails
+    the connection is abandoned with its uncommitted transaction."""
     import threading
 
     from wizard.blackhole import Blackhole, FreezableProxy, RefusedPort
+    from wizard.partition import Partition
 
     endpoint: Any
     warm: Any = None
     release: Any = None
+    cut: Partition | None = None
     if session == "warm":
         if dw is None:
             raise ValueError("a warm measurement needs the DW's loopback address")
         endpoint = FreezableProxy(dw[0], dw[1])
-        warm = endpoint.freeze if kind == "hung" else endpoint.refuse
         release = endpoint.release
         address = (endpoint.host, endpoint.port)
+        if kind == "partitioned":
+            cut = Partition(endpoint.port, endpoint.host)
+            warm = cut.cut
+        else:
+            warm = endpoint.freeze if kind == "hung" else endpoint.refuse
     elif probe is not None:
         endpoint, address = None, probe
     elif kind == "hung":
@@ -702,6 +710,16 @@ def api_outage(
     else:
         endpoint = RefusedPort()
         address = (endpoint.host, endpoint.port)
+        if kind == "partitioned":
+            cut = Partition(endpoint.port, endpoint.host)
+            try:
+                cut.cut()  # the SYNs to the port go unanswered from the start
+            except BaseException:
+                endpoint.close()
+                raise
+    if cut is not None:
+        # Healing first: the retransmissions then reach closed sockets and get an RST.
+        release = _then(cut.heal, release)
     out = Outage(kind, session, f"{address[0]}:{address[1]}")
     before = _server_options(check_conn, server)
     conn = open_conn()
@@ -728,15 +746,29 @@ def api_outage(
         if out.hung:
             out.seconds = None
     finally:
+        if cut is not None:
+            with contextlib.suppress(Exception):
+                cut.heal()
         if not worker.is_alive():
             conn.close()
         if endpoint is not None:
             with contextlib.suppress(Exception):
                 endpoint.stop() if hasattr(endpoint, "stop") else endpoint.close()
-        out.cleaned = _server_options(check_conn, server) == before
+        out.cleaned = _server_options(check_conn, server) == before and not (
+            cut is not None and cut.active
+        )
     if failure:
         raise failure[0]
     return out
+
+
+def _then(first: Any, second: Any) -> Any:
+    def both() -> None:
+        first()
+        if second is not None:
+            second()
+
+    return both
 
 
 def _server_options(conn: Any, server: str) -> list[str] | None:

@@ -6,206 +6,49 @@ offline, and the monitoring window before cleanup. All three only measure (nothi
   (its role settings, 8 s statement_timeout), ``validation.samples`` times; p50/p95/max against
   ``validation.latency_target_ms`` next to the network round trip; pushdown from the plan; a
   remedy naming the step or config key for each read over the target.
-- validate.offline: the app's read of a BI view as PostgREST runs it (authenticated, its role
-  settings, request.path, the pre-request function of supabase.read-bound) while the foreign
-  server points — inside a transaction that is always rolled back — at an outage: refused (a
-  port nobody listens on) and hung (a listener that never answers), each for a fresh connection
-  and for a warm one (made through a proxy to the DW that then freezes or drops it). Every read
-  must end, with an error the app acts on, within ``fdw.api_read_bound_s``, or the app's
-  Storage fallback comes too late. Warm reads and refused ports need Supabase to share this
-  machine's loopback (the sandbox); elsewhere ``validation.offline_probe_host`` gives the hung
-  address and the rest is reported as not measurable from here.
+- validate.offline (:mod:`wizard.steps.validate_offline`): the app's read of a BI view through
+  each outage (refused, partitioned, hung; fresh and warm session) against
+  ``fdw.api_read_bound_s``.
 - validate.monitor: one health probe appended to the log, and the log's summary: DONE once it
   covers ``validation.monitor_window_hours`` without an incident (the cleanup gate).
 
-Measuring costs seconds (every read x samples; the offline test waits connect_timeout), so a
-measurement is kept and reused by ``status``/``apply``/the TUI's checklist while it is younger
-than ``validation.reuse_minutes`` AND nothing it depends on changed (the fingerprint: the
-server's and foreign tables' options and statistics, the views, the app role's settings, the
-config it measured under, the state's changed_at of the steps that build the setup). A reused
-result says when it was measured. ``ctx.fresh_measurements`` (``fdw-wizard validate``, the
-dashboard's "measure now") always measures again. Only a passing measurement is reused.
+A measurement is kept and reused while nothing it depends on changed
+(:mod:`wizard.steps.validate_reuse`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import threading
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from wizard import latency, monitor
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.steps.validate_offline import VIEW_REQUIRES, Offline
+from wizard.steps.validate_reuse import (
+    APP_ROLE,
+    _age_minutes,
+    _fresh,
+    _load_measurements,
+    _now,
+    _reused_result,
+    _store_measurement,
+    fingerprint,
+    measurements_path,
+    reusable,
+    wants_fresh,
+)
 
-APP_ROLE = "authenticated"
-OFFLINE_MARGIN_S = 0.5  # over fdw.api_read_bound_s: the API's own work (HTTP, pool, JSON)
-OFFLINE_CAP_EXTRA_S = 6.0  # how much longer than the bound (8 s role timeout + 1) to wait
-OFFLINE_CASES = (("refused", "fresh"), ("hung", "fresh"), ("refused", "warm"), ("hung", "warm"))
-VIEW_REQUIRES = ("views.clientes-360", "views.frota-360")
-REUSE_MINUTES_DEFAULT = 30.0  # validation.reuse_minutes until the config model has the field
-# Steps whose changes make an earlier measurement stale (their changed_at is fingerprinted).
-SETUP_PREFIXES = ("local.", "supabase.", "views.", "app.health-function")
-PREFETCH_ATTR = "_validate_offline_prefetch"
-
-
-# -- reusing a recent measurement -------------------------------------------------------------
-
-
-def reuse_minutes(ctx: Any) -> float:
-    return float(getattr(ctx.config.validation, "reuse_minutes", REUSE_MINUTES_DEFAULT))
-
-
-def wants_fresh(ctx: Any) -> bool:
-    return bool(getattr(ctx, "fresh_measurements", False))
-
-
-def measurements_path(config_path: Path) -> Path:
-    """Beside the state file: the last measurement of each validate step (no secrets)."""
-    from wizard import paths
-
-    state = paths.state_file(config_path)
-    return state.with_name(state.stem + ".measurements.json")
-
-
-def _load_measurements(config_path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(measurements_path(config_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # missing or damaged: the next check measures again
-    return data if isinstance(data, dict) else {}
-
-
-def _store_measurement(ctx: Any, step_id: str, entry: dict[str, Any] | None) -> None:
-    from wizard.fileio import atomic_write_bytes
-    from wizard.redact import redact_obj
-
-    data = _load_measurements(ctx.config_path)
-    if entry is None:
-        data.pop(step_id, None)
-    else:
-        data[step_id] = entry
-    text = json.dumps(redact_obj(data), ensure_ascii=False)
-    atomic_write_bytes(
-        measurements_path(ctx.config_path), text.encode("utf-8"), backup=False, mode=0o600
-    )
-
-
-def fingerprint(ctx: Any, conn: Any | None = None) -> str:
-    """What a measurement depends on, hashed: equal fingerprints mean nothing it measured has
-    changed since (as far as the wizard can see without measuring)."""
-    cfg = ctx.config
-    conn = conn if conn is not None else ctx.supabase_conn()
-    server = conn.execute(
-        "SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (cfg.fdw.server_name,)
-    ).fetchone()
-    tables = conn.execute(
-        "SELECT n.nspname, c.relname, ft.ftoptions, c.reltuples FROM pg_foreign_table ft"
-        " JOIN pg_class c ON c.oid = ft.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE s.srvname = %s ORDER BY 1, 2",
-        (cfg.fdw.server_name,),
-    ).fetchall()
-    views = conn.execute(
-        "SELECT n.nspname, c.relname, md5(pg_get_viewdef(c.oid)), c.reloptions FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'"
-        " AND c.relname IN ('v_clientes_360', 'v_frota_360') ORDER BY 1, 2"
-    ).fetchall()
-    role = conn.execute("SELECT rolconfig FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
-    changed = {}
-    if getattr(ctx, "state", None) is not None:
-        changed = {
-            step_id: entry.get("changed_at")
-            for step_id, entry in sorted(ctx.state.steps().items())
-            if step_id.startswith(SETUP_PREFIXES) and isinstance(entry, dict)
-        }
-    validation = cfg.validation.model_dump(mode="json")
-    validation.pop("reuse_minutes", None)  # how long to trust a result, not what it measured
-    document = {
-        "config": {
-            "fdw": cfg.fdw.model_dump(mode="json"),
-            "views": cfg.views.model_dump(mode="json"),
-            "validation": validation,
-            "exposure": [cfg.exposure.public_host, cfg.exposure.public_port],
-            "supabase": [cfg.supabase.host, cfg.supabase.port, cfg.supabase.database],
-            "reader": cfg.reader.name,
-        },
-        "server": sorted(server[0] or []) if server else None,
-        "tables": [[r[0], r[1], sorted(r[2] or []), float(r[3])] for r in tables],
-        "views": [[r[0], r[1], r[2], sorted(r[3] or [])] for r in views],
-        "role": sorted(role[0] or []) if role else None,
-        "changed": changed,
-    }
-    text = json.dumps(document, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _entry_for(result: CheckResult, fp: str, measured_at: datetime) -> dict[str, Any]:
-    return {
-        "fingerprint": fp,
-        "measured_at": measured_at.isoformat(),
-        "status": result.status.value,
-        "message": result.message.to_json(),
-        "details": [d.to_json() for d in result.details],
-        "facts": result.facts,
-    }
-
-
-def _age_minutes(entry: dict[str, Any], now: datetime) -> float | None:
-    try:
-        at = datetime.fromisoformat(str(entry["measured_at"]))
-    except (KeyError, ValueError):
-        return None
-    if at.tzinfo is None:
-        return None
-    age = (now - at).total_seconds() / 60
-    return age if age >= 0 else None  # a clock that went back: measure again
-
-
-def reusable(ctx: Any, step_id: str, fp: str) -> dict[str, Any] | None:
-    """The stored measurement of ``step_id`` when it may stand in for a new one."""
-    if wants_fresh(ctx):
-        return None
-    entry = _load_measurements(ctx.config_path).get(step_id)
-    if not isinstance(entry, dict) or entry.get("fingerprint") != fp:
-        return None
-    if entry.get("status") != Status.DONE.value:
-        return None  # a failure is what the operator is working on: look again
-    age = _age_minutes(entry, _now())
-    if age is None or age >= reuse_minutes(ctx):
-        return None
-    return entry
-
-
-def _reused_result(entry: dict[str, Any]) -> CheckResult:
-    at = datetime.fromisoformat(str(entry["measured_at"]))
-    minutes = int((_now() - at).total_seconds() // 60)
-    local = at.astimezone().strftime("%Y-%m-%d %H:%M")
-    details = [Message(d["key"], d.get("params") or {}) for d in entry.get("details", [])]
-    details.append(Message("step.validate.reused", {"at": local, "minutes": minutes}))
-    facts = dict(entry.get("facts") or {})
-    facts.update(measured_at=entry["measured_at"], reused=True)
-    message = entry["message"]
-    return CheckResult(
-        Status(entry["status"]),
-        Message(message["key"], message.get("params") or {}),
-        details,
-        facts,
-    )
-
-
-def _fresh(ctx: Any, step_id: str, fp: str, result: CheckResult, at: datetime) -> CheckResult:
-    """Keep a new measurement (a failed one replaces, and so retires, an older pass)."""
-    result.facts.update(measured_at=at.isoformat(), reused=False)
-    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-        _store_measurement(ctx, step_id, _entry_for(result, fp, at))
-    return result
+__all__ = [
+    "Latency",
+    "Monitor",
+    "Offline",
+    "_load_measurements",
+    "fingerprint",
+    "measurements_path",
+    "network",
+]
 
 
 def _relations(ctx: Any) -> list[tuple[str, str, str, dict[str, str]]]:
@@ -508,266 +351,6 @@ class Latency(Step):
                     for a in covered
                 ]
         return entry
-
-
-class Offline(Step):
-    """Runbook Fase 4: "Testar fallback quando FDW offline"."""
-
-    id = "validate.offline"
-    phase = "validate"
-    requires = ("supabase.test-queries", *VIEW_REQUIRES)
-
-    def check(self, ctx: Any) -> CheckResult:
-        fp = fingerprint(ctx)
-        entry = reusable(ctx, self.id, fp)
-        pending: _Prefetch | None = getattr(ctx, PREFETCH_ATTR, None)
-        setattr(ctx, PREFETCH_ATTR, None)
-        if entry is not None:
-            return _reused_result(entry)
-        if pending is not None and pending.fingerprint == fp:
-            ctx.progress(self.id, Message("step.validate.offline.collecting"))
-            result = pending.wait()
-            if result is not None:
-                return _fresh(ctx, self.id, fp, result, pending.started_at)
-        at = _now()
-        return _fresh(ctx, self.id, fp, self._measure(ctx, ctx.supabase_conn(), ctx.progress), at)
-
-    @classmethod
-    def prefetch(cls, ctx: Any, fp: str) -> None:
-        """Start this step's measurement in the background (on connections of its own) when
-        its check would measure: validate.latency calls it before its reads."""
-        cfg = ctx.config
-        if getattr(ctx, PREFETCH_ATTR, None) is not None or reusable(ctx, cls.id, fp):
-            return
-        from wizard.blackhole import is_loopback
-
-        if not cfg.validation.offline_probe_host.strip() and not is_loopback(cfg.supabase.host):
-            return  # nothing to measure until validation.offline_probe_host is set
-        pending = _Prefetch(ctx, fp)
-        setattr(ctx, PREFETCH_ATTR, pending)
-        pending.start()
-
-    def _measure(self, ctx: Any, conn: Any, progress: Any) -> CheckResult:
-        from wizard.blackhole import is_loopback
-        from wizard.steps.supabase_bound import (
-            VIEW_NAMES,
-            bound_seconds,
-            role_settings,
-        )
-        from wizard.steps.supabase_fdw import current_server
-
-        cfg = ctx.config
-        server = current_server(conn, cfg.fdw.server_name)
-        if server is None:
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.no_server", {"server": cfg.fdw.server_name}),
-            )
-        bound = bound_seconds(cfg)
-        views = [
-            (getattr(cfg.views, key).schema_name, name)
-            for key, name in VIEW_NAMES
-            if getattr(cfg.views, key).enabled
-        ]
-        if not views:
-            return CheckResult(Status.NOT_APPLICABLE, Message("step.validate.offline.no_view"))
-        pre_request = role_settings(conn, "authenticator").get("pgrst.db_pre_request")
-        app = latency.AppRequest(
-            APP_ROLE,
-            tuple(role_settings(conn, APP_ROLE).items()),
-            pre_request,
-            views[0][0],
-            views[0][1],
-        )
-        version = int(conn.execute("SHOW server_version_num").fetchone()[0])
-        cap = max(bound, self._role_timeout_s(conn)) + OFFLINE_CAP_EXTRA_S
-        facts: dict[str, Any] = {
-            "bound_s": bound,
-            "limit_s": bound + OFFLINE_MARGIN_S,  # what a read is judged by (the API's own work)
-            "relation": f"{app.schema}.{app.relation}",
-            "pre_request": pre_request,
-            "server_version_num": version,
-            "server_connect_timeout": server[1].get("connect_timeout"),
-        }
-        details: list[Message] = []
-        if not pre_request:
-            details.append(Message("step.validate.offline.no_bound"))
-        addresses = latency.resolved_addresses(cfg.exposure.public_host, cfg.exposure.public_port)
-        facts["dw_addresses"] = addresses
-        if addresses > 1 and version < 160000:
-            details.append(
-                Message(
-                    "step.validate.offline.addresses",
-                    {
-                        "host": cfg.exposure.public_host,
-                        "count": addresses,
-                        "worst": addresses * cfg.fdw.connect_timeout_s,
-                    },
-                )
-            )
-        probe = cfg.validation.offline_probe_host.strip()
-        shares_loopback = is_loopback(cfg.supabase.host)
-        if not probe and not shares_loopback:
-            return CheckResult(
-                Status.PENDING,
-                Message("step.validate.offline.need_probe_host"),
-                [*details, Message("step.validate.offline.need_probe_host.how")],
-                facts,
-            )
-        cases: list[latency.Outage] = []
-        for kind, session in OFFLINE_CASES:
-            if not shares_loopback and not (kind == "hung" and session == "fresh"):
-                details.append(
-                    Message("step.validate.offline.not_here", {"kind": f"{kind}, {session}"})
-                )
-                continue
-            progress(
-                self.id,
-                Message("step.validate.offline.measuring", {"kind": f"{kind}, {session}"}),
-            )
-            cases.append(
-                latency.api_outage(
-                    lambda: monitor.open_supabase(ctx),
-                    conn,
-                    cfg.fdw.server_name,
-                    app,
-                    kind=kind,
-                    session=session,
-                    dw=(cfg.local.host, cfg.local.port) if shares_loopback else None,
-                    probe=latency.parse_host_port(probe, cfg.exposure.public_port)
-                    if probe and not shares_loopback
-                    else None,
-                    cap_s=cap,
-                )
-            )
-        facts["cases"] = [c.to_json() for c in cases]
-        by_label = {c.label: c for c in cases}
-        main = by_label.get("hung, fresh")
-        facts["probe"] = main.to_json() if main else None  # the CLI's and dashboard's line
-        refused = by_label.get("refused, fresh")
-        facts["refused"] = refused.to_json() if refused else None
-        for case in cases:
-            details.append(self._case_line(case, bound))
-        if any(not c.cleaned for c in cases):
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.left_behind", {"server": cfg.fdw.server_name}),
-                details,
-                facts,
-            )
-        broken = next((c for c in cases if c.problem), None)
-        if broken is not None:
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.problem", {"error": broken.problem}),
-                details,
-                facts,
-            )
-        answered = next((c for c in cases if c.answered), None)
-        if answered is not None:
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.answered", {"address": answered.address}),
-                details,
-                facts,
-            )
-        slow = [c for c in cases if not c.within(bound, OFFLINE_MARGIN_S)]
-        if slow:
-            worst = max(slow, key=lambda c: c.seconds if c.seconds is not None else 1e9)
-            fixes = [Message("step.validate.offline.slow.fix_bound")] if not pre_request else []
-            if version < 160000 and any(c.session == "fresh" for c in slow):
-                fixes.append(Message("step.validate.offline.slow.fix_pg15", {"bound": bound}))
-            return CheckResult(
-                Status.FAILED,
-                Message(
-                    "step.validate.offline.slow",
-                    {
-                        "count": len(slow),
-                        "total": len(cases),
-                        "kind": worst.label,
-                        "seconds": "> " + f"{cap:g}" if worst.hung else worst.seconds,
-                        "bound": bound,
-                    },
-                ),
-                [*details, *fixes],
-                facts,
-            )
-        slowest = max(cases, key=lambda c: c.seconds or 0.0)
-        return CheckResult(
-            Status.DONE,
-            Message(
-                "step.validate.offline.ok",
-                {"count": len(cases), "seconds": slowest.seconds, "bound": bound},
-            ),
-            details,
-            facts,
-        )
-
-    @staticmethod
-    def _case_line(case: latency.Outage, bound: float) -> Message:
-        if case.hung:
-            return Message("step.validate.offline.case_hung", {"kind": case.label})
-        if case.problem or case.answered:
-            error = case.problem or "answered"
-            return Message(
-                "step.validate.offline.case_problem", {"kind": case.label, "error": error}
-            )
-        within = case.within(bound, OFFLINE_MARGIN_S)
-        return Message(
-            "step.validate.offline.case" if within else "step.validate.offline.case_over",
-            {
-                "kind": case.label,
-                "seconds": case.seconds,
-                "status": case.http_status or "-",
-                "sqlstate": case.sqlstate or "-",
-                "bound": bound,
-            },
-        )
-
-    @staticmethod
-    def _role_timeout_s(conn: Any) -> float:
-        from wizard.steps.supabase_bound import role_settings, timeout_ms
-
-        value = role_settings(conn, APP_ROLE).get("statement_timeout")
-        return (timeout_ms(conn, value) or 0) / 1000
-
-
-class _Prefetch:
-    """validate.offline's measurement running in a thread while validate.latency reads.
-
-    It uses connections of its own (the context's is busy with the reads) and reports no
-    progress (the events belong to the step that runs); validate.offline collects it. Left
-    uncollected (``--only validate.latency``), it ends by itself: its objects live only in a
-    transaction that is rolled back."""
-
-    def __init__(self, ctx: Any, fp: str) -> None:
-        self.ctx = ctx
-        self.fingerprint = fp
-        self.started_at = _now()
-        self.result: CheckResult | None = None
-        self.error: BaseException | None = None
-        # Four cases, each capped at the role's timeout + OFFLINE_CAP_EXTRA_S (+5 s to free it).
-        self.cap_s = len(OFFLINE_CASES) * (8.0 + OFFLINE_CAP_EXTRA_S + 5.0) + 10.0
-        self.thread = threading.Thread(target=self._run, name="fdw-offline-prefetch", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        conn = None
-        try:
-            conn = monitor.open_supabase(self.ctx)
-            self.result = Offline()._measure(self.ctx, conn, lambda step_id, message: None)
-        except Exception as exc:  # the step measures again in its own check
-            self.error = exc
-        finally:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
-
-    def wait(self) -> CheckResult | None:
-        self.thread.join(self.cap_s)
-        return None if self.thread.is_alive() else self.result
 
 
 class Monitor(Step):
