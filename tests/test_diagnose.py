@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 
 from wizard.config import Config
-from wizard.diagnose import SYMPTOMS, Diagnosis, diagnose
+from wizard.diagnose import SYMPTOM_IDS, SYMPTOMS, Diagnosis, diagnose
 from wizard.i18n import LANGUAGES, catalog
 from wizard.session import open_session
 from wizard.steps.supabase_checks import read_as
@@ -93,12 +93,21 @@ def test_every_message_key_of_the_engine_exists() -> None:
     text = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "diagnose").glob("*.py")))
     text += (root / "probes.py").read_text(encoding="utf-8")
     text += (root / "commands" / "doctor.py").read_text(encoding="utf-8")
-    used = set(
-        re.findall(r"""(?:_t|Message|\bt)\(\s*"((?:diagnose|probes)\.[a-z_.0-9-]+)"[,)]""", text)
-    )
-    assert used
+    # Every literal that looks like a key: msg(...), fix(...), the FIX_STEPS table, t(...).
+    used = set(re.findall(r'"((?:diagnose|probes)\.[a-z_.0-9-]+)"', text))
+    assert "diagnose.fix.hba" in used
     missing = sorted(k for k in used if not k.endswith(".") and k not in catalog("en"))
     assert missing == []
+
+
+def test_every_symptom_has_one_handler_and_every_fix_step_exists() -> None:
+    from wizard.diagnose import HANDLERS
+    from wizard.diagnose.core import FIX_STEPS
+    from wizard.steps import all_steps
+
+    assert sorted(HANDLERS) == sorted(SYMPTOM_IDS)
+    step_ids = {step.id for step in all_steps()}
+    assert sorted(set(FIX_STEPS.values()) - step_ids) == []
 
 
 def test_wrong_password_in_the_mapping(site: dict[str, Any]) -> None:
