@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -178,25 +179,27 @@ def public_share(count: int, version: int) -> str:
     return f"{percent:.3g}%"
 
 
-def _port_or_auto(value: Any) -> Any:
-    if value == "auto":
-        return value
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise PydanticCustomError("port_or_auto", "auto or 1-65535", {"value": value})
-    return value
+def _auto_or_up_to(kind: str, high: int) -> Callable[[Any], Any]:
+    """A rule for ``auto`` or an integer 1..high (a YAML ``true`` is not 1); ``kind`` is the
+    error type the catalog knows."""
 
-
-def _fetch_size(value: Any) -> Any:
-    if value == "auto":
+    def check(value: Any) -> Any:
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise PydanticCustomError(kind, f"auto or 1-{high}", {"value": value})
         return value
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
-        raise PydanticCustomError("fetch_size", "auto or 1-1000000", {"value": value})
-    return value
+
+    return check
 
 
 # The annotated types the models declare their fields with.
 PathText = Annotated[str, AfterValidator(_path_text)]
 ListenAddresses = Annotated[str, AfterValidator(_listen_addresses)]
 PublicHost = Annotated[str, AfterValidator(_public_host)]
-PortOrAuto = Annotated[int | Literal["auto"], BeforeValidator(_port_or_auto)]
-FetchSize = Annotated[int | Literal["auto"], BeforeValidator(_fetch_size)]
+PortOrAuto = Annotated[
+    int | Literal["auto"], BeforeValidator(_auto_or_up_to("port_or_auto", 65535))
+]
+FetchSize = Annotated[
+    int | Literal["auto"], BeforeValidator(_auto_or_up_to("fetch_size", 1_000_000))
+]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath, PureWindowsPath
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 
 from wizard.errors import StepError
 from wizard.i18n import Message
@@ -154,6 +154,23 @@ class CommandRunner(Protocol):
         """Run argv (no shell) and wait at most ``timeout`` seconds; never raises for a
         failing, missing or timed-out command: that is in the result."""
         ...
+
+
+T = TypeVar("T")
+
+
+def read_or_none(
+    runner: CommandRunner, argv: list[str], parse: Callable[[str], T], *, timeout: float
+) -> T | None:
+    """What a read-only query prints, parsed; None when the command failed or printed
+    something ``parse`` rejects (ValueError): the caller then says "could not be read"."""
+    result = runner.run(argv, timeout=timeout)
+    if not result.ok:
+        return None
+    try:
+        return parse(result.stdout)
+    except ValueError:
+        return None
 
 
 def powershell(script: str) -> list[str]:

@@ -34,6 +34,7 @@ from wizard.platform.runner import (
     ps_json_items,
     ps_list,
     ps_quote,
+    read_or_none,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -309,13 +310,9 @@ class WindowsFirewall(Firewall):
 
     def network_profiles(self) -> list[NetworkProfile] | None:
         """The active networks and their category; None when it cannot be read."""
-        result = self.runner.run(self.profiles_argv(), timeout=60.0)
-        if not result.ok:
-            return None
-        try:
-            return parse_connection_profiles(result.stdout)
-        except ValueError:
-            return None
+        return read_or_none(
+            self.runner, self.profiles_argv(), parse_connection_profiles, timeout=60.0
+        )
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -355,13 +352,7 @@ class WindowsFirewall(Firewall):
 
     def active_policy(self) -> dict[str, dict[str, str]] | None:
         """Profile name -> its active settings; None when they cannot be read."""
-        result = self.runner.run(self.policy_argv(), timeout=60.0)
-        if not result.ok:
-            return None
-        try:
-            return parse_firewall_policy(result.stdout)
-        except ValueError:
-            return None
+        return read_or_none(self.runner, self.policy_argv(), parse_firewall_policy, timeout=60.0)
 
     def _check_policy(self, plan: FirewallPlan, profiles: tuple[str, ...]) -> None:
         """A GPO with AllowLocalFirewallRules=False ignores every local rule (ours included)

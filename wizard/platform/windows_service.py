@@ -23,6 +23,7 @@ from wizard.platform.runner import (
     powershell,
     ps_json_items,
     ps_quote,
+    read_or_none,
     sc_exe,
 )
 from wizard.platform.service import (
@@ -204,13 +205,7 @@ class WindowsService(ServiceControl):
             seconds = 3600
         else:
             seconds = int(max(0.0, self.clock() - self._action_clock)) + 10
-        result = self.runner.run(events_argv(seconds), timeout=QUERY_TIMEOUT)
-        if not result.ok:
-            return None
-        try:
-            return parse_events(result.stdout)
-        except ValueError:
-            return None
+        return read_or_none(self.runner, events_argv(seconds), parse_events, timeout=QUERY_TIMEOUT)
 
     def log_tail(self, limit: int = 1500) -> str | None:
         """The Application-log entries of this attempt, then the server log it wrote (if it
