@@ -1,4 +1,5 @@
-"""`fdw-wizard export-sql --out DIR [--with-secrets]`: the scripts for a manual run."""
+"""`fdw-wizard export-sql --out DIR [--with-secrets]`: the scripts for a manual run, written
+without connecting to either server (wizard.export)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return code
     session, _runner = open_session(config, ctx.config_path, interactive=ctx.interactive)
     try:
-        result = export_scripts(session, args.out, with_secrets=args.with_secrets)
+        # The scripts' comments in the operator's language, like the rest of the output.
+        result = export_scripts(
+            session, args.out, with_secrets=args.with_secrets, lang=ctx.lang or None
+        )
     except StepError as exc:
         say(ctx, exc.message, err=True)
         return exitcodes.OPERATOR if exc.operator_action else exitcodes.FAILED

@@ -114,6 +114,101 @@ def refresh_statements(ctx: Any, conn: Any) -> list[str]:
     ]
 
 
+def statements(
+    cfg: Any,
+    *,
+    owner: Any,
+    collate: str,
+    dw: dict[str, tuple[str, bool]],
+    dw_schema: tuple[bool, bool],
+    supa: dict[str, Any],
+    readers: list[str],
+) -> list[tuple[str, Any, Message]]:
+    """(target, statement, description) for what is missing: ``dw``/``dw_schema``/``supa`` are
+    what the servers have (the step's ``_dw_state``, ``_dw_schema``, ``_supabase_state``; empty
+    for export-sql's fresh site), ``readers`` the mapped API roles that exist on Supabase and
+    ``owner`` the ETL's role (a name, or export-sql's psql variable the DW fills in)."""
+    from psycopg import sql
+
+    from wizard.steps.supabase_import import analyze_statement, import_statement
+
+    aggs = [a for a in AGGREGATES if a.source in cfg.fdw.tables]
+    reader = cfg.reader.name
+    agg = sql.Identifier(AGG_SCHEMA)
+    out: list[tuple[str, Any, Message]] = []
+
+    def add(target: str, statement: Any, key: str, **params: Any) -> None:
+        out.append((target, statement, Message(f"step.aggregates.action.{key}", params)))
+
+    def compose(template: str, **params: Any) -> Any:
+        return sql_text.compose(template, agg_schema=agg, **params)
+
+    if not dw_schema[0]:
+        add("local", compose("aggregates/schema_create.sql", owner=owner), "dw_schema",
+            schema=AGG_SCHEMA, owner=owner)  # fmt: skip
+    if not dw_schema[1]:
+        add("local", compose("aggregates/reader_usage.sql", role=reader), "dw_usage",
+            schema=AGG_SCHEMA, role=reader)  # fmt: skip
+    for a in aggs:
+        name, label = sql.Identifier(a.name), f"{AGG_SCHEMA}.{a.name}"
+        if a.name not in dw:
+            add("local", compose(a.template, source_schema=cfg.local.source_schema),
+                "dw_create", view=label, source=a.source)  # fmt: skip
+            index = compose(
+                "aggregates/unique_index.sql",
+                index=sql.Identifier(f"{a.name}_key"),
+                view=name,
+                columns=sql_text.identifiers(list(a.key)),
+            )
+            add("local", index, "dw_index", view=label, columns=", ".join(a.key))
+            add("local", compose("aggregates/owner.sql", view=name, owner=owner), "dw_owner",
+                view=label, owner=owner)  # fmt: skip
+        if a.name not in dw or not dw[a.name][1]:
+            add("local", compose("aggregates/reader_select.sql", view=name, role=reader),
+                "dw_grant", view=label, role=reader)  # fmt: skip
+    # Supabase: the private schema, the import, statistics, grants, the exposed views.
+    if not supa["schema"]:
+        add("supabase", sql.SQL("CREATE SCHEMA {}").format(agg), "schema", schema=AGG_SCHEMA)
+    to_import = [a.name for a in aggs if a.name not in supa["foreign"]]
+    if to_import:
+        imported = import_statement(cfg, to_import, collate, source=AGG_SCHEMA, into=AGG_SCHEMA)
+        add("supabase", imported, "import", views=", ".join(to_import), schema=AGG_SCHEMA)
+        for table in to_import:
+            add("supabase", analyze_statement(AGG_SCHEMA, table), "analyze",
+                view=f"{AGG_SCHEMA}.{table}")  # fmt: skip
+    for role in readers:
+        usage = sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(agg, sql.Identifier(role))
+        add("supabase", usage, "usage", schema=AGG_SCHEMA, role=role)
+        for a in aggs:
+            if a.name in to_import or (role, a.name) in supa["missing_grants"]:
+                grant = sql.SQL("GRANT SELECT ON {}.{} TO {}").format(
+                    agg, sql.Identifier(a.name), sql.Identifier(role)
+                )
+                add("supabase", grant, "grant", view=f"{AGG_SCHEMA}.{a.name}", role=role)
+    view_cfg = cfg.views.frota_360  # the aggregates are exposed like the fleet's view
+    schema = sql.Identifier(view_cfg.schema_name)
+    for a in aggs:
+        if a.view in supa["views"]:
+            continue
+        expose = sql_text.compose(
+            "aggregates/expose_view.sql",
+            view_schema=view_cfg.schema_name,
+            name=sql.Identifier(a.view),
+            security_invoker=view_cfg.security_invoker,
+            fdw_schema=AGG_SCHEMA,
+            view=a.name,
+        )
+        add("supabase", expose, "view", view=f"{view_cfg.schema_name}.{a.view}")
+        for role in sorted(set(API_ROLES) | set(view_cfg.grant_to)):
+            granted = role in view_cfg.grant_to
+            text = "GRANT SELECT ON {}.{} TO {}" if granted else "REVOKE ALL ON {}.{} FROM {}"
+            statement = sql.SQL(text).format(schema, sql.Identifier(a.view), sql.Identifier(role))
+            add("supabase", statement, "view_grant" if granted else "view_revoke",
+                view=a.view, role=role)  # fmt: skip
+    out.append(("supabase", sql.SQL(NOTIFY_RELOAD), Message("step.views.notify")))
+    return out
+
+
 class Aggregates(Step):
     id = "supabase.aggregates"
     phase = "supabase"
@@ -263,179 +358,31 @@ class Aggregates(Step):
         )
 
     def plan(self, ctx: Any) -> Plan:
-        from psycopg import sql
-
         from wizard.steps.supabase_import import Import
 
         plan = Plan(self.id)
-        local = ctx.local_conn()
-        conn = ctx.supabase_conn()
-        cfg = ctx.config
-        aggs = wanted(ctx)
+        local, conn = ctx.local_conn(), ctx.supabase_conn()
         owner = _owner(ctx)
-        reader = cfg.reader.name
-        agg = sql.Identifier(AGG_SCHEMA)
-        dw = self._dw_state(ctx)
-        schema, usage = self._dw_schema(ctx)
-
-        def local_sql(text: str, key: str, **params: Any) -> None:
-            plan.actions.append(SqlAction("local", text, Message(key, params)))
-
-        def supa_sql(text: str, key: str, **params: Any) -> None:
-            plan.actions.append(SqlAction("supabase", text, Message(key, params)))
-
-        if not schema:
-            local_sql(
-                sql_text.render(local, "aggregates/schema_create.sql", agg_schema=agg, owner=owner),
-                "step.aggregates.action.dw_schema",
-                schema=AGG_SCHEMA,
-                owner=owner,
-            )
-        if not usage:
-            local_sql(
-                sql_text.render(local, "aggregates/reader_usage.sql", agg_schema=agg, role=reader),
-                "step.aggregates.action.dw_usage",
-                schema=AGG_SCHEMA,
-                role=reader,
-            )
-        for a in aggs:
-            name = sql.Identifier(a.name)
-            if a.name not in dw:
-                local_sql(
-                    sql_text.render(
-                        local,
-                        a.template,
-                        agg_schema=agg,
-                        source_schema=cfg.local.source_schema,
-                    ),
-                    "step.aggregates.action.dw_create",
-                    view=f"{AGG_SCHEMA}.{a.name}",
-                    source=a.source,
-                )
-                local_sql(
-                    sql_text.render(
-                        local,
-                        "aggregates/unique_index.sql",
-                        index=sql.Identifier(f"{a.name}_key"),
-                        agg_schema=agg,
-                        view=name,
-                        columns=sql_text.identifiers(list(a.key)),
-                    ),
-                    "step.aggregates.action.dw_index",
-                    view=f"{AGG_SCHEMA}.{a.name}",
-                    columns=", ".join(a.key),
-                )
-                local_sql(
-                    sql_text.render(
-                        local, "aggregates/owner.sql", agg_schema=agg, view=name, owner=owner
-                    ),
-                    "step.aggregates.action.dw_owner",
-                    view=f"{AGG_SCHEMA}.{a.name}",
-                    owner=owner,
-                )
-            if a.name not in dw or not dw[a.name][1]:
-                local_sql(
-                    sql_text.render(
-                        local,
-                        "aggregates/reader_select.sql",
-                        agg_schema=agg,
-                        view=name,
-                        role=reader,
-                    ),
-                    "step.aggregates.action.dw_grant",
-                    view=f"{AGG_SCHEMA}.{a.name}",
-                    role=reader,
-                )
-        # Supabase: the private schema, the import, statistics, grants, the exposed views.
         supa = self._supabase_state(ctx)
-        if not supa["schema"]:
-            supa_sql(
-                sql.SQL("CREATE SCHEMA {}").format(agg).as_string(conn),
-                "step.aggregates.action.schema",
-                schema=AGG_SCHEMA,
-            )
-        to_import = [a.name for a in aggs if a.name not in supa["foreign"]]
-        if to_import:
+        collate = "true"
+        if [a for a in wanted(ctx) if a.name not in supa["foreign"]]:
             collate = "false" if Import()._collations_differ(ctx) else "true"
-            supa_sql(
-                sql_text.render(
-                    conn,
-                    "supabase/import.sql",
-                    source_schema=AGG_SCHEMA,
-                    tables=sql_text.identifiers(to_import),
-                    server=cfg.fdw.server_name,
-                    schema=AGG_SCHEMA,
-                    import_collate=collate,
-                ),
-                "step.aggregates.action.import",
-                views=", ".join(to_import),
-                schema=AGG_SCHEMA,
-            )
-            for table in to_import:
-                supa_sql(
-                    sql.SQL("ANALYZE {}.{}").format(agg, sql.Identifier(table)).as_string(conn),
-                    "step.aggregates.action.analyze",
-                    view=f"{AGG_SCHEMA}.{table}",
-                )
         readers = [
             r
             for r in _readers(ctx)
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone()
         ]
-        for role in readers:
-            supa_sql(
-                sql.SQL("GRANT USAGE ON SCHEMA {} TO {}")
-                .format(agg, sql.Identifier(role))
-                .as_string(conn),
-                "step.aggregates.action.usage",
-                schema=AGG_SCHEMA,
-                role=role,
-            )
-            for a in aggs:
-                if a.name in to_import or (role, a.name) in supa["missing_grants"]:
-                    supa_sql(
-                        sql.SQL("GRANT SELECT ON {}.{} TO {}")
-                        .format(agg, sql.Identifier(a.name), sql.Identifier(role))
-                        .as_string(conn),
-                        "step.aggregates.action.grant",
-                        view=f"{AGG_SCHEMA}.{a.name}",
-                        role=role,
-                    )
-        view_cfg = _view_cfg(ctx)
-        for a in aggs:
-            if a.view in supa["views"]:
-                continue
-            supa_sql(
-                sql_text.render(
-                    conn,
-                    "aggregates/expose_view.sql",
-                    view_schema=view_cfg.schema_name,
-                    name=sql.Identifier(a.view),
-                    security_invoker=view_cfg.security_invoker,
-                    fdw_schema=AGG_SCHEMA,
-                    view=a.name,
-                ),
-                "step.aggregates.action.view",
-                view=f"{view_cfg.schema_name}.{a.view}",
-            )
-            for role in sorted(set(API_ROLES) | set(view_cfg.grant_to)):
-                if role in view_cfg.grant_to:
-                    text = sql.SQL("GRANT SELECT ON {}.{} TO {}")
-                else:
-                    text = sql.SQL("REVOKE ALL ON {}.{} FROM {}")
-                supa_sql(
-                    text.format(
-                        sql.Identifier(view_cfg.schema_name),
-                        sql.Identifier(a.view),
-                        sql.Identifier(role),
-                    ).as_string(conn),
-                    "step.aggregates.action.view_grant"
-                    if role in view_cfg.grant_to
-                    else "step.aggregates.action.view_revoke",
-                    view=a.view,
-                    role=role,
-                )
-        supa_sql(NOTIFY_RELOAD, "step.views.notify")
+        for target, statement, description in statements(
+            ctx.config,
+            owner=owner,
+            collate=collate,
+            dw=self._dw_state(ctx),
+            dw_schema=self._dw_schema(ctx),
+            supa=supa,
+            readers=readers,
+        ):
+            text = statement.as_string(local if target == "local" else conn)
+            plan.actions.append(SqlAction(target, text, description))
         plan.actions.append(
             NoteAction(
                 Message(

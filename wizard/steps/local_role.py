@@ -114,6 +114,39 @@ def _privilege_gaps(conn: Any, role: str, ctx: Any, owners: list[str]) -> list[M
     return gaps
 
 
+def password_statement(cfg: Any, verifier: Any, *, exists: bool) -> tuple[Any, Message]:
+    """CREATE ROLE (or, for a role that exists, a new password) with ``verifier``: the plan's
+    placeholder, a real SCRAM verifier, or export-sql's psql variable."""
+    template = "local/reader_password.sql" if exists else "local/reader_create.sql"
+    statement = sql_text.compose(
+        template, role=cfg.reader.name, limit=cfg.reader.connection_limit, verifier=verifier
+    )
+    key = "password" if exists else "create"
+    return statement, Message(f"step.local.reader-role.{key}", {"role": cfg.reader.name})
+
+
+def grant_statements(cfg: Any, owners: list[Any]) -> list[tuple[Any, Message]]:
+    """The role's read-only setting and grants, and the default privileges of each owner (a
+    name, or export-sql's stand-in for an owner the DW computes)."""
+    role, schema = cfg.reader.name, cfg.local.source_schema
+    out = [
+        (sql_text.compose(template, role=role, **params), Message(key, {"role": role}))
+        for template, key, params in (
+            ("local/reader_read_only.sql", "step.local.reader-role.read_only", {}),
+            ("local/reader_connect.sql", "step.local.reader-role.connect",
+             {"database": cfg.local.database}),
+            ("local/reader_usage.sql", "step.local.reader-role.usage", {"schema": schema}),
+            ("local/reader_select.sql", "step.local.reader-role.select", {"schema": schema}),
+        )
+    ]  # fmt: skip
+    for owner in owners:
+        statement = sql_text.compose(
+            "local/reader_default_privileges.sql", role=role, owner=owner, schema=schema
+        )
+        out.append((statement, Message("step.local.reader-role.default", {"owner": owner})))
+    return out
+
+
 class ReaderRole(Step):
     id = "local.reader-role"
     phase = "local"
@@ -183,21 +216,12 @@ class ReaderRole(Step):
         needs_password = (
             row is None or password is None or not verifier_matches(row[2], password) or not row[0]
         )
-        names = {"role": role}
         if needs_password:
             # The verifier placeholder is computed in apply (fresh salt, fresh password).
-            template = "local/reader_create.sql" if row is None else "local/reader_password.sql"
-            text = sql_text.render(
-                conn,
-                template,
-                role=role,
-                limit=cfg.reader.connection_limit,
-                verifier=sql_text.VERIFIER_PLACEHOLDER,
+            statement, description = password_statement(
+                cfg, sql_text.VERIFIER_PLACEHOLDER, exists=row is not None
             )
-            key = "create" if row is None else "password"
-            plan.actions.append(
-                SqlAction("local", text, Message(f"step.local.reader-role.{key}", names))
-            )
+            plan.actions.append(SqlAction("local", statement.as_string(conn), description))
             plan.actions.append(NoteAction(Message("step.local.reader-role.keyring_note")))
         elif row is not None and row[3] != cfg.reader.connection_limit:
             plan.actions.append(
@@ -206,36 +230,14 @@ class ReaderRole(Step):
                     sql_text.render(
                         conn, "local/reader_limit.sql", role=role, limit=cfg.reader.connection_limit
                     ),
-                    Message("step.local.reader-role.limit", names),
+                    Message("step.local.reader-role.limit", {"role": role}),
                 )
-            )
-        grants = [
-            ("local/reader_read_only.sql", "read_only", {}),
-            ("local/reader_connect.sql", "connect", {"database": cfg.local.database}),
-            ("local/reader_usage.sql", "usage", {"schema": cfg.local.source_schema}),
-            ("local/reader_select.sql", "select", {"schema": cfg.local.source_schema}),
-        ]
-        for template, key, params in grants:
-            text = sql_text.render(conn, template, role=role, **params)
-            plan.actions.append(
-                SqlAction("local", text, Message(f"step.local.reader-role.{key}", names))
             )
         owners = _owners(ctx, conn)
         if not owners:
             plan.warnings.append(Message("step.local.reader-role.no_tables"))
-        for owner in owners:
-            text = sql_text.render(
-                conn,
-                "local/reader_default_privileges.sql",
-                role=role,
-                owner=owner,
-                schema=cfg.local.source_schema,
-            )
-            plan.actions.append(
-                SqlAction(
-                    "local", text, Message("step.local.reader-role.default", {"owner": owner})
-                )
-            )
+        for statement, description in grant_statements(cfg, owners):
+            plan.actions.append(SqlAction("local", statement.as_string(conn), description))
         return plan
 
     def _created_by_wizard(self, ctx: Any, memory: dict[str, Any], row: tuple[Any, ...]) -> bool:

@@ -68,8 +68,12 @@ def exposed_schemas(conn: Any) -> list[str]:
 def bi_relations(cfg: Any, conn: Any) -> list[str]:
     """The relations whose API reads get the bound: the enabled views, and the foreign tables
     themselves when they are imported into a schema the API exposes (runbook mode)."""
+    return relations_for(cfg, exposed_schemas(conn))
+
+
+def relations_for(cfg: Any, exposed: list[str]) -> list[str]:
     names = [name for key, name in VIEW_NAMES if getattr(cfg.views, key).enabled]
-    if cfg.fdw.target_schema in exposed_schemas(conn):
+    if cfg.fdw.target_schema in exposed:
         names += list(cfg.fdw.tables)
     return sorted(set(names))
 
@@ -87,13 +91,53 @@ def timeout_ms(conn: Any, value: str | None) -> int | None:
 
 
 def _function_sql(cfg: Any, conn: Any) -> str:
-    return sql_text.render(
-        conn,
+    text: str = function_statement(cfg, bi_relations(cfg, conn)).as_string(conn)
+    return text
+
+
+def function_statement(cfg: Any, relations: list[str]) -> Any:
+    return sql_text.compose(
         "supabase/read_bound_function.sql",
         schema=BOUND_SCHEMA,
         bound_ms=bound_ms(cfg),
-        relations=bi_relations(cfg, conn),
+        relations=relations,
     )
+
+
+def statements(
+    cfg: Any, relations: list[str], *, create: bool, hook: bool
+) -> list[tuple[Any, Message]]:
+    """The function and its grants (``create``), the hook on authenticator (``hook``: no
+    pre-request function is set yet) and the reload, for the read of ``relations``."""
+    bound = bound_seconds(cfg)
+    out: list[tuple[Any, Message]] = []
+
+    def add(template: str, key: str, **params: Any) -> None:
+        statement = sql_text.compose(f"supabase/{template}", **params)
+        out.append(
+            (statement, Message(f"step.supabase.read-bound.{key}", {"bound": bound, **params}))
+        )
+
+    if not relations:
+        return out
+    if create:
+        add("read_bound_schema.sql", "create_schema", schema=BOUND_SCHEMA)
+        add("read_bound_usage.sql", "grant_usage", schema=BOUND_SCHEMA)
+        out.append(
+            (
+                function_statement(cfg, relations),
+                Message(
+                    "step.supabase.read-bound.create_function",
+                    {"bound": bound, "relations": ", ".join(relations)},
+                ),
+            )
+        )
+        add("read_bound_execute.sql", "grant_execute", schema=BOUND_SCHEMA)
+    if hook:
+        add("read_bound_pre_request.sql", "hook", function=BOUND_FUNCTION)
+    if out:
+        add("read_bound_notify.sql", "notify")
+    return out
 
 
 def _name_parts(function: str) -> list[str]:
@@ -263,37 +307,15 @@ class ReadBound(Step):
         conn = ctx.supabase_conn()
         state = self._state(ctx)
         plan = Plan(self.id)
-        bound = bound_seconds(ctx.config)
-
-        def action(template: str, key: str, **params: Any) -> None:
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    sql_text.render(conn, f"supabase/{template}", **params),
-                    Message(f"step.supabase.read-bound.{key}", {"bound": bound, **params}),
-                )
-            )
-
-        if not state["relations"]:
-            return plan
-        if not state["function_ok"] or not state["grants_ok"]:
-            action("read_bound_schema.sql", "create_schema", schema=BOUND_SCHEMA)
-            action("read_bound_usage.sql", "grant_usage", schema=BOUND_SCHEMA)
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    state["planned"],
-                    Message(
-                        "step.supabase.read-bound.create_function",
-                        {"bound": bound, "relations": ", ".join(state["relations"])},
-                    ),
-                )
-            )
-            action("read_bound_execute.sql", "grant_execute", schema=BOUND_SCHEMA)
         current = state["pre_request"]
-        if not current:
-            action("read_bound_pre_request.sql", "hook", function=BOUND_FUNCTION)
-        elif current != BOUND_FUNCTION and not state["chained"]:
+        for statement, description in statements(
+            ctx.config,
+            state["relations"],
+            create=not state["function_ok"] or not state["grants_ok"],
+            hook=not current,
+        ):
+            plan.actions.append(SqlAction("supabase", statement.as_string(conn), description))
+        if state["relations"] and current and current != BOUND_FUNCTION and not state["chained"]:
             plan.actions.append(
                 NoteAction(
                     Message(
@@ -302,8 +324,6 @@ class ReadBound(Step):
                     )
                 )
             )
-        if any(isinstance(a, SqlAction) for a in plan.actions):
-            action("read_bound_notify.sql", "notify")
         return plan
 
     def apply(self, ctx: Any, plan: Plan) -> ApplyResult:

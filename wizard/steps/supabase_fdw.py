@@ -57,6 +57,35 @@ def run_actions(ctx: Any, step_id: str, plan: Plan, conn: Any) -> ApplyResult:
 # -- extension ------------------------------------------------------------------------------
 
 
+def extension_statement(schema: str) -> Any:
+    return sql_text.compose("supabase/extension.sql", schema=schema)
+
+
+def server_statement(name: str, options: dict[str, Any]) -> Any:
+    """CREATE SERVER with ``options`` (values: text, or export-sql's psql variable)."""
+    from psycopg import sql
+
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(
+            sql.Identifier(k), v if isinstance(v, sql.Composable) else sql.Literal(v)
+        )
+        for k, v in options.items()
+    )
+    return sql_text.compose("supabase/server_create.sql", server=name, options=pairs)
+
+
+def mapping_statement(cfg: Any, role: str, password: Any) -> Any:
+    """CREATE USER MAPPING for ``role`` (``password``: a placeholder the step replaces, the
+    secret, or export-sql's psql variable)."""
+    return sql_text.compose(
+        "supabase/mapping_create.sql",
+        role=role,
+        server=cfg.fdw.server_name,
+        remote_user=cfg.reader.name,
+        password=password,
+    )
+
+
 class Extension(Step):
     """Runbook: "CREATE EXTENSION IF NOT EXISTS postgres_fdw"."""
 
@@ -86,7 +115,7 @@ class Extension(Step):
             "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'extensions')"
         ).fetchone()[0]
         schema = "extensions" if has_extensions else "public"  # Supabase keeps them apart
-        text = sql_text.render(conn, "supabase/extension.sql", schema=schema)
+        text = extension_statement(schema).as_string(conn)
         return Plan(
             self.id, [SqlAction("supabase", text, Message("step.supabase.extension.create"))]
         )
@@ -234,9 +263,7 @@ class Server(Step):
         if wanted["sslmode"] != "require":
             plan.warnings.append(Message("step.supabase.server.no_tls"))
         if current is None:
-            text = sql_text.render(
-                conn, "supabase/server_create.sql", server=name, options=sql_text.options(wanted)
-            )
+            text = server_statement(name, wanted).as_string(conn)
             plan.actions.append(
                 SqlAction("supabase", text, Message("step.supabase.server.create", {"name": name}))
             )
@@ -501,14 +528,8 @@ class UserMappings(Step):
                         Message("step.supabase.user-mappings.replace", {"role": role}),
                     )
                 )
-            text = sql_text.render(
-                conn,
-                "supabase/mapping_create.sql",
-                role=role,
-                server=server,
-                remote_user=cfg.reader.name,
-                password=PASSWORD_PLACEHOLDER,  # the real one is sent out of band by apply
-            )
+            # The placeholder: the real password is sent out of band by apply.
+            text = mapping_statement(cfg, role, PASSWORD_PLACEHOLDER).as_string(conn)
             key = "create" if role in missing else "update"
             plan.actions.append(
                 SqlAction(

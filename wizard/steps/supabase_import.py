@@ -6,6 +6,7 @@ literal choice) publishes every imported table to whoever can SELECT it, with no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from wizard import sql_text
@@ -78,6 +79,33 @@ def foreign_tables(ctx: Any) -> dict[str, dict[str, str]]:
         if column is not None:
             columns[column] = kind
     return tables
+
+
+def schema_statement(schema: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema))
+
+
+def import_statement(
+    cfg: Any, tables: list[str], collate: str, *, source: str | None = None, into: str | None = None
+) -> Any:
+    """IMPORT FOREIGN SCHEMA of ``tables`` through the configured server (``source``/``into``:
+    the DW's and Supabase's schemas, the configured ones by default)."""
+    return sql_text.compose(
+        "supabase/import.sql",
+        source_schema=source or cfg.local.source_schema,
+        tables=sql_text.identifiers(tables),
+        server=cfg.fdw.server_name,
+        schema=into or cfg.fdw.target_schema,
+        import_collate=collate,
+    )
+
+
+def analyze_statement(schema: str, table: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
 class Import(Step):
@@ -166,7 +194,7 @@ class Import(Step):
             "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,)
         ).fetchone()[0]
         if not exists:
-            text = sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)).as_string(conn)
+            text = schema_statement(schema).as_string(conn)
             plan.actions.append(
                 SqlAction(
                     "supabase", text, Message("step.supabase.import.schema", {"schema": schema})
@@ -203,15 +231,7 @@ class Import(Step):
         to_import = state["new"] + drifted
         if to_import:
             collate = "false" if self._collations_differ(ctx) else "true"
-            text = sql_text.render(
-                conn,
-                "supabase/import.sql",
-                source_schema=cfg.local.source_schema,
-                tables=sql_text.identifiers(to_import),
-                server=cfg.fdw.server_name,
-                schema=schema,
-                import_collate=collate,
-            )
+            text = import_statement(cfg, to_import, collate).as_string(conn)
             plan.actions.append(
                 SqlAction(
                     "supabase",
@@ -299,13 +319,11 @@ class Analyze(Step):
         return CheckResult(Status.DONE, Message("step.supabase.analyze.ok"))
 
     def plan(self, ctx: Any) -> Plan:
-        from psycopg import sql
-
         conn = ctx.supabase_conn()
         schema = ctx.config.fdw.target_schema
         plan = Plan(self.id)
         for table in self._unanalyzed(ctx):
-            text = sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            text = analyze_statement(schema, table)
             plan.actions.append(
                 SqlAction(
                     "supabase",
@@ -319,19 +337,70 @@ class Analyze(Step):
         return run_actions(ctx, self.id, plan, ctx.supabase_conn())
 
 
+Gap = tuple[str, str, str, str]  # (kind 'grant'|'revoke', privilege, 'schema'|table, role)
+
+
+def privilege_gaps(
+    schema: str,
+    readers: list[str],
+    roles: list[str],
+    tables: list[str],
+    has: Callable[[str, str, str], bool],
+) -> list[Gap]:
+    """What to grant or revoke so that exactly ``readers`` may use ``schema`` and SELECT its
+    ``tables`` (``roles``: every role to look at; ``has(role, privilege, object)``: what it
+    holds now — the live server for the step, nothing for export-sql's fresh site)."""
+    gaps: list[Gap] = []
+    for role in roles:
+        wanted = role in readers
+        if schema != "public":
+            has_usage = has(role, "USAGE", "schema")
+            if wanted and not has_usage:
+                gaps.append(("grant", "USAGE", "schema", role))
+            if not wanted and has_usage:
+                gaps.append(("revoke", "USAGE", "schema", role))
+        for table in tables:
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"):
+                holds = has(role, privilege, table)
+                should = wanted and privilege == "SELECT"
+                if should and not holds:
+                    gaps.append(("grant", privilege, table, role))
+                elif holds and not should:
+                    gaps.append(("revoke", privilege, table, role))
+    return gaps
+
+
+def gap_statement(schema: str, gap: Gap) -> tuple[Any, Message]:
+    from psycopg import sql
+
+    kind, privilege, obj, role = gap
+    target = (
+        sql.SQL("SCHEMA {}").format(sql.Identifier(schema))
+        if obj == "schema"
+        else sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(obj))
+    )
+    verb = "GRANT {} ON {} TO {}" if kind == "grant" else "REVOKE {} ON {} FROM {}"
+    return (
+        sql.SQL(verb).format(sql.SQL(privilege), target, sql.Identifier(role)),
+        Message(
+            f"step.supabase.grants.{kind}", {"privilege": privilege, "object": obj, "role": role}
+        ),
+    )
+
+
 class Grants(Step):
     """USAGE on the schema and SELECT on the tables to the chosen roles only (runbook: none)."""
 
     id = "supabase.grants"
     phase = "supabase"
     requires = ("supabase.import",)
+    risks = frozenset({Risk.SECURITY})
 
     def _readers(self, ctx: Any) -> list[str]:
         # Every mapped API role can read; postgres owns the tables anyway.
         return [r for r in ctx.config.fdw.map_roles if r != "postgres"]
 
-    def _gaps(self, ctx: Any) -> list[tuple[str, str, str, str]]:
-        """(kind 'grant'|'revoke', privilege, object ('schema'|table), role)."""
+    def _gaps(self, ctx: Any) -> list[Gap]:
         conn = ctx.supabase_conn()
         cfg = ctx.config
         schema = cfg.fdw.target_schema
@@ -342,7 +411,6 @@ class Grants(Step):
                 "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(API_ROLES),)
             ).fetchall()
         }
-        gaps: list[tuple[str, str, str, str]] = []
         tables = [
             r[0]
             for r in conn.execute(
@@ -351,28 +419,16 @@ class Grants(Step):
                 (schema, list(cfg.fdw.tables)),
             ).fetchall()
         ]
-        for role in sorted(existing_roles | set(readers)):
-            wanted = role in readers
-            if schema != "public":
-                has_usage = conn.execute(
-                    "SELECT has_schema_privilege(%s, %s, 'USAGE')", (role, schema)
-                ).fetchone()[0]
-                if wanted and not has_usage:
-                    gaps.append(("grant", "USAGE", "schema", role))
-                if not wanted and has_usage:
-                    gaps.append(("revoke", "USAGE", "schema", role))
-            for table in tables:
-                qualified = sql_text.identifier(schema, table)
-                for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"):
-                    has = conn.execute(
-                        "SELECT has_table_privilege(%s, %s, %s)", (role, qualified, privilege)
-                    ).fetchone()[0]
-                    should = wanted and privilege == "SELECT"
-                    if should and not has:
-                        gaps.append(("grant", privilege, table, role))
-                    elif has and not should:
-                        gaps.append(("revoke", privilege, table, role))
-        return gaps
+
+        def has(role: str, privilege: str, obj: str) -> bool:
+            if obj == "schema":
+                query = "SELECT has_schema_privilege(%s, %s, 'USAGE')"
+                return bool(conn.execute(query, (role, schema)).fetchone()[0])
+            query = "SELECT has_table_privilege(%s, %s, %s)"
+            params = (role, sql_text.identifier(schema, obj), privilege)
+            return bool(conn.execute(query, params).fetchone()[0])
+
+        return privilege_gaps(schema, readers, sorted(existing_roles | set(readers)), tables, has)
 
     def check(self, ctx: Any) -> CheckResult:
         gaps = self._gaps(ctx)
@@ -388,29 +444,12 @@ class Grants(Step):
         )
 
     def plan(self, ctx: Any) -> Plan:
-        from psycopg import sql
-
         conn = ctx.supabase_conn()
         schema = ctx.config.fdw.target_schema
         plan = Plan(self.id)
-        for kind, privilege, obj, role in self._gaps(ctx):
-            target = (
-                sql.SQL("SCHEMA {}").format(sql.Identifier(schema))
-                if obj == "schema"
-                else sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(obj))
-            )
-            verb = "GRANT {} ON {} TO {}" if kind == "grant" else "REVOKE {} ON {} FROM {}"
-            text = sql.SQL(verb).format(sql.SQL(privilege), target, sql.Identifier(role))
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    text.as_string(conn),
-                    Message(
-                        f"step.supabase.grants.{kind}",
-                        {"privilege": privilege, "object": obj, "role": role},
-                    ),
-                )
-            )
+        for gap in self._gaps(ctx):
+            statement, description = gap_statement(schema, gap)
+            plan.actions.append(SqlAction("supabase", statement.as_string(conn), description))
         if "anon" in self._readers(ctx):
             plan.risks.add(Risk.SECURITY)
             plan.warnings.append(Message("step.supabase.user-mappings.anon_warning"))

@@ -427,116 +427,94 @@ class ViewStep(Step):
             facts,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def statements(
+        self,
+        config: Any,
+        *,
+        drop: bool,
+        fetch_gaps: dict[str, dict[str, str]],
+        estimate_gaps: dict[str, dict[str, str]],
+        cost_gaps: dict[str, str],
+    ) -> list[tuple[Any, Message]]:
+        """The view's statements, given what the server lacks (``*_gaps``: table or option ->
+        what it has now); the plan passes the live gaps, export-sql a fresh site's."""
         from psycopg import sql
 
+        cfg = getattr(config.views, self.config_key)
+        fdw_schema = sql.Identifier(config.fdw.target_schema)
+        qualified = sql.SQL("{}.{}").format(
+            sql.Identifier(cfg.schema_name), sql.Identifier(self.view_name)
+        )
+        view = {"view": self.view_name}
+        out: list[tuple[Any, Message]] = []
+        if drop:  # CREATE OR REPLACE cannot drop or rename columns.
+            out.append(
+                (sql.SQL("DROP VIEW {}").format(qualified), Message("step.views.drop", view))
+            )
+        create = sql_text.compose(
+            self.template,
+            view_schema=cfg.schema_name,
+            fdw_schema=config.fdw.target_schema,
+            security_invoker=cfg.security_invoker,
+        )
+        out.append((create, Message("step.views.create", view)))
+        for role in sorted(set(API_ROLES) | set(cfg.grant_to)):
+            granted = role in cfg.grant_to
+            verb = "GRANT SELECT ON {} TO {}" if granted else "REVOKE ALL ON {} FROM {}"
+            key = "step.views.grant_action" if granted else "step.views.revoke_action"
+            out.append(
+                (
+                    sql.SQL(verb).format(qualified, sql.Identifier(role)),
+                    Message(key, {**view, "role": role}),
+                )
+            )
+        for table, options in fetch_gaps.items():
+            alter = sql.SQL("ALTER FOREIGN TABLE {}.{} OPTIONS ({} fetch_size {})").format(
+                fdw_schema,
+                sql.Identifier(table),
+                sql.SQL("SET" if "fetch_size" in options else "ADD"),
+                sql.Literal(str(LOCAL_JOIN_FETCH_SIZE)),
+            )
+            params = {**view, "table": table, "fetch": LOCAL_JOIN_FETCH_SIZE}
+            out.append((alter, Message("step.views.fetch_size_action", params)))
+        for table, options in estimate_gaps.items():
+            alter = sql_text.compose(
+                "views/table_option.sql",
+                schema=config.fdw.target_schema,
+                table=table,
+                verb=sql.SQL("SET" if REMOTE_ESTIMATE_OPTION in options else "ADD"),
+                option=sql.Identifier(REMOTE_ESTIMATE_OPTION),
+                value="true",
+            )
+            params = {**view, "table": table, "option": REMOTE_ESTIMATE_OPTION}
+            out.append((alter, Message("step.pushdown.estimate_action", params)))
+        for option, current in cost_gaps.items():
+            wanted = _number(SERVER_COSTS[option])
+            alter = sql.SQL("ALTER SERVER {} OPTIONS ({} {} {})").format(
+                sql.Identifier(config.fdw.server_name),
+                sql.SQL("SET" if current else "ADD"),
+                sql.Identifier(option),
+                sql.Literal(wanted),
+            )
+            params = {**view, "current": current or "-", "wanted": wanted}
+            out.append((alter, Message(f"step.pushdown.{option}_action", params)))
+        out.append((sql.SQL(NOTIFY_RELOAD), Message("step.views.notify")))
+        return out
+
+    def plan(self, ctx: Any) -> Plan:
         conn = ctx.supabase_conn()
         cfg = self._cfg(ctx)
         plan = Plan(self.id)
         state = self._state(ctx)
-        qualified = sql.SQL("{}.{}").format(
-            sql.Identifier(cfg.schema_name), sql.Identifier(self.view_name)
-        )
-        if state is not None and state["columns"] != self.expected_columns(ctx):
-            # CREATE OR REPLACE cannot drop or rename columns.
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    sql.SQL("DROP VIEW {}").format(qualified).as_string(conn),
-                    Message("step.views.drop", {"view": self.view_name}),
-                )
-            )
-        text = sql_text.render(
-            conn,
-            self.template,
-            view_schema=cfg.schema_name,
-            fdw_schema=ctx.config.fdw.target_schema,
-            security_invoker=cfg.security_invoker,
-        )
-        plan.actions.append(
-            SqlAction("supabase", text, Message("step.views.create", {"view": self.view_name}))
-        )
-        for role in sorted(set(API_ROLES) | set(cfg.grant_to)):
-            verb = (
-                "GRANT SELECT ON {} TO {}" if role in cfg.grant_to else "REVOKE ALL ON {} FROM {}"
-            )
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    sql.SQL(verb).format(qualified, sql.Identifier(role)).as_string(conn),
-                    Message(
-                        "step.views.grant_action"
-                        if role in cfg.grant_to
-                        else "step.views.revoke_action",
-                        {"view": self.view_name, "role": role},
-                    ),
-                )
-            )
-        for table, options in self._fetch_gaps(ctx).items():
-            verb = "SET" if "fetch_size" in options else "ADD"
-            alter = sql.SQL("ALTER FOREIGN TABLE {}.{} OPTIONS ({} fetch_size {})").format(
-                sql.Identifier(ctx.config.fdw.target_schema),
-                sql.Identifier(table),
-                sql.SQL(verb),
-                sql.Literal(str(LOCAL_JOIN_FETCH_SIZE)),
-            )
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    alter.as_string(conn),
-                    Message(
-                        "step.views.fetch_size_action",
-                        {"table": table, "fetch": LOCAL_JOIN_FETCH_SIZE, "view": self.view_name},
-                    ),
-                )
-            )
-        for table, options in self._estimate_gaps(ctx).items():
-            verb = "SET" if REMOTE_ESTIMATE_OPTION in options else "ADD"
-            text = sql_text.render(
-                conn,
-                "views/table_option.sql",
-                schema=ctx.config.fdw.target_schema,
-                table=table,
-                verb=sql.SQL(verb),
-                option=sql.Identifier(REMOTE_ESTIMATE_OPTION),
-                value="true",
-            )
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    text,
-                    Message(
-                        "step.pushdown.estimate_action",
-                        {"table": table, "view": self.view_name, "option": REMOTE_ESTIMATE_OPTION},
-                    ),
-                )
-            )
-        for option, current in self._cost_gaps(ctx).items():
-            text = (
-                sql.SQL("ALTER SERVER {} OPTIONS ({} {} {})")
-                .format(
-                    sql.Identifier(ctx.config.fdw.server_name),
-                    sql.SQL("SET" if current else "ADD"),
-                    sql.Identifier(option),
-                    sql.Literal(_number(SERVER_COSTS[option])),
-                )
-                .as_string(conn)
-            )
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    text,
-                    Message(
-                        f"step.pushdown.{option}_action",
-                        {
-                            "current": current or "-",
-                            "wanted": _number(SERVER_COSTS[option]),
-                            "view": self.view_name,
-                        },
-                    ),
-                )
-            )
-        plan.actions.append(SqlAction("supabase", NOTIFY_RELOAD, Message("step.views.notify")))
+        drop = state is not None and state["columns"] != self.expected_columns(ctx)
+        for statement, description in self.statements(
+            ctx.config,
+            drop=drop,
+            fetch_gaps=self._fetch_gaps(ctx),
+            estimate_gaps=self._estimate_gaps(ctx),
+            cost_gaps=self._cost_gaps(ctx),
+        ):
+            plan.actions.append(SqlAction("supabase", statement.as_string(conn), description))
         if not cfg.security_invoker:
             plan.risks.add(Risk.SECURITY)
             plan.warnings.append(Message("step.views.about_definer"))
