@@ -179,6 +179,71 @@ def test_drift_new_changed_and_vanished_tables(site: dict[str, Any]) -> None:
         ctx.config.fdw.tables = list(RUNBOOK_TABLES)
 
 
+def test_fetch_size_auto_follows_the_measured_round_trip(site: dict[str, Any]) -> None:
+    """fetch_size: auto comes from the last measured round trip and the row width; a measure
+    close to the last one keeps the server as it is (done, no "differs" on every run), a clear
+    change of network re-plans it."""
+    from wizard.latency import recommend_fetch_size
+    from wizard.steps.validate import measurements_path
+
+    bed: TestBed = site["bed"]
+    ctx, runner = site["ctx"], site["runner"]
+    store = measurements_path(ctx.config_path)
+    address = f"{ctx.config.exposure.public_host}:{ctx.config.exposure.public_port}"
+
+    def measured(rtt_ms: float) -> None:  # what validate.latency keeps of its last run
+        network = {"dw_address": address, "rtt_ms": rtt_ms}
+        entry = {"fingerprint": "-", "status": "done", "facts": {"network": network}}
+        store.write_text(json.dumps({"validate.latency": entry}), encoding="utf-8")
+
+    def server_fetch() -> int:
+        with supa_postgres(bed) as supa:
+            options = supa.execute(
+                "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'bluconecta_dw_server'"
+            ).fetchone()[0]
+        return int(next(o.split("=", 1)[1] for o in options if o.startswith("fetch_size=")))
+
+    def server_step() -> Any:
+        return runner.status(["supabase.server"]).outcomes[-1]
+
+    store.unlink(missing_ok=True)
+    try:
+        # Nothing measured yet: a few TCP connects now; loopback is a LAN.
+        first = server_step()
+        auto = first.facts["fetch_auto"]
+        assert first.status is Status.DONE and auto["source"] == "probe"
+        assert auto["rtt_ms"] < 2
+        lan = recommend_fetch_size(0.0, auto["width"])
+        wan = recommend_fetch_size(30.0, auto["width"])
+        assert server_fetch() == lan == 10001 and wan > 2 * lan
+        # A noisy measure just above the LAN threshold keeps the server's value, and says why.
+        measured(3.0)
+        noisy = server_step()
+        assert noisy.status is Status.DONE, [d.render("en") for d in noisy.details]
+        kept = [d for d in noisy.details if d.key == "step.supabase.server.fetch_kept_validate"]
+        assert kept and kept[0].params["fetch"] == lan and kept[0].params["fresh"] == wan
+        # A real WAN: the step differs and apply moves fetch_size only.
+        measured(30.0)
+        moved = server_step()
+        assert moved.status is Status.PENDING
+        changed = [d.params for d in moved.details if d.key == "step.supabase.server.option"]
+        assert changed == [{"option": "fetch_size", "current": str(lan), "wanted": str(wan)}]
+        applied = runner.apply(["supabase.server"], confirm=lambda s, p: True).outcomes[-1]
+        assert applied.status is Status.DONE and applied.changed
+        assert server_fetch() == wan
+        assert "step.supabase.server.fetch_wan_validate" in {d.key for d in server_step().details}
+        # Back down to 1.5 ms: inside the band, kept; 0.3 ms: clearly a LAN again.
+        measured(1.5)
+        assert server_step().status is Status.DONE
+        measured(0.3)
+        assert server_step().status is Status.PENDING
+        assert runner.apply(["supabase.server"], confirm=lambda s, p: True).exit_code == 0
+        assert server_fetch() == lan
+    finally:
+        store.unlink(missing_ok=True)
+        runner.apply(["supabase.server"], confirm=lambda s, p: True)
+
+
 def test_undo_leaves_supabase_as_it_was(site: dict[str, Any]) -> None:
     bed: TestBed = site["bed"]
     report = site["runner"].undo(["supabase", "views"], confirm=lambda s, p: True)

@@ -99,6 +99,7 @@ class Verification:
     readback: bool = False  # read back into a temporary table and matched the digest
     live_removable: int | None = None
     live_matches: bool | None = None  # what the mode would remove now == what the file holds
+    live_mark: tuple[int, int] | None = None  # live_mark() when live_matches was decided
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -223,6 +224,21 @@ def live_removable(conn: Any, mode: str) -> tuple[int, str]:
     names = [c.name for c in columns(conn)]
     with stable_text(conn):
         return digest(conn, names, mode)
+
+
+def live_mark(conn: Any, mode: str) -> tuple[int, int]:
+    """(rows, newest xmin) of what ``mode`` would remove now: a cheap change detector (no
+    content hashing, no sort). Any INSERT or UPDATE gives its row a newer xmin and any DELETE
+    changes the count, so an equal mark means the rows a digest covered are still those rows;
+    a different one (also after VACUUM FREEZE) only means "compute the digest again"."""
+    from psycopg import sql
+
+    row = conn.execute(
+        sql.SQL("SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM {} WHERE {}").format(
+            sql.Identifier(*table_ident()), removal_filter(mode)
+        )
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def count_all(conn: Any) -> int:
@@ -470,7 +486,10 @@ def verify(conn: Any, data_path: Path, *, mode: str | None = None) -> Verificati
         )
     verification.readback = True
     current_mode = mode or manifest.mode
-    live_rows, live_digest = live_removable(conn, current_mode)
+    names = [c.name for c in columns(conn)]
+    with stable_text(conn, snapshot=True):  # the digest and its change mark of one snapshot
+        live_rows, live_digest = digest(conn, names, current_mode)
+        verification.live_mark = live_mark(conn, current_mode)
     verification.live_removable = live_rows
     verification.live_matches = current_mode == manifest.mode and (live_rows, live_digest) == (
         manifest.removable_rows,
@@ -479,16 +498,48 @@ def verify(conn: Any, data_path: Path, *, mode: str | None = None) -> Verificati
     return verification
 
 
-def quick_verify(conn: Any, data_path: Path, *, mode: str) -> Verification:
-    """Checksum, count and the live comparison, without reading the rows back (for check)."""
-    verification, _ = verify_file(data_path)
+def file_stamp(path: Path) -> list[int] | None:
+    """[size, mtime_ns, inode] of a data file: what a check compares instead of hashing it."""
+    try:
+        st = data_path_for(Path(path)).stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def quick_verify(
+    conn: Any,
+    data_path: Path,
+    *,
+    mode: str,
+    stamp: list[int] | None = None,
+    sha256: str | None = None,
+    mark: list[int] | tuple[int, int] | None = None,
+) -> Verification:
+    """Checksum, count and the live comparison, without reading the rows back (for check).
+
+    Bounded at any table size when nothing changed since the full verification: a file whose
+    ``stamp`` (size, mtime, inode) is the one recorded is not hashed again (its recorded
+    ``sha256`` stands), and live rows whose :func:`live_mark` equals the recorded ``mark``
+    are not digested again. Anything different is checked in full."""
+    path = data_path_for(Path(data_path))
+    if stamp is not None and sha256 and file_stamp(path) == list(stamp):
+        manifest = read_manifest(path)
+        verification = Verification(
+            manifest, path, manifest_path_for(path), manifest.rows, manifest.sha256
+        )
+    else:
+        verification, _ = verify_file(path)
     manifest = verification.manifest
-    live_rows, live_digest = live_removable(conn, mode)
+    now = live_mark(conn, mode)
+    verification.live_mark = now
+    if mark is not None and list(now) == list(mark):
+        live_rows, same = now[0], True
+    else:
+        live_rows, live_digest = live_removable(conn, mode)
+        same = (live_rows, live_digest) == (manifest.removable_rows, manifest.removable_digest)
     verification.live_removable = live_rows
-    verification.live_matches = mode == manifest.mode and (live_rows, live_digest) == (
-        manifest.removable_rows,
-        manifest.removable_digest,
-    )
+    verification.live_matches = mode == manifest.mode and same
     return verification
 
 

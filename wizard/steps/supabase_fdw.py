@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard import sql_text
+from wizard import latency, sql_text
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -38,8 +38,6 @@ from wizard.probes import fdw_login_error
 API_ROLES = ("anon", "authenticated", "service_role")
 # What a plan shows (and keeps) where the reader's password goes; apply puts the real one in.
 PASSWORD_PLACEHOLDER = "<reader-password>"  # noqa: S105 - a marker, not a secret
-FETCH_BUDGET_BYTES = 8 * 1024 * 1024  # per batch on a small Supabase instance
-FETCH_MIN, FETCH_MAX = 1000, 50000
 
 
 def run_actions(ctx: Any, step_id: str, plan: Plan, conn: Any) -> ApplyResult:
@@ -137,8 +135,44 @@ class Extension(Step):
 # -- server ---------------------------------------------------------------------------------
 
 
-def auto_fetch_size(ctx: Any) -> tuple[int, int]:
-    """(fetch_size, widest row in bytes): as many rows as fit the batch budget."""
+FETCH_NOTES = {
+    ("lan", "validate"): "step.supabase.server.fetch_lan_validate",
+    ("lan", "probe"): "step.supabase.server.fetch_lan_probe",
+    ("wan", "validate"): "step.supabase.server.fetch_wan_validate",
+    ("wan", "probe"): "step.supabase.server.fetch_wan_probe",
+    ("kept", "validate"): "step.supabase.server.fetch_kept_validate",
+    ("kept", "probe"): "step.supabase.server.fetch_kept_probe",
+}
+
+
+@dataclass(frozen=True)
+class AutoFetch:
+    """What ``fetch_size: auto`` chose and from what."""
+
+    fetch: int
+    width: int  # widest row of the imported tables, bytes (DW statistics; 200 without them)
+    rtt_ms: float | None  # round trip Supabase <-> DW as the wizard last measured it
+    source: str  # "validate" (validate.latency's last measurement) | "probe" | "none"
+    fresh: int  # the plain recommendation for this measure (differs from fetch when kept)
+    current: int | None = None  # the server's value before
+
+    @property
+    def kept(self) -> bool:
+        """The server's value stays although this measure alone would pick another."""
+        return self.fetch == self.current and self.fresh != self.fetch
+
+    def note(self) -> Message:
+        params: dict[str, Any] = {"fetch": self.fetch, "width": self.width}
+        if self.rtt_ms is None:
+            return Message("step.supabase.server.fetch_auto", params)
+        params.update(rtt=round(self.rtt_ms, 1), fresh=self.fresh)
+        lan = self.fetch == latency.recommend_fetch_size(0.0, self.width)
+        kind = "kept" if self.kept else "lan" if lan else "wan"
+        return Message(FETCH_NOTES[kind, self.source], params)
+
+
+def row_width(ctx: Any) -> int:
+    """Widest row of the imported tables in bytes, from the DW's statistics (200 without)."""
     rows = (
         ctx.local_conn()
         .execute(
@@ -148,14 +182,71 @@ def auto_fetch_size(ctx: Any) -> tuple[int, int]:
         )
         .fetchall()
     )
-    widest = max((int(r[1] or 0) for r in rows), default=0) or 200
-    return max(FETCH_MIN, min(FETCH_MAX, FETCH_BUDGET_BYTES // widest)), widest
+    return max((int(r[1] or 0) for r in rows), default=0) or 200
 
 
-def server_options(ctx: Any) -> dict[str, str]:
+def measured_rtt(ctx: Any) -> tuple[float | None, str]:
+    """(round trip in ms, where it comes from): validate.latency's last measurement of this
+    path (kept beside the state file, whatever its age: a round trip does not change when the
+    setup does), else a few TCP connects now (cheap: one round trip each), else unknown."""
+    cfg = ctx.config
+    address = f"{cfg.exposure.public_host}:{cfg.exposure.public_port}"
+    config_path = getattr(ctx, "config_path", None)
+    if config_path is not None:
+        from wizard.steps.validate import _load_measurements
+
+        stored = _load_measurements(config_path).get("validate.latency")
+        net = (stored.get("facts") or {}).get("network") if isinstance(stored, dict) else None
+        if isinstance(net, dict) and net.get("dw_address") == address:
+            value = net.get("rtt_ms")
+            if isinstance(value, int | float) and value >= 0:
+                return float(value), "validate"
+    known = []
+    for host, port in (
+        (cfg.exposure.public_host, cfg.exposure.public_port),
+        (cfg.supabase.host, cfg.supabase.port),
+    ):
+        # The quickest of a few connects: a busy machine only ever adds to a round trip.
+        times = [latency.tcp_rtt_ms(host, port, attempts=1, timeout_s=2.0)[0] for _ in range(3)]
+        if any(t is not None for t in times):
+            known.append(min(t for t in times if t is not None))
+    return (max(known), "probe") if known else (None, "none")
+
+
+def auto_fetch_size(ctx: Any, current: int | None = None) -> AutoFetch:
+    """fetch_size for ``fetch_size: auto``: from the round trip and the row width
+    (:func:`wizard.latency.recommend_fetch_size`), kept at ``current`` (the server's value)
+    while a new measure stays within the hysteresis band
+    (:func:`wizard.latency.settled_fetch_size`), so that a noisy round trip does not make the
+    server "differ" on every run. Round trip unknown: the batch budget (the WAN choice)."""
+    width = row_width(ctx)
+    rtt, source = measured_rtt(ctx)
+    if rtt is None:
+        fetch = latency.recommend_fetch_size(latency.LAN_RTT_MS * 10, width)
+        return AutoFetch(fetch, width, None, source, fetch)
+    fresh = latency.recommend_fetch_size(rtt, width)
+    fetch = latency.settled_fetch_size(current, rtt, width)
+    return AutoFetch(fetch, width, rtt, source, fresh, current)
+
+
+def _current_fetch(options: dict[str, str] | None) -> int | None:
+    try:
+        return int((options or {})["fetch_size"])
+    except (KeyError, ValueError):
+        return None
+
+
+def server_options(
+    ctx: Any, current: dict[str, str] | None = None, auto: AutoFetch | None = None
+) -> dict[str, str]:
+    """The options the server should have; ``current`` (its options now) lets an automatic
+    fetch_size keep its value within the hysteresis band."""
     cfg = ctx.config
     fdw = cfg.fdw
-    fetch = fdw.fetch_size if fdw.fetch_size != "auto" else auto_fetch_size(ctx)[0]
+    if fdw.fetch_size != "auto":
+        fetch = fdw.fetch_size
+    else:
+        fetch = (auto or auto_fetch_size(ctx, _current_fetch(current))).fetch
     tls = cfg.exposure.tls.enabled and cfg.exposure.hba_connection_type == "hostssl"
     return {
         "host": cfg.exposure.public_host,
@@ -201,7 +292,7 @@ class Server(Step):
         "fdw.tcp_user_timeout_ms",
     )
 
-    def _diff(self, ctx: Any) -> tuple[dict[str, str], dict[str, str] | None]:
+    def _diff(self, ctx: Any) -> tuple[dict[str, str], dict[str, str] | None, AutoFetch | None]:
         conn = ctx.supabase_conn()
         name = ctx.config.fdw.server_name
         existing = current_server(conn, name)
@@ -210,10 +301,14 @@ class Server(Step):
                 Message("step.supabase.server.other_wrapper", {"name": name, "fdw": existing[0]}),
                 Message("step.supabase.server.other_wrapper.fix"),
             )
-        return server_options(ctx), existing[1] if existing else None
+        current = existing[1] if existing else None
+        auto = None
+        if ctx.config.fdw.fetch_size == "auto":
+            auto = auto_fetch_size(ctx, _current_fetch(current))
+        return server_options(ctx, current, auto), current, auto
 
     def check(self, ctx: Any) -> CheckResult:
-        wanted, current = self._diff(ctx)
+        wanted, current, auto = self._diff(ctx)
         name = ctx.config.fdw.server_name
         if current is None:
             return CheckResult(
@@ -227,9 +322,22 @@ class Server(Step):
             for k, v in wanted.items()
             if current.get(k) != v
         ]
-        if details:
+        facts: dict[str, Any] = {"options": wanted}
+        if auto is not None:
+            details.append(auto.note())
+            facts["fetch_auto"] = {
+                "rtt_ms": auto.rtt_ms,
+                "source": auto.source,
+                "width": auto.width,
+                "recommended": auto.fresh,
+                "kept": auto.kept,
+            }
+        if any(current.get(k) != v for k, v in wanted.items()):
             return CheckResult(
-                Status.PENDING, Message("step.supabase.server.differs", {"name": name}), details
+                Status.PENDING,
+                Message("step.supabase.server.differs", {"name": name}),
+                details,
+                facts,
             )
         return CheckResult(
             Status.DONE,
@@ -243,23 +351,19 @@ class Server(Step):
                     "fetch_size": wanted["fetch_size"],
                 },
             ),
-            facts={"options": wanted},
+            details,
+            facts=facts,
         )
 
     def plan(self, ctx: Any) -> Plan:
         from psycopg import sql
 
         conn = ctx.supabase_conn()
-        wanted, current = self._diff(ctx)
+        wanted, current, auto = self._diff(ctx)
         name = ctx.config.fdw.server_name
         plan = Plan(self.id)
-        if ctx.config.fdw.fetch_size == "auto":
-            fetch, widest = auto_fetch_size(ctx)
-            plan.actions.append(
-                NoteAction(
-                    Message("step.supabase.server.fetch_auto", {"fetch": fetch, "width": widest})
-                )
-            )
+        if auto is not None:
+            plan.actions.append(NoteAction(auto.note()))
         if wanted["sslmode"] != "require":
             plan.warnings.append(Message("step.supabase.server.no_tls"))
         if current is None:
