@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
-from screens.symbols import CHECKING, RUNNING, SYMBOL, UNKNOWN, status_label
+from screens.symbols import CHECKING, NA_MARK, RUNNING, SYMBOL, UNKNOWN, status_label, symbol
 from wizard.engine import Event, Status
 from wizard.i18n import t
 
@@ -126,8 +126,6 @@ class ChecklistScreen(WizardScreen):
 
     def _widths(self) -> tuple[int, int]:
         """(status column, step column) for the table's current width."""
-        from screens.symbols import SYMBOL
-
         table = self.query_one("#steps", DataTable)
         status_width = max(len(status_label(s)) for s in SYMBOL)
         # border 2, scrollbar 1, one cell of padding on each side of both columns
@@ -175,8 +173,8 @@ class ChecklistScreen(WizardScreen):
             members = [s.id for s in self.wapp.steps if s.phase == phase]
             statuses = [self.wapp.status_of(s) for s in members]
             done = sum(1 for s in statuses if s in SETTLED)
-            symbol = SYMBOL.get(phase_status(statuses), "[??]")
-            table.update_cell(key, "status", Text(f"{symbol} {done}/{len(members)}", style="bold"))
+            mark = symbol(phase_status(statuses))
+            table.update_cell(key, "status", Text(f"{mark} {done}/{len(members)}", style="bold"))
             table.update_cell(key, "step", self._title(key))
         elif key.startswith("missing:"):
             table.update_cell(key, "status", "")
@@ -194,10 +192,9 @@ class ChecklistScreen(WizardScreen):
             done = sum(1 for s in statuses if s in SETTLED)
             label = phase_label(phase)[:16]
             if members:
-                symbol = SYMBOL.get(phase_status(statuses), "[??]")
-                line = f"{label:<16} {done:>2}/{len(members):<2} {symbol}"
+                line = f"{label:<16} {done:>2}/{len(members):<2} {symbol(phase_status(statuses))}"
             else:
-                line = f"{label:<16}  -/-  [na]"
+                line = f"{label:<16}  -/-  {NA_MARK}"
             text.append(line + "\n")
         self.query_one("#progress", Static).update(text)
 
@@ -310,7 +307,7 @@ class ChecklistScreen(WizardScreen):
             self.action_apply_phase()
             return
         step = self.wapp.step(step_id)
-        if step is not None and hasattr(step, "confirm"):
+        if step is not None and step.manual:
             self.open_step(step_id)  # a manual step: the detail shows what to do and Confirm
             return
         self.wapp.run_apply([step_id])
@@ -319,8 +316,8 @@ class ChecklistScreen(WizardScreen):
         """The steps the wizard can do itself. Cached statuses are not trusted here: an
         earlier step may have made a later one pending again (local.reload after the file
         edits), and applying a step that is done changes nothing."""
-        app = self.wapp
-        return [s for s in step_ids if not hasattr(app.step(s), "confirm")]
+        steps = [self.wapp.step(s) for s in step_ids]
+        return [s.id for s in steps if s is not None and not s.manual]
 
     def action_apply_phase(self) -> None:
         phase = self.current_phase()

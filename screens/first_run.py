@@ -5,7 +5,7 @@ the YAML)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -17,25 +17,39 @@ from textual.widgets import Checkbox, Input, Static
 from textual.worker import Worker, WorkerState
 
 from screens.common import WizardScreen, say
+from screens.symbols import ERROR_MARK
 from wizard.i18n import Message, t
 
-# (config key or "secret:<name>", kind)
-FIELDS: tuple[tuple[str, str], ...] = (
-    ("local.host", "text"),
-    ("local.port", "int"),
-    ("local.database", "text"),
-    ("local.superuser", "text"),
-    ("secret:local-superuser", "password"),
-    ("supabase.host", "text"),
-    ("supabase.port", "int"),
-    ("supabase.user", "text"),
-    ("secret:supabase-db", "password"),
-    ("exposure.public_host", "text"),
-    ("exposure.public_port", "int"),
-    ("exposure.allowed_cidrs", "list"),
-    ("exposure.acknowledge_open_to_internet", "bool"),
-)
-REQUIRED = ("supabase.host", "exposure.public_host")
+if TYPE_CHECKING:
+    from wizard.engine import Step
+
+# The form's widget for each kind of config value (wizard.config_edit.field_spec).
+FORM_KIND = {"bool": "bool", "int": "int", "int_or_auto": "int", "list": "list"}
+
+
+def form_fields(steps: list[Step]) -> list[tuple[str, str]]:
+    """(config key or "secret:<name>", kind): what the steps say a new site must give, in
+    checklist order, each step's secrets after its keys."""
+    from wizard.config_edit import field_spec
+
+    fields: list[tuple[str, str]] = []
+    for step in steps:
+        if not step.first_run_keys:
+            continue
+        for key in step.first_run_keys:
+            if all(key != known for known, _ in fields):
+                fields.append((key, FORM_KIND.get(field_spec(key).kind, "text")))
+        fields += [("secret:" + name, "password") for name in step.secret_keys]
+    return fields
+
+
+def required_keys(fields: list[tuple[str, str]]) -> list[str]:
+    """The text fields without a default: nothing works until the operator fills them."""
+    from wizard.config import Config
+    from wizard.config_edit import get_path
+
+    defaults = Config().model_dump(mode="json", by_alias=True)
+    return [key for key, kind in fields if kind == "text" and get_path(defaults, key) == ""]
 
 
 def field_id(key: str) -> str:
@@ -80,15 +94,19 @@ class FirstRunScreen(WizardScreen):
         self.errors: dict[str, list[Message]] = {}
         self.general: list[Message] = []
         self.secret_problems: dict[str, str] = {}
+        self.fields: list[tuple[str, str]] = []
+        self.required: list[str] = []
 
     def compose(self) -> ComposeResult:
         from wizard.config import Config
 
         base = self.wapp.config or Config()
+        self.fields = form_fields(self.wapp.steps)
+        self.required = required_keys(self.fields)
         yield Static(markup=False, id="title", classes="title")
         with VerticalScroll(id="form"):
             yield Static(markup=False, id="intro")
-            for key, kind in FIELDS:
+            for key, kind in self.fields:
                 fid = field_id(key)
                 yield Static(markup=False, id=fid + "-label", classes="label")
                 if kind == "bool":
@@ -105,7 +123,7 @@ class FirstRunScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.refresh_texts()
-        self.query_one("#" + field_id(FIELDS[0][0]), Input).focus()
+        self.query_one("#" + field_id(self.fields[0][0]), Input).focus()
 
     def refresh_texts(self) -> None:
         super().refresh_texts()
@@ -113,7 +131,7 @@ class FirstRunScreen(WizardScreen):
             t("tui.form.title", path=str(self.wapp.config_path))
         )
         self.query_one("#intro", Static).update(t("tui.form.intro"))
-        for key, _kind in FIELDS:
+        for key, _kind in self.fields:
             fid = field_id(key)
             label_key = "tui.form." + key.replace("secret:", "secret.")
             self.query_one("#" + fid + "-label", Static).update(
@@ -128,23 +146,15 @@ class FirstRunScreen(WizardScreen):
     def form_data(self) -> dict[str, Any]:
         """The nested YAML mapping the form describes (passwords excluded)."""
         from wizard.config import Config
+        from wizard.config_edit import value_from_text
 
         data: dict[str, Any] = (self.wapp.config or Config()).model_dump(mode="json", by_alias=True)
-        for key, kind in FIELDS:
+        for key, kind in self.fields:
             if kind == "password":
                 continue
             widget = self.query_one("#" + field_id(key))
-            value: Any
-            if kind == "bool":
-                value = bool(widget.value)  # type: ignore[attr-defined]
-            else:
-                raw = str(widget.value).strip()  # type: ignore[attr-defined]
-                if kind == "int":
-                    value = int(raw) if raw.lstrip("-").isdigit() else raw
-                elif kind == "list":
-                    value = [p.strip() for p in raw.split(",") if p.strip()]
-                else:
-                    value = raw
+            raw = widget.value  # type: ignore[attr-defined]
+            value = value_from_text(kind, bool(raw) if kind == "bool" else raw)
             section, name = key.split(".", 1)
             data.setdefault(section, {})[name] = value
         return data
@@ -152,6 +162,7 @@ class FirstRunScreen(WizardScreen):
     def validate_form(self) -> Any:
         """The Config, or None after showing each engine message under its field."""
         from wizard.config import ConfigError, parse_config
+        from wizard.config_edit import get_path
 
         self.errors = {}
         self.general = []
@@ -162,33 +173,32 @@ class FirstRunScreen(WizardScreen):
 
             config = parse_config(yaml.safe_dump(data, sort_keys=False), self.wapp.config_path)
         except ConfigError as exc:
-            keys = {k for k, _ in FIELDS}
+            keys = {k for k, _ in self.fields}
             for message in exc.messages:
                 where = str(message.params.get("key", "")).split("[", 1)[0]
                 if where in keys:
                     self.errors.setdefault(where, []).append(message)
                 else:
                     self.general.append(message)
-        for key in REQUIRED:
-            section, name = key.split(".", 1)
-            if not str(data.get(section, {}).get(name, "")).strip():
+        for key in self.required:
+            if not str(get_path(data, key) or "").strip():
                 self.errors.setdefault(key, []).append(Message("tui.form.required", {"key": key}))
         self._render_errors()
         return config if not self.errors and not self.general else None
 
     def _render_errors(self) -> None:
-        for key, _kind in FIELDS:
+        for key, _kind in self.fields:
             fid = field_id(key)
             messages = [say(m) for m in self.errors.get(key, [])]
             if key in self.secret_problems:
                 messages.append(self.secret_problems[key])
             box = self.query_one("#" + fid + "-error", Static)
-            box.update("\n".join("[XX] " + m for m in messages))
+            box.update("\n".join(f"{ERROR_MARK} {m}" for m in messages))
             box.display = bool(messages)
             widget = self.query_one("#" + fid)
             widget.set_class(bool(self.errors.get(key)), "-invalid")
         general = self.query_one("#general", Static)
-        general.update("\n".join("[XX] " + say(m) for m in self.general))
+        general.update("\n".join(f"{ERROR_MARK} {say(m)}" for m in self.general))
         general.display = bool(self.general)
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -207,7 +217,7 @@ class FirstRunScreen(WizardScreen):
             self.notify(t("tui.form.fix_errors"), severity="error")
             return
         secrets: dict[str, str] = {}
-        for key, kind in FIELDS:
+        for key, kind in self.fields:
             if kind == "password":
                 widget = self.query_one("#" + field_id(key), Input)
                 if widget.value:

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
 from screens.plan_view import plan_text
-from screens.step_settings import STEP_KEYS, SettingsPanel
+from screens.step_settings import SettingsPanel
 from wizard.engine import Event, Plan, Risk, Status
 from wizard.i18n import t
 
@@ -42,11 +42,13 @@ class StepDetailScreen(WizardScreen):
 
     @property
     def has_settings(self) -> bool:
-        return bool(STEP_KEYS.get(self.step_id))
+        step = self.wapp.step(self.step_id)
+        return step is not None and bool(step.settings_keys)
 
     @property
     def manual(self) -> bool:
-        return hasattr(self.wapp.step(self.step_id), "confirm")
+        step = self.wapp.step(self.step_id)
+        return step is not None and step.manual
 
     @property
     def KEYS(self) -> list[tuple[str, str]]:  # type: ignore[override]
@@ -70,8 +72,9 @@ class StepDetailScreen(WizardScreen):
         with VerticalScroll(id="body"):
             yield Static(markup=False, id="help", classes="panel")
             yield Static(markup=False, id="state", classes="panel")
-            if self.has_settings:
-                yield SettingsPanel(self.step_id, id="settings", classes="panel")
+            step = self.wapp.step(self.step_id)
+            if step is not None and step.settings_keys:
+                yield SettingsPanel(step, id="settings", classes="panel")
             yield Static(markup=False, id="plan", classes="panel")
         yield LiveLog(id="log")
         yield self.key_bar()

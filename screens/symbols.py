@@ -10,18 +10,32 @@ UNKNOWN = "unknown"
 RUNNING = "running"
 CHECKING = "checking"  # the last action may have changed it: being re-checked
 
+# The markers every screen puts before a line. Every screen takes them from here.
+OK_MARK = "[OK]"  # done, or a check that passed
+PENDING_MARK = "[..]"  # still to do / waiting
+ERROR_MARK = "[XX]"  # failed, or an error under a field
+WARN_MARK = "[!!]"  # a risk, a warning, a manual task
+NA_MARK = "[na]"  # does not apply
+UNKNOWN_MARK = "[??]"  # a status this table does not know
+
 SYMBOL: dict[str, str] = {
-    Status.DONE.value: "[OK]",
-    Status.PENDING.value: "[..]",
-    Status.FAILED.value: "[XX]",
+    Status.DONE.value: OK_MARK,
+    Status.PENDING.value: PENDING_MARK,
+    Status.FAILED.value: ERROR_MARK,
     Status.BLOCKED.value: "[--]",
-    Status.MANUAL.value: "[!!]",
-    Status.NOT_APPLICABLE.value: "[na]",
+    Status.MANUAL.value: WARN_MARK,
+    Status.NOT_APPLICABLE.value: NA_MARK,
     Status.SKIPPED.value: "[>>]",
     UNKNOWN: "[  ]",
     RUNNING: "[**]",
     CHECKING: "[~~]",
 }
+
+
+def symbol(status: str) -> str:
+    """The marker of a status (a phase's, a step's, a pseudo-status)."""
+    return SYMBOL.get(status, UNKNOWN_MARK)
+
 
 # Rich style per status (an extra hint only: the symbol and the word carry the meaning).
 STYLE: dict[str, str] = {
@@ -50,4 +64,4 @@ def status_word(status: str) -> str:
 
 def status_label(status: str) -> str:
     """``[OK] done`` — the symbol and the word, in the current language."""
-    return f"{SYMBOL.get(status, '[??]')} {status_word(status)}"
+    return f"{symbol(status)} {status_word(status)}"

@@ -52,7 +52,7 @@ class WriteFile(Step):
         self.requires = requires  # type: ignore[misc]
         self.name = name
         self.content = content.encode()
-        self.risks: set[Risk] = set()
+        self.plan_risks: set[Risk] = set()
 
     def path(self, ctx: Ctx) -> Path:
         return ctx.root / self.name
@@ -67,7 +67,7 @@ class WriteFile(Step):
         path = self.path(ctx)
         before = path.read_bytes() if path.exists() else None
         edit = FileEdit(path, before, self.content, Message("engine.would_change"))
-        return Plan(self.id, [edit], risks=set(self.risks))
+        return Plan(self.id, [edit], risks=set(self.plan_risks))
 
     def apply(self, ctx: Ctx, plan: Plan) -> ApplyResult:
         edit = plan.actions[0]
@@ -194,7 +194,7 @@ def test_order_follows_prerequisites_then_checklist() -> None:
 
 def test_risky_plan_needs_confirmation(tmp_path: Path) -> None:
     step = WriteFile("local.reload", "pid", "restart\n")
-    step.risks = {Risk.RESTART}
+    step.plan_risks = {Risk.RESTART}
     asked: list[str] = []
 
     def decline(s: Step, plan: Plan) -> bool:
@@ -284,3 +284,56 @@ def test_undo_in_reverse_and_not_undoable_is_reported(tmp_path: Path) -> None:
     assert not (tmp_path / "a").exists() and (tmp_path / "b").exists()
     with pytest.raises(NotUndoable):
         WriteFile("x", "x", "").undo(Ctx(tmp_path))
+
+
+class Chore(Step):
+    """A manual step: only the operator's word makes it done."""
+
+    id = "app.chore"
+    phase = "app"
+    manual = True
+
+    def check(self, ctx: Any) -> CheckResult:
+        return CheckResult(Status.MANUAL, Message("engine.would_change"))
+
+    def confirm(self, ctx: Any) -> ApplyResult:
+        return ApplyResult([Message("engine.confirmed")])
+
+
+def test_only_a_step_declared_manual_can_be_confirmed(tmp_path: Path) -> None:
+    steps: list[Step] = [Chore(), WriteFile("local.a", "a", "a\n")]
+    report = make_runner(tmp_path, steps).confirm_manual(["app.chore"])
+    assert [(o.step_id, o.status, o.changed) for o in report.outcomes] == [
+        ("app.chore", Status.DONE, True)
+    ]
+    with pytest.raises(UnknownStep):
+        make_runner(tmp_path, steps).confirm_manual(["local.a"])
+    assert not (tmp_path / "a").exists()
+
+
+def test_each_step_declares_the_risks_its_plans_carry() -> None:
+    """The confirmation a step's plan asks for is on its declaration too (what the drivers
+    read before any plan exists): every ``Risk.X`` a step class names is in its ``risks``."""
+    import inspect
+    import re
+
+    from wizard.steps import all_steps
+
+    for step in all_steps():
+        named: set[str] = set()
+        for cls in type(step).__mro__:
+            if cls is Step or not issubclass(cls, Step):
+                continue
+            named |= set(re.findall(r"\bRisk\.([A-Z]+)\b", inspect.getsource(cls)))
+        declared = {risk.name for risk in step.risks}
+        declared |= {risk.risk.name for risk in step.setting_risks}
+        assert named <= declared, (step.id, named - declared)
+
+
+def test_manual_steps_are_declared_not_guessed() -> None:
+    from wizard.steps import all_steps
+
+    manual = [s.id for s in all_steps() if s.manual]
+    assert manual == ["app.hooks", "app.sync-flag", "app.etl", "app.dashboards"]
+    assert all(type(s).confirm is not Step.confirm for s in all_steps() if s.manual)
+    assert all(type(s).confirm is Step.confirm for s in all_steps() if not s.manual)

@@ -17,18 +17,11 @@ from textual.widgets import Input, Select, Switch
 from screens.app import WizardApp
 from screens.confirm import ConfirmScreen
 from screens.step_detail import StepDetailScreen
-from screens.step_settings import (
-    STEP_KEYS,
-    SettingsPanel,
-    UnsafeEdit,
-    all_keys,
-    apply_edit,
-    field_spec,
-    label_key,
-    widget_id,
-)
+from screens.step_settings import SettingsPanel, label_key, widget_id
 from tests.tui_helpers import screen_text
 from wizard.config import Config, load_config, save_config, template_text
+from wizard.config_edit import UnsafeEdit, field_spec
+from wizard.config_edit import set_value as apply_edit
 from wizard.i18n import Message, catalog, current_language, set_language
 from wizard.platform.elevation import Elevation
 from wizard.sandbox import sandbox_config
@@ -310,14 +303,37 @@ def load_tables(text: str) -> list[str]:
     return parse_config(text, Path("x.yaml")).fdw.tables
 
 
-def test_every_mapped_key_and_step_exists_with_descriptions_in_both_languages() -> None:
-    ids = {step.id for step in all_steps()}
-    assert set(STEP_KEYS) <= ids
-    for key in all_keys():
+def test_every_declared_key_exists_with_descriptions_in_both_languages() -> None:
+    keys = {key for step in all_steps() for key in step.settings_keys}
+    assert len(keys) > 30
+    for key in keys:
         spec = field_spec(key)
         assert catalog("en")[label_key(key)] == spec.description  # the model is the source
         assert catalog("pt-BR")[label_key(key)]
         assert "secret" not in spec.kind
+
+
+def test_declared_risks_are_the_steps_own_and_agree_between_steps() -> None:
+    """A riskier value is declared by the steps that show the key, the same way in each (the
+    firewall warns about 0.0.0.0/0 as pg_hba does), and its note exists in both languages."""
+    notes: dict[str, set[str]] = {}
+    for step in all_steps():
+        for risk in step.setting_risks:
+            assert risk.key in step.settings_keys, (step.id, risk.key)
+            for lang in ("en", "pt-BR"):
+                assert catalog(lang)["tui.settings.warn." + risk.note]
+        for key in step.settings_keys:
+            declared = {r.note for r in step.setting_risks if r.key == key}
+            assert notes.setdefault(key, declared) == declared, (step.id, key)
+
+
+def test_first_run_keys_are_settings_and_secrets_are_ones_the_sandbox_provides() -> None:
+    from wizard.sandbox import _SECRET_MAP, API_SECRETS
+
+    provided = {*_SECRET_MAP.values(), *API_SECRETS, "reader"}
+    for step in all_steps():
+        assert set(step.first_run_keys) <= set(step.settings_keys), step.id
+        assert set(step.secret_keys) <= provided, step.id
 
 
 def test_choice_from_the_keyboard_warns_and_apply_waits_for_save(tmp_path: Path) -> None:

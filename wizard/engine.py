@@ -1,4 +1,6 @@
-"""The step engine: the Step contract, Plans, Outcomes and the Runner.
+"""The step engine: the Step contract (what a checklist item declares and does) and the Runner.
+Plans and their actions live in :mod:`wizard.plan`, run outcomes in :mod:`wizard.outcome`; both
+are re-exported here.
 
 A Step reads the world in ``check``, says what it would change in ``plan``, does exactly that
 in ``apply``, proves it from outside in ``verify`` and, where possible, reverses it in ``undo``.
