@@ -276,6 +276,40 @@ def test_a_row_added_after_the_backup_makes_dedupe_refuse(
     assert rows(site) == before
 
 
+def test_status_reuses_the_verified_backup_until_a_row_or_the_file_changes(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check stays bounded at any table size: with nothing changed since the backup was
+    verified it neither hashes the file nor digests the rows again; an edited row (same count)
+    or a touched file is seen at once."""
+    make_backup(site)
+    calls: list[str] = []
+    real_file, real_live = backup.verify_file, backup.live_removable
+
+    def spy_file(path: Path) -> Any:
+        calls.append("file")
+        return real_file(path)
+
+    def spy_live(conn: Any, mode: str) -> Any:
+        calls.append("digest")
+        return real_live(conn, mode)
+
+    monkeypatch.setattr(backup, "verify_file", spy_file)
+    monkeypatch.setattr(backup, "live_removable", spy_live)
+    checked = site["runner"].status(["cleanup.backup", "cleanup.report"]).outcomes
+    assert [o.status for o in checked] == [Status.DONE, Status.PENDING]
+    assert checked[0].message.key == "step.cleanup.backup.ok" and calls == []
+
+    with admin(site) as conn:  # same number of rows, different content
+        conn.execute(
+            "UPDATE public.clientes SET razao_social = razao_social || ' (editado)'"
+            " WHERE id = (SELECT id FROM public.clientes WHERE origem = %s ORDER BY id LIMIT 1)",
+            [BI],
+        )
+    stale = site["runner"].status(["cleanup.backup"]).outcomes[-1]
+    assert stale.message.key == "step.cleanup.backup.stale" and calls == ["digest"]
+
+
 def test_a_row_committed_while_waiting_for_the_lock_rolls_back(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,8 +20,8 @@ from tests.test_supabase_standin import (  # app_bed: the shared fixture
 from wizard.config import Config
 from wizard.engine import RunReport, Status, Step
 from wizard.session import open_session
-from wizard.steps import app, prereq
 from wizard.standin import StandIn
+from wizard.steps import app, prereq
 
 pytestmark = pytest.mark.clusters
 
@@ -98,6 +98,37 @@ def test_secure_default_reads_the_views_and_explains_bi(
     assert "padrão seguro" in rendered(rest, "pt-BR")
     dumped = json.dumps(report.to_json())
     assert bed.anon not in dumped and bed.service not in dumped
+
+
+def test_status_reads_a_few_rows_and_validate_the_hooks_whole_read(
+    bed: Bed, env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A check does not grow with the warehouse: it reads a few rows per view and key (same
+    path, grants and DW login); `fdw-wizard validate` (fresh measurements) reads the hook's
+    10,000 rows and judges their time."""
+    from wizard.supabase_api import APP_READ_LIMIT
+
+    _, by_id = status(make_config(bed), tmp_path)
+    rest = by_id["app.rest-check"]
+    assert rest.status is Status.DONE, rendered(rest)
+    ok = [r for r in rest.facts["reads"] if r["ok"]]
+    assert ok and all(r["limit"] == app.CHECK_READ_LIMIT for r in rest.facts["reads"])
+    assert all(0 < r["rows"] <= app.CHECK_READ_LIMIT for r in ok)
+    assert "app.rest.sampled" in [m.key for m in rest.details]
+    assert "fdw-wizard validate" in rendered(rest)
+
+    ctx, runner = open_session(make_config(bed), tmp_path / "fdw-wizard.yaml", steps=steps())
+    ctx.fresh_measurements = True  # what `fdw-wizard validate` sets
+    try:
+        full = {o.step_id: o for o in runner.status(["app.rest-check"]).outcomes}
+    finally:
+        ctx.close()
+    rest = full["app.rest-check"]
+    assert rest.status is Status.DONE, rendered(rest)
+    ok = [r for r in rest.facts["reads"] if r["ok"]]
+    assert ok and all(r["limit"] == APP_READ_LIMIT for r in rest.facts["reads"])
+    assert max(r["rows"] for r in ok) > app.CHECK_READ_LIMIT
+    assert "app.rest.sampled" not in [m.key for m in rest.details]
 
 
 def test_public_mode_reads_the_foreign_tables_and_warns(
