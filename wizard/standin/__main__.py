@@ -2,6 +2,6 @@
 
 import sys
 
-from wizard.standin import main
+from wizard.standin.cli import main
 
 sys.exit(main())
