@@ -20,8 +20,7 @@ from screens.step_detail import StepDetailScreen
 from screens.step_settings import SettingsPanel, label_key, widget_id
 from tests.tui_helpers import screen_text
 from wizard.config import Config, load_config, save_config, template_text
-from wizard.config_edit import UnsafeEdit, field_spec
-from wizard.config_edit import set_value as apply_edit
+from wizard.config_edit import UnsafeEdit, field_spec, set_value
 from wizard.i18n import Message, catalog, current_language, set_language
 from wizard.platform.elevation import Elevation
 from wizard.sandbox import sandbox_config
@@ -276,7 +275,7 @@ def test_layout_the_form_cannot_edit_is_read_only_with_the_path(tmp_path: Path) 
     text = template_text().replace("  host: 127.0.0.1\n", '  host: "127.0.0.1 #x"\n', 1)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(UnsafeEdit):
-        apply_edit(text, "local.host", "localhost")
+        set_value(text, "local.host", "localhost")
 
     async def scenario(app: WizardApp, pilot: Pilot[Any]) -> None:
         panel = app.screen.query_one(SettingsPanel)
@@ -292,7 +291,7 @@ def test_block_lists_stay_block_lists() -> None:
     from wizard.config import dump_config
 
     text = dump_config(Config())
-    new = apply_edit(text, "fdw.tables", ["dim_clientes", "dim_frota"])
+    new = set_value(text, "fdw.tables", ["dim_clientes", "dim_frota"])
     assert "  tables:\n  - dim_clientes\n  - dim_frota\n" in new
     assert load_tables(new) == ["dim_clientes", "dim_frota"]
 
@@ -355,3 +354,27 @@ def test_choice_from_the_keyboard_warns_and_apply_waits_for_save(tmp_path: Path)
         assert 'mode: "truncate"    # delete-bi-rows' in path.read_text(encoding="utf-8")
 
     run(path, "cleanup.dedupe", scenario)
+
+
+def test_one_editor_for_cli_and_tui_keeps_quotes_comments_and_line_ends() -> None:
+    """wizard.config_edit serves `secrets set` (update_section) and this panel (set_value):
+    the same quoting, the same refusal of a '#' inside quotes, CRLF kept."""
+    from wizard.config_edit import update_section
+    from wizard.engine import StepError
+
+    text = template_text()
+    escaped = text.replace("  service: auto", '  service: "my \\"pg\\" svc"  # note', 1)
+    assert escaped != text
+    for new in (
+        set_value(escaped, "local.service", "pg15"),
+        update_section(escaped, "local", {"service": "pg15"}),
+    ):
+        assert '  service: "pg15"  # note' in new
+    hashed = text.replace("  host: 127.0.0.1\n", '  host: "127.0.0.1 #x"\n', 1)
+    with pytest.raises(StepError) as refused:
+        update_section(hashed, "local", {"host": "localhost"})
+    assert refused.value.message.key == "config.err.hand_edit"
+    crlf = text.replace("\n", "\r\n")
+    new = set_value(crlf, "exposure.tls.enabled", False)
+    assert "\r\n" in new and "\n" not in new.replace("\r\n", "")
+    assert len(lines_changed(crlf, new)) == 2
