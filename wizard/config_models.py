@@ -36,6 +36,7 @@ from wizard.config_rules import (
     Port,
     PortOrAuto,
     PublicHost,
+    bounded_int,
     check_identifier,
     public_addresses,
     public_share,
@@ -89,12 +90,8 @@ class ReaderConfig(_Model):
             "FOR this role so new tables stay readable. `auto` = owner of the existing tables."
         ),
     )
-    connection_limit: int = Field(
-        20,
-        ge=1,
-        le=1000,
-        strict=True,
-        description="CONNECTION LIMIT of the role (protects the DW).",
+    connection_limit: int = bounded_int(
+        20, 1, 1000, "CONNECTION LIMIT of the role (protects the DW)."
     )
 
 
@@ -276,25 +273,18 @@ class FdwConfig(_Model):
         "auto",
         description="Rows per round trip; `auto` picks it from the measured latency and row width.",
     )
-    connect_timeout_s: int = Field(
+    connect_timeout_s: int = bounded_int(
+        3, 1, 120, "libpq connect_timeout: how fast an offline DW fails."
+    )
+    keepalives_idle_s: int = bounded_int(30, 1, 7200, "TCP keepalive idle time.")
+    tcp_user_timeout_ms: int = bounded_int(
+        15000, 0, 600000, "libpq tcp_user_timeout (0 = OS default)."
+    )
+    api_read_bound_s: int = bounded_int(
         3,
-        ge=1,
-        le=120,
-        strict=True,
-        description="libpq connect_timeout: how fast an offline DW fails.",
-    )
-    keepalives_idle_s: int = Field(
-        30, ge=1, le=7200, strict=True, description="TCP keepalive idle time."
-    )
-    tcp_user_timeout_ms: int = Field(
-        15000, ge=0, le=600000, strict=True, description="libpq tcp_user_timeout (0 = OS default)."
-    )
-    api_read_bound_s: int = Field(
-        3,
-        ge=1,
-        le=7,
-        strict=True,
-        description=(
+        1,
+        7,
+        (
             "Seconds within which an API read of the BI views ends, even with the DW hung "
             "(supabase.read-bound; below authenticated's 8 s so the app's fallback gets its turn)."
         ),
@@ -352,12 +342,8 @@ class FallbackConfig(_Model):
     """The Storage JSON fallback the app keeps using when the FDW is down."""
 
     bucket: str = Field(runbook.RUNBOOK_BUCKET, description="Storage bucket.")
-    max_age_hours: int = Field(
-        24,
-        ge=1,
-        le=24 * 30,
-        strict=True,
-        description="A fallback file older than this is reported stale.",
+    max_age_hours: int = bounded_int(
+        24, 1, 24 * 30, "A fallback file older than this is reported stale."
     )
 
     @field_validator("bucket")
@@ -371,29 +357,21 @@ class FallbackConfig(_Model):
 class ValidationConfig(_Model):
     """Targets of the runbook's Phase 4 (Validação)."""
 
-    latency_target_ms: int = Field(
-        runbook.RUNBOOK_LATENCY_TARGET_MS,
-        ge=1,
-        le=60000,
-        strict=True,
-        description="Latency goal per read.",
+    latency_target_ms: int = bounded_int(
+        runbook.RUNBOOK_LATENCY_TARGET_MS, 1, 60000, "Latency goal per read."
     )
-    samples: int = Field(
-        5, ge=1, le=1000, strict=True, description="Repetitions of each measured read."
-    )
-    monitor_window_hours: int = Field(
+    samples: int = bounded_int(5, 1, 1000, "Repetitions of each measured read.")
+    monitor_window_hours: int = bounded_int(
         runbook.RUNBOOK_MONITOR_HOURS,
-        ge=0,
-        strict=True,
-        le=24 * 30,
-        description="Incident-free monitoring required before cleanup.",
+        0,
+        24 * 30,
+        "Incident-free monitoring required before cleanup.",
     )
-    reuse_minutes: int = Field(
+    reuse_minutes: int = bounded_int(
         30,
-        ge=0,
-        strict=True,
-        le=24 * 60,
-        description=(
+        0,
+        24 * 60,
+        (
             "Reuse a passing validation measured this many minutes ago when nothing it depends "
             "on changed (0: always measure). `fdw-wizard validate` always measures."
         ),

@@ -193,6 +193,13 @@ def _auto_or_up_to(kind: str, high: int) -> Callable[[Any], Any]:
     return check
 
 
+def bounded_int(default: int, low: int, high: int, description: str) -> Any:
+    """An integer field from ``low`` to ``high``. Strict: YAML ``true`` is not 1 and ``"30"``
+    (a quoted string) is not silently converted. The bounds stay on the field, where the range
+    message and the README reference read them."""
+    return Field(default, ge=low, le=high, strict=True, description=description)
+
+
 # The annotated types the models declare their fields with.
 PathText = Annotated[str, AfterValidator(_path_text)]
 ListenAddresses = Annotated[str, AfterValidator(_listen_addresses)]
