@@ -271,9 +271,26 @@ class Site:
                 )
             )
 
+    def auto_fetch_size(self, rtt_ms: float) -> int:
+        """The server fetch_size ``fetch_size: auto`` settles on once the wizard has measured
+        ``rtt_ms`` (its setup ran at loopback; a site on a WAN measures its own round trip):
+        ``wizard.latency.settled_fetch_size`` from the setup's value and the DW's widest row."""
+        from wizard.latency import settled_fetch_size
+
+        with self.bed.dw.connect() as dw:
+            row = dw.execute(
+                "SELECT max(w) FROM (SELECT sum(avg_width) AS w FROM pg_stats"
+                " WHERE schemaname = 'public' AND tablename = ANY(%s) GROUP BY tablename) t",
+                (list(self.config.fdw.tables),),
+            ).fetchone()
+        width = int(row[0] or 0) if row else 0
+        return settled_fetch_size(self.wizard_fetch_size, rtt_ms, width or 200)
+
     def route(self, rtt_ms: float) -> int:
-        """Route every FDW server and direct connection at ``rtt_ms`` (0: straight to the DW).
+        """Route every FDW server and direct connection at ``rtt_ms`` (0: straight to the DW),
+        with the wizard's server at the fetch_size its ``auto`` picks for that round trip.
         Returns the port a direct client should use."""
+        self.set_fetch_size(self.wizard_server, self.auto_fetch_size(rtt_ms))
         if rtt_ms <= 0:
             self.point_servers(self.bed.dw.port)
             return self.bed.dw.port

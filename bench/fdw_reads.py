@@ -171,7 +171,8 @@ def main() -> None:
     with site(args.scale) as s:
         print(
             f"A = runbook (fetch_size 50000, no ANALYZE, tables in public); B = wizard "
-            f"(fetch_size {s.wizard_fetch_size} chosen by the wizard, ANALYZE, "
+            f"(fetch_size `auto`: {s.wizard_fetch_size} at loopback, "
+            f"{', '.join(f'{s.auto_fetch_size(r)} at {r:g} ms' for r in args.rtt)}; ANALYZE; "
             f"tables in {s.wizard_schema}). Median of {args.repeat} runs after a warm-up, ms.\n"
         )
         loopback: list[list[Sample]] = []

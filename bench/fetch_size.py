@@ -49,7 +49,7 @@ def sweep(
     table: list[list[Sample]] = []
     for size in sizes:
         if size == WIZARD:
-            s.set_fetch_size(s.wizard_server, s.wizard_fetch_size)
+            s.set_fetch_size(s.wizard_server, s.auto_fetch_size(rtt_ms))
             s.set_table_fetch_sizes(s.wizard_table_fetch_sizes)
         else:
             # One value for every table: drop the per-table values the wizard set.
@@ -83,8 +83,10 @@ def main() -> None:
         sizes = [*sorted({*CANDIDATES, s.wizard_fetch_size}), WIZARD]
         per_table = ", ".join(f"{t} {v}" for t, v in s.wizard_table_fetch_sizes.items())
         print(
-            f"The wizard's setup: server fetch_size {s.wizard_fetch_size} (8 MB batch budget / "
-            f"widest row) and per table: {per_table or 'none'}. The other rows use one value "
+            f"The wizard's setup: server fetch_size `auto` (from the round trip and the widest "
+            f"row: {s.wizard_fetch_size} at loopback, "
+            f"{', '.join(f'{s.auto_fetch_size(r)} at {r:g} ms' for r in args.rtt)}) and per "
+            f"table: {per_table or 'none'}. The other rows use one value "
             f"for every table. Median ms of up to {args.repeat} runs per cell.\n"
         )
         verdict_30: list[str] = []
