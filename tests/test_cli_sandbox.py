@@ -42,7 +42,12 @@ def postgres_processes_under(directory: Path) -> list[str]:
         if not pid.isdigit():
             continue
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cmdline = (
+                Path(f"/proc/{pid}/cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )  # other processes may not be UTF-8
         except OSError:
             continue
         if str(directory) in cmdline and "postgres" in cmdline:
