@@ -237,6 +237,31 @@ def test_offline_without_the_bound_fails_and_says_how(site: dict[str, Any]) -> N
     assert "step.validate.offline.case_over" in keys
 
 
+def test_offline_says_why_a_partition_is_not_measurable_here(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not root (or no nft, or not Linux): the partitioned cases are reported as not
+    measurable here, with the reason in the operator's language, and nothing fails for it."""
+    monkeypatch.setattr(partition, "unavailable", lambda: ("root", "1000"))
+    ctx = site["ctx"]
+    result = Offline()._measure(ctx, ctx.supabase_conn(), lambda *a: None)
+    assert result.status is Status.DONE, result.message.render("en")
+    assert {c["kind"] for c in result.facts["cases"]} == {
+        "refused, fresh",
+        "hung, fresh",
+        "refused, warm",
+        "hung, warm",
+    }
+    assert result.facts["not_measured"] == [
+        {"kind": "partitioned, fresh", "reason": "root", "detail": "1000"},
+        {"kind": "partitioned, warm", "reason": "root", "detail": "1000"},
+    ]
+    said = [d for d in result.details if d.key == "step.validate.offline.no_partition.root"]
+    assert len(said) == 2
+    assert "needs root" in said[1].render("en") and "partitioned, warm" in said[1].render("en")
+    assert "exige root" in said[1].render("pt-BR")
+
+
 def test_offline_change_is_never_seen_and_rolled_back(site: dict[str, Any]) -> None:
     ctx = site["ctx"]
     before = _options(ctx)
