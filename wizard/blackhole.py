@@ -5,7 +5,8 @@ without ``connect_timeout`` waits forever.
 Used by ``validate.offline`` when Supabase and the wizard share a loopback (the rehearsal
 sandbox, the tests) and by the offline benchmarks, with :class:`RefusedPort` (a refused port)
 and :class:`FreezableProxy` (a proxy to the DW that freezes or drops its connections: a warm
-connection to a DW that hangs or goes down). They only ever bind loopback addresses.
+connection to a DW that hangs or goes down). They only ever bind loopback addresses. The third
+outage, a link that is gone (no RST, no ACK), is :mod:`wizard.partition`.
 """
 
 from __future__ import annotations
