@@ -3,7 +3,8 @@
 The graph is read from the source (the AST), not from a running interpreter, so an import hidden
 inside a function counts as much as one at the top of a module: a loop broken only by moving an
 import into a function is still a loop. Imports under ``if TYPE_CHECKING:`` count too (a type
-that belongs to an upper layer is still a dependency on it).
+that belongs to an upper layer is still a dependency on it), and so does the ``__init__`` of a
+package whose submodule is imported (Python runs it first).
 
 A loop among the files of one sub-package (``wizard/platform/*``, ``wizard/steps/*``, ``screens/*``)
 is tolerated: those files are one unit. The top-level modules of ``wizard/`` are each their own
@@ -13,6 +14,7 @@ unit, so a loop between two of them (``wizard/db.py`` ↔ ``wizard/engine.py``) 
 from __future__ import annotations
 
 import ast
+import functools
 from collections import deque
 from pathlib import Path
 
@@ -39,8 +41,11 @@ def _is_package(path: Path) -> bool:
     return path.name == "__init__.py"
 
 
-def _imported(module: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """Every module of ours (and every external top-level name) that ``module`` imports."""
+def _imported(
+    module: str, path: Path, known: dict[str, Path], *, package_inits: bool = False
+) -> set[str]:
+    """Every module of ours (and every external top-level name) that ``module`` imports;
+    with ``package_inits``, also the packages Python initializes on the way."""
 
     def resolve(name: str) -> str:
         # "wizard.platform.runner.CommandResult" -> the longest prefix that is a module of ours.
@@ -64,13 +69,24 @@ def _imported(module: str, path: Path, known: dict[str, Path]) -> set[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             for alias in node.names:
                 out.add(resolve(f"{base}.{alias.name}"))
+    if package_inits:
+        # Importing wizard.diagnose.network first runs wizard/diagnose/__init__.py, unless that
+        # package is one the importer itself lives in (already initialized by then).
+        own = {module.rsplit(".", n)[0] for n in range(module.count(".") + 1)}
+        for target in list(out):
+            parents = {target.rsplit(".", n)[0] for n in range(1, target.count(".") + 1)}
+            out.update(parent for parent in parents if parent in known and parent not in own)
     out.discard(module)
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
+@functools.cache
+def import_graph(*, package_inits: bool = False) -> dict[str, set[str]]:
     known = _modules()
-    return {name: _imported(name, path, known) for name, path in known.items()}
+    return {
+        name: _imported(name, path, known, package_inits=package_inits)
+        for name, path in known.items()
+    }
 
 
 def _unit(module: str, known: dict[str, Path]) -> str:
@@ -159,16 +175,43 @@ def _a_cycle(graph: dict[str, set[str]], group: list[str], units: dict[str, str]
     return best or [*group, group[0]]
 
 
-def test_no_import_loop_between_packages() -> None:
+# Loops known at the time of writing, by the units they join, each with where it lives. The test
+# fails on any other loop AND when one of these is gone (then delete its entry).
+KNOWN_LOOPS: dict[frozenset[str], str] = {
+    frozenset({"wizard.asbuilt", "wizard.steps"}): (
+        "issue 13: wizard/steps/document.py imports wizard.asbuilt, whose facts_* modules read "
+        "wizard.steps.cleanup/validate/app/... (function-level); importing any of those runs "
+        "wizard/steps/__init__.py, which imports steps.document again"
+    ),
+}
+
+
+def _loops_across_units(graph: dict[str, set[str]]) -> dict[frozenset[str], str]:
+    """Each loop that joins more than one unit: the units it joins -> a cycle to read."""
     known = _modules()
-    graph = import_graph()
     units = {name: _unit(name, known) for name in known}
-    loops = []
+    loops = {}
     for group in _strongly_connected(graph):
-        if len({units[m] for m in group}) > 1:
+        joined = frozenset(units[m] for m in group)
+        if len(joined) > 1:
             cycle = " -> ".join(_a_cycle(graph, group, units))
-            loops.append(f"{cycle}   (loop of {len(group)}: {', '.join(group)})")
-    assert not loops, "import loops across packages:\n" + "\n".join(loops)
+            loops[joined] = f"{cycle}   (loop of {len(group)}: {', '.join(group)})"
+    return loops
+
+
+def test_no_import_loop_between_packages() -> None:
+    loops = _loops_across_units(import_graph())
+    assert not loops, "import loops across packages:\n" + "\n".join(loops.values())
+
+
+def test_no_import_loop_through_package_inits() -> None:
+    """The same, counting what Python runs first: importing ``wizard.steps.cleanup`` runs
+    ``wizard/steps/__init__.py``, which imports every step module."""
+    loops = _loops_across_units(import_graph(package_inits=True))
+    new = [text for joined, text in loops.items() if joined not in KNOWN_LOOPS]
+    assert not new, "import loops across packages (through __init__):\n" + "\n".join(new)
+    gone = [" <-> ".join(sorted(joined)) for joined in KNOWN_LOOPS if joined not in loops]
+    assert not gone, f"fixed, delete from KNOWN_LOOPS: {gone}"
 
 
 def test_wizard_never_imports_textual() -> None:
@@ -191,4 +234,27 @@ def test_the_graph_sees_function_level_imports(tmp_path: Path) -> None:
     )
     known = _modules()
     found = _imported("wizard.sample", source, known)
+    assert "wizard" not in found  # the importer's own package is initialized already
     assert {"os", "wizard.errors", "wizard.engine", "textual"} <= found
+
+
+def test_the_loop_finder_names_a_loop_across_units() -> None:
+    """The detector itself, on a made-up map: db -> engine -> db is reported with its path;
+    a loop inside one sub-package is not."""
+    graph = {
+        "wizard.db": {"wizard.engine"},
+        "wizard.engine": {"wizard.db", "wizard.errors"},
+        "wizard.errors": set(),
+        "wizard.platform.service": {"wizard.platform.linux"},
+        "wizard.platform.linux": {"wizard.platform.service"},
+    }
+    groups = _strongly_connected(graph)
+    assert sorted(groups) == [
+        ["wizard.db", "wizard.engine"],
+        ["wizard.platform.linux", "wizard.platform.service"],
+    ]
+    units = {name: name if name.count(".") == 1 else "wizard.platform" for name in graph}
+    assert _a_cycle(graph, groups[0] if "wizard.db" in groups[0] else groups[1], units) in (
+        ["wizard.db", "wizard.engine", "wizard.db"],
+        ["wizard.engine", "wizard.db", "wizard.engine"],
+    )
