@@ -408,7 +408,6 @@ def test_partition_cuts_heals_and_removes_stale_tables() -> None:
     import os
     import socket
     import subprocess
-    import threading
 
     from tests.test_read_bound import partition_or_skip
     from wizard.partition import TABLE_PREFIX, Partition
@@ -416,16 +415,8 @@ def test_partition_cuts_heals_and_removes_stale_tables() -> None:
     with pytest.raises(ValueError):
         Partition(5432, "192.0.2.1")
     partition_or_skip()
-    server = socket.create_server(("127.0.0.1", 0))
+    server = _echo_server()
     port = server.getsockname()[1]
-
-    def echo() -> None:
-        conn, _ = server.accept()
-        with conn:
-            while data := conn.recv(1024):
-                conn.sendall(data)
-
-    threading.Thread(target=echo, daemon=True).start()
     stale = f"{TABLE_PREFIX}{port}_{_dead_pid()}"  # as a killed run leaves it
     subprocess.run(["nft", "add", "table", "inet", stale], check=True)
     client = socket.create_connection(("127.0.0.1", port), timeout=2)
@@ -492,19 +483,10 @@ def test_a_table_no_bigger_than_the_limit_is_not_flagged() -> None:
 def test_freezable_proxy_forwards_freezes_and_refuses() -> None:
     """The warm-session stand-in for a hung or stopped DW, on loopback only."""
     import socket
-    import threading
 
     from wizard.blackhole import FreezableProxy
 
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def echo() -> None:
-        conn, _ = server.accept()
-        with conn:
-            while data := conn.recv(1024):
-                conn.sendall(data)
-
-    threading.Thread(target=echo, daemon=True).start()
+    server = _echo_server()
     with pytest.raises(ValueError):
         FreezableProxy("192.0.2.1", 5432)  # never anything but loopback
     with FreezableProxy("127.0.0.1", server.getsockname()[1]) as proxy:
@@ -525,3 +507,20 @@ def test_freezable_proxy_forwards_freezes_and_refuses() -> None:
         client.close()
         held.close()
     server.close()
+
+
+def _echo_server() -> Any:
+    """A loopback listener that echoes what its first connection sends."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while data := conn.recv(1024):
+                conn.sendall(data)
+
+    threading.Thread(target=echo, daemon=True).start()
+    return server

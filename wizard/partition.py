@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-from types import TracebackType
 
 from wizard.blackhole import is_loopback
 from wizard.platform.runner import process_alive
@@ -128,10 +127,5 @@ class Partition:
     def __enter__(self) -> Partition:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.heal()
