@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from wizard.platform.elevation import Elevation, check_elevation, relaunch_instruction
 from wizard.platform.factory import (
@@ -68,6 +68,17 @@ __all__ = [
 ]
 
 
+class ServiceChoice(TypedDict, total=False):
+    """The keywords of :func:`service_control_for` that say which server (``auto`` detects)."""
+
+    control: str
+    service: str
+    data_dir: str
+    bin_dir: str
+    os_user: str
+    port: int | None
+
+
 @dataclass
 class Platform:
     """This OS's implementation, all commands going through one runner."""
@@ -75,7 +86,7 @@ class Platform:
     name: str  # "windows" | "linux"
     runner: CommandRunner = field(default_factory=SubprocessRunner)
 
-    def service_control(self, **choice: Any) -> ServiceControl:
+    def service_control(self, **choice: Unpack[ServiceChoice]) -> ServiceControl:
         """:func:`service_control_for` (same keywords) with this platform's runner."""
         return service_control_for(runner=self.runner, system=self.name, **choice)
 
