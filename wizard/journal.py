@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,18 +68,7 @@ class RunRecord:
     files: list[JournalFile] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "pid": self.pid,
-            "host": self.host,
-            "command": self.command,
-            "started_at": self.started_at,
-            "status": self.status,
-            "phase": self.phase,
-            "phase_data": self.phase_data,
-            "steps": self.steps,
-            "files": [f.__dict__ for f in self.files],
-        }
+        return asdict(self)
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> RunRecord:

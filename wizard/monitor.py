@@ -245,18 +245,7 @@ def probe_table(ctx: Any) -> tuple[str, str]:
 def open_supabase(ctx: Any) -> Any:
     """A connection of the probe's own (not the context's cached one: a hung probe is
     abandoned with its connection)."""
-    from wizard import db
-
-    supa = ctx.config.supabase
-    return db.connect(
-        host=supa.host,
-        port=supa.port,
-        dbname=supa.database,
-        user=supa.user,
-        password=ctx.secret("supabase-db"),
-        target="supabase",
-        sslmode=supa.sslmode,
-    )
+    return ctx.open_supabase()
 
 
 class Prober:

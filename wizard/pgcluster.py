@@ -537,16 +537,7 @@ class Cluster:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: int = 60) -> None:
-        proc = self.pg_ctl(
-            "-l", str(self.startup_log), "-w", "-t", str(timeout), "start", timeout=timeout + 30
-        )
-        if proc.returncode != 0 or not self.is_running():
-            raise ClusterError(
-                "testbed.start_failed",
-                data_dir=self.data_dir,
-                port=self.port,
-                log=(self.log_text(4000) or (proc.stdout + proc.stderr)).strip(),
-            )
+        self._bring_up("start", timeout)
 
     def stop(self, mode: str = "fast", timeout: int = 60) -> None:
         if not self.is_running():
@@ -554,15 +545,19 @@ class Cluster:
         self.pg_ctl("-m", mode, "-w", "-t", str(timeout), "stop", check=True, timeout=timeout + 30)
 
     def restart(self, timeout: int = 60) -> None:
+        self._bring_up("restart", timeout, "-m", "fast")
+
+    def _bring_up(self, action: str, timeout: int, *options: str) -> None:
+        """``pg_ctl start`` or ``restart``, waiting; a server that is not up after it raises
+        with the end of its log (or pg_ctl's output when the log is empty)."""
         proc = self.pg_ctl(
             "-l",
             str(self.startup_log),
-            "-m",
-            "fast",
+            *options,
             "-w",
             "-t",
             str(timeout),
-            "restart",
+            action,
             timeout=timeout + 30,
         )
         if proc.returncode != 0 or not self.is_running():

@@ -19,7 +19,7 @@ import socket
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -42,13 +42,7 @@ class Holder:
     config: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "pid": self.pid,
-            "host": self.host,
-            "command": self.command,
-            "started_at": self.started_at,
-            "config": self.config,
-        }
+        return asdict(self)
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Holder | None:

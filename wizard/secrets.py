@@ -543,46 +543,36 @@ class SecretStore:
             return replace(bad, chained=[])
         effective, chained = _unwrap(outer)
         self._effective = effective
+        usable, insecure = True, False
+        problem: Message | None = None
+        fix: Message | None = None
         if effective is None or _is_fail(effective):
-            report = BackendReport(
-                name=backend_name(effective) if effective is not None else backend_name(outer),
-                priority=_priority(effective) if effective is not None else _priority(outer),
-                usable=False,
-                insecure=False,
-                chained=chained,
-                problem=Message("secrets.problem.no-keyring"),
-                fix=_no_keyring_fix(),
-            )
+            usable, problem, fix = False, Message("secrets.problem.no-keyring"), _no_keyring_fix()
         elif _is_insecure(effective):
-            where = _storage_location(effective)
-            allowed = self.allow_insecure_backend and not _is_null(effective)
+            insecure = True
+            usable = self.allow_insecure_backend and not _is_null(effective)
             if _is_null(effective):
                 # The null backend stores nothing at all: no opt-in can make it work.
                 problem = Message("secrets.problem.null", {"backend": backend_name(effective)})
-            elif allowed:
+            elif usable:
                 problem = Message(
                     "secrets.warning.insecure-allowed",
-                    {"backend": backend_name(effective), "path": where},
+                    {"backend": backend_name(effective), "path": _storage_location(effective)},
                 )
             else:
                 problem = _insecure_problem(effective)
-            report = BackendReport(
-                name=backend_name(effective),
-                priority=_priority(effective),
-                usable=allowed,
-                insecure=True,
-                chained=chained,
-                problem=problem,
-                fix=None if allowed else _no_keyring_fix(),
-            )
-        else:
-            report = BackendReport(
-                name=backend_name(effective),
-                priority=_priority(effective),
-                usable=True,
-                insecure=False,
-                chained=chained,
-            )
+            fix = None if usable else _no_keyring_fix()
+        # Named after the backend that would store (the outer one when nothing would).
+        shown = effective if effective is not None else outer
+        report = BackendReport(
+            name=backend_name(shown),
+            priority=_priority(shown),
+            usable=usable,
+            insecure=insecure,
+            chained=chained,
+            problem=problem,
+            fix=fix,
+        )
         self._classified = report
         # A copy, so that a caller (or the probe) editing it does not change the cached verdict.
         return replace(report, chained=list(report.chained))

@@ -11,9 +11,13 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.errors import StepError
 from wizard.i18n import Message
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 VALID_DAYS = 825  # the longest lifetime clients commonly accept for a server certificate
 
@@ -95,14 +99,20 @@ def inspect_pair(cert_path: Path, key_path: Path) -> CertInfo:
             Message("tls.mismatch", {"cert": str(cert_path), "key": str(key_path)}),
             Message("tls.mismatch.fix"),
         )
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [str(n.value) for n in san]
-    except x509.ExtensionNotFound:
-        names = []
     return CertInfo(
         subject=cert.subject.rfc4514_string(),
         not_after=cert.not_valid_after_utc,
         self_signed=cert.issuer == cert.subject,
-        names=names,
+        names=cert_names(cert),
     )
+
+
+def cert_names(cert: x509.Certificate) -> list[str]:
+    """The DNS names and IP addresses of the certificate's subjectAltName (none: empty)."""
+    from cryptography import x509
+
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(n.value) for n in san]
