@@ -262,6 +262,33 @@ def test_offline_says_why_a_partition_is_not_measurable_here(
     assert "exige root" in said[1].render("pt-BR")
 
 
+def test_a_partition_nft_refuses_is_a_problem_not_a_crash(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nft fails at the moment of the cut (a ruleset locked by another tool, a missing kernel
+    module): the case says it could not be measured; the server is left as it was."""
+    from wizard.partition import Partition, PartitionError
+
+    def refuse(self: Partition) -> None:
+        raise PartitionError("Error: Could not process rule: Operation not supported")
+
+    monkeypatch.setattr(Partition, "cut", refuse)
+    ctx = site["ctx"]
+    for session in ("fresh", "warm"):
+        out = latency.api_outage(
+            lambda: monitor.open_supabase(ctx),
+            ctx.supabase_conn(),
+            ctx.config.fdw.server_name,
+            _app(site),
+            kind="partitioned",
+            session=session,
+            dw=(ctx.config.local.host, ctx.config.local.port),
+            cap_s=10,
+        )
+        assert out.problem is not None and "Operation not supported" in out.problem, out
+        assert out.cleaned and out.seconds is None and not out.answered
+
+
 def test_offline_change_is_never_seen_and_rolled_back(site: dict[str, Any]) -> None:
     ctx = site["ctx"]
     before = _options(ctx)

@@ -629,7 +629,11 @@ def _outage_worker(
                     out.problem = "warm-up: " + _first_line(exc)
                     return
                 conn.execute("RELEASE SAVEPOINT fdw_wizard_warm_up")
-                warm()  # the DW stops answering / goes away, the connection stays cached
+                try:
+                    warm()  # the DW stops answering / goes away, the connection stays cached
+                except Exception as exc:  # e.g. nft refused the partition
+                    out.problem = "outage: " + _first_line(exc)
+                    return
             # The timed read in a savepoint: its first remote command is then a transaction-
             # control one (SAVEPOINT), as on an idle warm connection in production (START
             # TRANSACTION) — the command postgres_fdw drops the connection for, without a
@@ -714,9 +718,10 @@ def api_outage(
             cut = Partition(endpoint.port, endpoint.host)
             try:
                 cut.cut()  # the SYNs to the port go unanswered from the start
-            except BaseException:
+            except Exception as exc:  # nft refused: the measurement could not run
                 endpoint.close()
-                raise
+                where = f"{endpoint.host}:{endpoint.port}"
+                return Outage(kind, session, where, problem=_first_line(exc), cleaned=True)
     if cut is not None:
         # Healing first: the retransmissions then reach closed sockets and get an RST.
         release = _then(cut.heal, release)
