@@ -20,6 +20,14 @@ from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from screens.bridge import Engine, EngineEvents, EventBatcher
+from screens.common import (
+    BusyChanged,
+    ConfigLoaded,
+    EngineIdle,
+    EngineNews,
+    LanguageChanged,
+    ScreenNews,
+)
 from screens.symbols import CHECKING, RUNNING, UNKNOWN
 from screens.theme import apply_scrollbars, css_variables
 from wizard.engine import Event, Plan, RunReport, Status, Step, StepOutcome
@@ -51,7 +59,6 @@ class WizardApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "switch_language", show=False, priority=True),
         Binding("ctrl+q", "quit", show=False, priority=True),
-        Binding("f1", "show_keys", show=False),
     ]
 
     def __init__(
@@ -155,14 +162,8 @@ class WizardApp(App[int]):
         wanted = config.language if config is not None else "auto"
         if not self.lang_pinned and wanted in ("en", "pt-BR") and wanted != current_language():
             set_language(wanted)
-            for screen in self.screen_stack:
-                refresh = getattr(screen, "refresh_texts", None)
-                if refresh is not None:
-                    refresh()
-        for screen in self.screen_stack:
-            loaded = getattr(screen, "config_loaded", None)
-            if loaded is not None:
-                loaded()
+            self.tell_screens(LanguageChanged)
+        self.tell_screens(ConfigLoaded)
 
     @property
     def steps(self) -> list[Step]:
@@ -277,19 +278,16 @@ class WizardApp(App[int]):
         Rich markup would swallow (the catalogs use no markup)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
-    def action_show_keys(self) -> None:
-        show = getattr(self.screen, "show_keys", None)
-        if show is not None:
-            show()
-
     # -- language ------------------------------------------------------------------------------
 
     def action_switch_language(self) -> None:
         set_language("en" if current_language() == "pt-BR" else "pt-BR")
+        self.tell_screens(LanguageChanged)
+
+    def tell_screens(self, news: type[ScreenNews]) -> None:
+        """Post ``news`` to every open screen (a screen that does not handle it ignores it)."""
         for screen in self.screen_stack:
-            refresh = getattr(screen, "refresh_texts", None)
-            if refresh is not None:
-                refresh()
+            screen.post_message(news())
 
     # -- engine runs -----------------------------------------------------------------------------
 
@@ -385,17 +383,11 @@ class WizardApp(App[int]):
             self.run_task(label, task, queued_done, changes=queued_changes)
         elif self.stale:
             self._start_refresh()
-        for screen in self.screen_stack:
-            idle = getattr(screen, "engine_idle", None)
-            if idle is not None:
-                idle()
+        self.tell_screens(EngineIdle)
         self._notify_busy()
 
     def _notify_busy(self) -> None:
-        for screen in self.screen_stack:
-            changed = getattr(screen, "busy_changed", None)
-            if changed is not None:
-                changed()
+        self.tell_screens(BusyChanged)
 
     def cancel_run(self) -> bool:
         """Cooperative cancel: the run stops before its next step (never in the middle of one)."""
@@ -436,9 +428,7 @@ class WizardApp(App[int]):
                     others = {s.id for s in self.steps} - {event.step_id}
                     self.stale |= {i for i in others if self.statuses.get(i) != RUNNING}
         for screen in self.screen_stack:
-            handler = getattr(screen, "engine_events", None)
-            if handler is not None:
-                handler(message.events)
+            screen.post_message(EngineNews(message.events))
 
     # -- the engine operations the screens use ----------------------------------------------------
 
@@ -517,7 +507,7 @@ class WizardApp(App[int]):
         """Write the as-built document (cleanup.document) from live checks; say where."""
 
         def task(engine: Engine, worker: Worker[Any]) -> Any:
-            from wizard import asbuilt
+            from wizard.steps import asbuilt
 
             ctx, runner = engine.ensure()
             path = asbuilt.write_checklist_copy(ctx)
@@ -555,11 +545,11 @@ class WizardApp(App[int]):
         while not answered.wait(0.1):
             if worker.is_cancelled:
                 return False
-        if box[0] and modal.word is not None and step.id == "cleanup.dedupe":
-            # The deletion checks the typed word itself (whatever the driver): hand it over.
-            from wizard.steps import cleanup
+        if box[0] and modal.word is not None:
+            # A step that checks the typed word itself (the deletion) is handed it.
+            from wizard.cleanup_flow import accept_word
 
-            return cleanup.authorize(self.engine.ctx if self.engine else None, modal.word)
+            return accept_word(self.engine.ctx if self.engine else None, step, modal.word)
         return box[0]
 
 

@@ -3,40 +3,49 @@ report with the sizes before and after. Refuses to delete without a verified bac
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from screens.common import LiveLog, WizardScreen, say, styled_status
-from wizard.engine import Plan, Risk
+from screens.common import (
+    BACK_CANCEL,
+    DOCUMENT,
+    LANGUAGE,
+    LiveLog,
+    WizardScreen,
+    key,
+    key_table,
+    say,
+    styled_status,
+)
+from wizard import cleanup_flow
+from wizard.engine import Plan
 from wizard.i18n import t
 
-CLEANUP_STEPS = ("cleanup.backup", "cleanup.dedupe", "cleanup.report", "cleanup.document")
+
+def refusal_text(refusals: list[cleanup_flow.Refusal]) -> str:
+    lines = ["[XX] " + t("tui.cleanup.refused")]
+    for refusal in refusals:
+        lines.append("  - " + say(refusal.message))
+        if refusal.fix is not None:
+            lines.append("    " + t("tui.fix") + " " + say(refusal.fix))
+    return "\n".join(lines)
 
 
 class CleanupScreen(WizardScreen):
     CSS_PATH = "cleanup.tcss"
-    KEYS = (
-        ("b", "tui.key.backup"),
-        ("x", "tui.key.dedupe"),
-        ("r", "tui.key.report"),
-        ("g", "tui.key.gate"),
-        ("o", "document.tui.key"),
-        ("Esc", "tui.key.back_cancel"),
-        ("F2", "tui.key.language"),
+    KEYS, BINDINGS = key_table(
+        key("b", "tui.key.backup", ("b", "backup")),
+        key("x", "tui.key.dedupe", ("x", "dedupe")),
+        key("r", "tui.key.report", ("r", "report")),
+        key("g", "tui.key.gate", ("g", "gate")),
+        DOCUMENT,
+        BACK_CANCEL,
+        LANGUAGE,
     )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "backup", show=False),
-        Binding("x", "dedupe", show=False),
-        Binding("r", "report", show=False),
-        Binding("g", "gate", show=False),
-        Binding("o", "document", show=False),
-        Binding("escape", "back", show=False),
-    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,7 +53,11 @@ class CleanupScreen(WizardScreen):
         self.override_gate = False
 
     def available(self) -> bool:
-        return all(self.wapp.step(s) is not None for s in CLEANUP_STEPS)
+        return cleanup_flow.available({s.id for s in self.wapp.steps})
+
+    def shown_steps(self) -> list[str]:
+        """The cleanup phase's steps, in checklist order (the sequence and the document)."""
+        return [s.id for s in cleanup_flow.phase_steps(self.wapp.steps)]
 
     def compose(self) -> ComposeResult:
         yield Static(markup=False, id="title", classes="title")
@@ -60,7 +73,7 @@ class CleanupScreen(WizardScreen):
     def on_mount(self) -> None:
         self.refresh_texts()
         if self.available() and self.wapp.auto_probe and not self.wapp.busy:
-            self.wapp.run_status(list(CLEANUP_STEPS))
+            self.wapp.run_status(self.shown_steps())
 
     def refresh_texts(self) -> None:
         super().refresh_texts()
@@ -72,13 +85,13 @@ class CleanupScreen(WizardScreen):
             text.append(t("tui.not_available") + "\n", style="bold")
             text.append(t("tui.cleanup.not_available_hint"))
         else:
-            for step_id in CLEANUP_STEPS:
+            for step_id in self.shown_steps():
                 step = app.step(step_id)
                 text.append_text(styled_status(app.status_of(step_id)))
                 message = app.messages.get(step_id)
                 title = say(step.title) if step else step_id
                 text.append(f" {title}\n      {say(message) if message else '-'}\n")
-            report = app.outcomes.get("cleanup.report")
+            report = app.outcomes.get(cleanup_flow.REPORT_ID)
             if report is not None:
                 text.append(t("tui.cleanup.sizes") + "\n", style="bold")
                 for detail in report.details:  # the report's sentences, never raw facts
@@ -100,51 +113,36 @@ class CleanupScreen(WizardScreen):
     def action_backup(self) -> None:
         if self.available():
             self.refusal = None
-            self.wapp.run_apply(["cleanup.backup"])
+            self.wapp.run_apply([cleanup_flow.BACKUP_ID])
 
     def action_dedupe(self) -> None:
-        """Ask the engine why a deletion would be refused now (backup, monitoring gate);
-        only when nothing refuses does the typed-word confirmation appear."""
+        """Ask the engine's cleanup sequence why a deletion would be refused now (backup,
+        monitoring gate); only when nothing refuses does the typed-word confirmation appear."""
         if not self.available():
             return
         override = self.override_gate
 
         def task(engine: Any, worker: Any) -> Any:
-            from wizard.steps import cleanup
+            ctx, runner = engine.ensure()
+            return cleanup_flow.CleanupFlow(ctx, runner, skip_monitor_gate=override).preflight()
 
-            ctx, _ = engine.ensure()
-            refusals = cleanup.preflight(ctx, skip_monitor_gate=override)
-            plan: Plan | None = None
-            step = self.wapp.step("cleanup.dedupe")
-            if not refusals and step is not None:
-                plan = step.plan(ctx)  # what the deletion would do, with its row count
-            return refusals, plan
-
-        def done(result: Any, error: BaseException | None) -> None:
+        def done(readiness: Any, error: BaseException | None) -> None:
             if error is not None:
                 return
-            refusals, plan = result
-            if refusals:
-                lines = ["[XX] " + t("tui.cleanup.refused")]
-                for _kind, message, fix in refusals:
-                    lines.append("  - " + say(message))
-                    if fix is not None:
-                        lines.append("    " + t("tui.fix") + " " + say(fix))
-                self.refusal = "\n".join(lines)
+            if readiness.refusals:
+                self.refusal = refusal_text(readiness.refusals)
                 self.refresh_texts()
                 return
             self.refusal = None
-            self._ask_word(plan)
+            self._ask_word(readiness.plan)
 
         self.wapp.run_task(t("tui.run.preflight"), task, done)
 
-    def _ask_word(self, plan: Plan | None = None) -> None:
+    def _ask_word(self, plan: Plan) -> None:
         from screens.confirm import ConfirmScreen
 
-        step = self.wapp.step("cleanup.dedupe")
+        step = self.wapp.step(cleanup_flow.DEDUPE_ID)
         assert step is not None
-        if plan is None or Risk.DELETE not in plan.risks:
-            plan = Plan(step.id, actions=list(plan.actions) if plan else [], risks={Risk.DELETE})
         modal = ConfirmScreen(step, plan)
         override = self.override_gate
 
@@ -154,11 +152,11 @@ class CleanupScreen(WizardScreen):
             word = modal.word
 
             def task(engine: Any, worker: Any) -> Any:
-                from wizard.steps import cleanup
-
                 ctx, runner = engine.ensure()
-                cleanup.authorize(ctx, word, skip_monitor_gate=override)
-                return runner.apply(["cleanup.dedupe"], confirm=lambda s, p: True)
+                flow = cleanup_flow.CleanupFlow(ctx, runner, skip_monitor_gate=override)
+                if flow.authorize(word) is None:
+                    flow.delete()
+                return flow.reports
 
             self.wapp.run_task(t("tui.run.apply"), task, changes=True)
 
@@ -170,13 +168,7 @@ class CleanupScreen(WizardScreen):
 
     def action_report(self) -> None:
         if self.available():
-            self.wapp.run_status(["cleanup.report"])
+            self.wapp.run_status([cleanup_flow.REPORT_ID])
 
     def action_document(self) -> None:
         self.wapp.run_document()
-
-    def action_back(self) -> None:
-        if self.wapp.busy:
-            self.wapp.cancel_run()
-            return
-        self.app.pop_screen()

@@ -7,9 +7,12 @@ import importlib
 import importlib.util
 from collections.abc import Iterable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message as UiMessage
 from textual.screen import Screen
 from textual.widgets import RichLog, Static
 
@@ -183,11 +186,113 @@ class LiveLog(RichLog):
         self.replay()
 
 
+# -- what the app tells its screens (typed messages; each screen's queue keeps their order) ----
+
+
+class ScreenNews(UiMessage, bubble=False):
+    """Base of the app's messages to its screens (never bubbles back to the app)."""
+
+
+class LanguageChanged(ScreenNews):
+    """The language changed: re-render every text from the catalogs."""
+
+
+class ConfigLoaded(ScreenNews):
+    """The config read after the first frame is there (or its problems are)."""
+
+
+class EngineNews(ScreenNews):
+    """A batch of engine events, already taken into the app's statuses."""
+
+    def __init__(self, events: list[Event]) -> None:
+        super().__init__()
+        self.events = events
+
+
+class EngineIdle(ScreenNews):
+    """A run just ended (its report is in the app's outcomes)."""
+
+
+class BusyChanged(ScreenNews):
+    """A run started or ended."""
+
+
+# -- keys: the key bar and the bindings, declared once ------------------------------------------
+
+# (what the key bar shows, its label's catalog key, the bindings behind it)
+KeyEntry = tuple[str, str, tuple[Binding, ...]]
+
+
+def key(shown: str, label: str, *bindings: Binding | tuple[str, str]) -> KeyEntry:
+    """One key of a screen: ``key("x", "tui.key.dedupe", ("x", "dedupe"))``; a binding given
+    as (key, action) is hidden from Textual's footer (the KeyBar shows the keys)."""
+    return (shown, label, tuple(_binding(b) for b in bindings))
+
+
+def _binding(given: Binding | tuple[str, str]) -> Binding:
+    return given if isinstance(given, Binding) else Binding(given[0], given[1], show=False)
+
+
+BACK_CANCEL = key("Esc", "tui.key.back_cancel", ("escape", "back"))
+BACK = key("Esc", "tui.key.back", ("escape", "back"))
+LANGUAGE = key("F2", "tui.key.language")  # bound by the app (every screen)
+DOCUMENT = key("o", "document.tui.key", ("o", "document"))
+
+
+def key_table(
+    *entries: KeyEntry, hidden: Sequence[Binding | tuple[str, str]] = ()
+) -> tuple[tuple[tuple[str, str], ...], list[BindingType]]:
+    """(KEYS for the key bar, BINDINGS for Textual) from one list; ``hidden``: bindings the
+    key bar does not list."""
+    shown = tuple((entry[0], entry[1]) for entry in entries)
+    bindings: list[BindingType] = [b for entry in entries for b in entry[2]]
+    bindings += [_binding(b) for b in hidden]
+    return shown, bindings
+
+
 class WizardScreen(Screen[Any]):
-    """Base of every full screen: language re-render and engine events hooks."""
+    """Base of every full screen: the F1 key list, ``back``, and the app's messages turned
+    into the hooks a screen overrides (``refresh_texts``, ``engine_events``, ...)."""
 
     KEYS: Sequence[tuple[str, str]] = ()
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "show_keys", show=False)]
     AUTO_FOCUS = None  # each screen focuses what the operator needs first, in on_mount
+
+    @on(LanguageChanged)
+    def _language_changed(self) -> None:
+        self.refresh_texts()
+
+    @on(ConfigLoaded)
+    def _config_loaded(self) -> None:
+        self.config_loaded()
+
+    @on(EngineNews)
+    def _engine_news(self, message: EngineNews) -> None:
+        self.engine_events(message.events)
+
+    @on(EngineIdle)
+    def _engine_idle(self) -> None:
+        self.engine_idle()
+
+    @on(BusyChanged)
+    def _busy_changed(self) -> None:
+        self.busy_changed()
+
+    def config_loaded(self) -> None:
+        """The app read its config after the first frame."""
+
+    def busy_changed(self) -> None:
+        """A run started or ended."""
+
+    def action_show_keys(self) -> None:
+        self.show_keys()
+
+    def action_back(self) -> None:
+        """Esc: cancel the running engine task, else go back."""
+        if self.wapp.busy:
+            self.wapp.cancel_run()
+            return
+        self.app.pop_screen()
 
     @property
     def wapp(self) -> WizardApp:

@@ -3,19 +3,24 @@ a default asks first; deleting data asks for a typed word."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from screens.common import KeyBar, say
+from screens.common import KeyBar, LanguageChanged, say
 from screens.plan_view import plan_text
 from wizard.engine import Plan, Risk, Step
 from wizard.i18n import t
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+    from wizard.undo_preview import UndoPreview
 
 
 def confirm_word(step: Step, plan: Plan, mode: str) -> str | None:
@@ -23,12 +28,11 @@ def confirm_word(step: Step, plan: Plan, mode: str) -> str | None:
     (``confirm_word``); any other deletion of data asks for the catalog's word."""
     if mode != "apply":
         return None
-    if step.id.startswith("cleanup."):
-        from screens.common import optional_module
+    from wizard.cleanup_flow import own_word
 
-        cleanup = optional_module("wizard.steps.cleanup")
-        if cleanup is not None and Risk.DELETE in plan.risks:
-            return str(cleanup.confirm_word())  # the word the step itself checks
+    word = own_word(step, plan)  # the word the step itself checks
+    if word is not None:
+        return word
     if Risk.DELETE in plan.risks:
         return t("tui.confirm.word")
     return None
@@ -49,6 +53,9 @@ class ConfirmScreen(ModalScreen[bool]):
         self.plan = plan
         self.mode = mode
         self.word = confirm_word(step, plan, mode)
+        # Undo: what it will restore, read by the engine before the question can be answered.
+        self.preview: UndoPreview | None = None
+        self.preview_pending = mode == "undo"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -70,7 +77,29 @@ class ConfirmScreen(ModalScreen[bool]):
         self.refresh_texts()
         if self.word is not None:
             self.query_one("#word", Input).focus()
+        if self.mode == "undo":
+            self._read_preview()
 
+    def _read_preview(self) -> None:
+        step = self.step
+
+        def task(engine: Any, worker: Any) -> UndoPreview:
+            from wizard.undo_preview import preview
+
+            ctx, runner = engine.ensure()
+            return preview(ctx, step, list(runner.steps))
+
+        def done(result: Any, error: BaseException | None) -> None:
+            self.preview_pending = False
+            self.preview = result if error is None else None
+            if self.is_attached:
+                self.refresh_texts()
+
+        app = cast("WizardApp", self.app)
+        if not app.run_task(t("undo.preview.running"), task, done):
+            self.preview_pending = False
+
+    @on(LanguageChanged)
     def refresh_texts(self) -> None:
         title = say(self.step.title)
         key = {"undo": "tui.confirm.undo_title", "manual": "tui.confirm.manual_title"}.get(
@@ -80,22 +109,36 @@ class ConfirmScreen(ModalScreen[bool]):
         risks = Text()
         for risk in sorted(r.value for r in self.plan.risks):
             risks.append("[!!] " + t("tui.risk." + risk) + "\n")
-        if self.mode == "undo":
+        if self.mode == "undo" and self.preview is None:
             risks.append(t("tui.confirm.undo_note") + "\n")
         if self.mode == "manual":
             risks.append(say(self.step.explanation) + "\n\n" + t("tui.confirm.manual_note") + "\n")
         self.query_one("#risks", Static).update(risks)
+        plan = self.query_one("#plan", Static)
         if self.mode == "apply":
-            self.query_one("#plan", Static).update(plan_text(self.plan.to_json()))
+            plan.update(plan_text(self.plan.to_json()))
+        elif self.mode == "undo" and (self.preview is not None or self.preview_pending):
+            plan.update(self._preview_text())
         else:
-            self.query_one("#plan", Static).display = False
+            plan.display = False
         if self.word is not None:
             self.query_one("#word-prompt", Static).update(
                 t("tui.confirm.type_word", word=self.word)
             )
         self.query_one(KeyBar).refresh_texts()
 
+    def _preview_text(self) -> Text:
+        text = Text(t("undo.preview.title") + "\n", style="bold")
+        if self.preview is None:
+            text.append("  ...\n")
+            return text
+        for line in self.preview.messages():
+            text.append("  - " + say(line) + "\n")
+        return text
+
     def action_yes(self) -> None:
+        if self.preview_pending:
+            return  # not before the operator can read what undo will restore
         if self.word is None:
             self.dismiss(True)
 

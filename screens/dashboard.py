@@ -8,41 +8,41 @@ recent one of an unchanged setup); ``m`` measures again."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from screens.charts import Probe, latency_bar, ms_text, timeline
-from screens.common import WizardScreen, say, styled_status
+from screens.common import (
+    BACK_CANCEL,
+    DOCUMENT,
+    LANGUAGE,
+    WizardScreen,
+    key,
+    key_table,
+    say,
+    styled_status,
+)
 from screens.facts import latency_rows
 from screens.theme import legacy_console
+from wizard import validation_view as view
 from wizard.i18n import current_language, t
 from wizard.i18n.format import format_decimal, format_duration, format_number
 
-VALIDATE_STEPS = ("validate.latency", "validate.offline", "validate.monitor")
 WIDE = 110  # from this width the latency table shows p50, max and pushdown as columns
 BAR = 15  # the latency bar's width: the target line sits in its middle
 
 
 class DashboardScreen(WizardScreen):
     CSS_PATH = "dashboard.tcss"
-    KEYS = (
-        ("m", "tui.key.measure"),
-        ("o", "document.tui.key"),
-        ("Esc", "tui.key.back_cancel"),
-        ("F2", "tui.key.language"),
+    KEYS, BINDINGS = key_table(
+        key("m", "tui.key.measure", ("m", "measure")), DOCUMENT, BACK_CANCEL, LANGUAGE
     )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("m", "measure", show=False),
-        Binding("o", "document", show=False),
-        Binding("escape", "back", show=False),
-    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,7 +50,11 @@ class DashboardScreen(WizardScreen):
         self._probes: list[Probe] = []
 
     def available(self) -> list[str]:
-        return [s for s in VALIDATE_STEPS if self.wapp.step(s) is not None]
+        return [s for s in view.DASHBOARD if self.wapp.step(s) is not None]
+
+    def extra(self) -> list[str]:
+        """Measured with the dashboard's checks (the success metrics panel)."""
+        return [s for s in view.DASHBOARD_EXTRA if self.wapp.step(s) is not None]
 
     def compose(self) -> ComposeResult:
         yield Static(markup=False, id="title", classes="title")
@@ -68,8 +72,7 @@ class DashboardScreen(WizardScreen):
         app = self.wapp
         steps = self.available()
         if steps and app.auto_probe and not app.busy and not any(s in app.outcomes for s in steps):
-            extra = [s for s in ("cleanup.report",) if app.step(s) is not None]
-            app.run_status(steps + extra)  # nothing measured in this session yet
+            app.run_status(steps + self.extra())  # nothing measured in this session yet
 
     def on_resize(self) -> None:
         self.refresh_texts()
@@ -85,8 +88,8 @@ class DashboardScreen(WizardScreen):
         self._fill_summary()
         self._fill_latency()
         self._fill_monitor()
-        self._fill_details("#offline", "validate.offline", "tui.dash.offline")
-        self._fill_details("#metrics", "cleanup.report", "tui.dash.metrics")
+        self._fill_details("#offline", view.OFFLINE, "tui.dash.offline")
+        self._fill_details("#metrics", view.METRICS, "tui.dash.metrics")
 
     def _fill_summary(self) -> None:
         app = self.wapp
@@ -111,7 +114,7 @@ class DashboardScreen(WizardScreen):
     def _fill_latency(self) -> None:
         panel = self.query_one("#latency", Static)
         panel.border_title = t("tui.dash.latency_title", target=self.target)
-        outcome = self.wapp.outcomes.get("validate.latency")
+        outcome = self.wapp.outcomes.get(view.LATENCY)
         rows = latency_rows(outcome.facts) if outcome is not None else []
         panel.display = bool(rows)
         if not rows:
@@ -189,7 +192,7 @@ class DashboardScreen(WizardScreen):
     def _fill_monitor(self) -> None:
         panel = self.query_one("#monitor", Static)
         panel.border_title = t("tui.dash.monitor")
-        outcome = self.wapp.outcomes.get("validate.monitor")
+        outcome = self.wapp.outcomes.get(view.MONITOR)
         panel.display = outcome is not None
         if outcome is None:
             return
@@ -282,20 +285,13 @@ class DashboardScreen(WizardScreen):
 
     def action_measure(self) -> None:
         steps = self.available()
-        extra = [s for s in ("cleanup.report",) if self.wapp.step(s) is not None]
         if not steps:
             self.notify(t("tui.not_available"), severity="warning")
             return
-        self.wapp.run_status(steps + extra, fresh=True)  # "measure now" never reuses
+        self.wapp.run_status(steps + self.extra(), fresh=True)  # "measure now" never reuses
 
     def action_document(self) -> None:
         self.wapp.run_document()
-
-    def action_back(self) -> None:
-        if self.wapp.busy:
-            self.wapp.cancel_run()
-            return
-        self.app.pop_screen()
 
 
 def _float(value: Any) -> float | None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.common import WizardScreen, optional_module, say
+from screens.common import BACK, LANGUAGE, WizardScreen, key, key_table, optional_module, say
 from wizard.i18n import Message, t
 
 
@@ -53,17 +52,13 @@ def symptom_entries(symptoms: Any) -> list[tuple[str, str]]:
 
 class TroubleshootScreen(WizardScreen):
     CSS_PATH = "troubleshoot.tcss"
-    KEYS = (
-        ("Enter", "tui.key.diagnose"),
-        ("Tab", "tui.key.next_field"),
-        ("f", "tui.key.fix_it"),
-        ("Esc", "tui.key.back"),
-        ("F2", "tui.key.language"),
+    KEYS, BINDINGS = key_table(
+        key("Enter", "tui.key.diagnose"),
+        key("Tab", "tui.key.next_field"),
+        key("f", "tui.key.fix_it", ("f", "fix_it")),
+        BACK,
+        LANGUAGE,
     )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", show=False),
-        Binding("f", "fix_it", show=False),
-    ]
 
     def __init__(self, step_id: str | None = None, error: str | None = None) -> None:
         super().__init__()
@@ -244,12 +239,6 @@ class TroubleshootScreen(WizardScreen):
         step_id = option_id.split(":", 1)[1]
         self.app.pop_screen()
         self.app.push_screen(StepDetailScreen(step_id, apply_now=True))
-
-    def action_back(self) -> None:
-        if self.wapp.busy:
-            self.wapp.cancel_run()
-            return
-        self.app.pop_screen()
 
 
 _EXCEPTION_PREFIX = re.compile(r"^[A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning|Timeout): ")

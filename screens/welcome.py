@@ -4,18 +4,17 @@ the health of what the wizard depends on (config, keyring, elevation), each with
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from screens.common import WizardScreen, say
+from screens.common import LANGUAGE, WizardScreen, key, key_table, say
 from wizard.i18n import current_language, t
 
 MODES = ("guided", "resume", "troubleshoot", "sandbox")
@@ -23,20 +22,13 @@ MODES = ("guided", "resume", "troubleshoot", "sandbox")
 
 class WelcomeScreen(WizardScreen):
     CSS_PATH = "welcome.tcss"
-    KEYS = (
-        ("Enter", "tui.key.choose"),
-        ("1-4", "tui.key.mode"),
-        ("n", "tui.key.new_config"),
-        ("F2", "tui.key.language"),
-        ("Ctrl+Q", "tui.key.quit"),
+    KEYS, BINDINGS = key_table(
+        key("Enter", "tui.key.choose"),
+        key("1-4", "tui.key.mode", *((str(n), f"mode('{m}')") for n, m in enumerate(MODES, 1))),
+        key("n", "tui.key.new_config", ("n", "new_config")),
+        LANGUAGE,
+        key("Ctrl+Q", "tui.key.quit"),
     )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "mode('guided')", show=False),
-        Binding("2", "mode('resume')", show=False),
-        Binding("3", "mode('troubleshoot')", show=False),
-        Binding("4", "mode('sandbox')", show=False),
-        Binding("n", "new_config", show=False),
-    ]
 
     def __init__(self) -> None:
         super().__init__()

@@ -126,6 +126,24 @@ def test_cleanup_flow_from_refusal_to_restore(site: dict[str, Any]) -> None:
     deletion = next(e for e in audit if e["step"] == "cleanup.dedupe")
     assert deletion["changes"][0]["key"] == "cleanup.gate.overridden"
 
+    # The rollback says what its undo would put back before it asks (declined: no terminal).
+    rollback = subprocess.run(
+        [*EXE, "rollback", "--config", str(site["config"]), "--lang", "en"]
+        + ["--only", "cleanup.dedupe"],
+        capture_output=True,
+        text=True,
+        env=site["env"],
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+        check=False,
+    )
+    assert rollback.returncode == exitcodes.OPERATOR, rollback.stdout + rollback.stderr
+    assert "Undo will:" in rollback.stdout
+    assert f"put the {bi:,} rows of the backup {files[0]} back into public.clientes" in (
+        rollback.stdout
+    )
+    assert bi_count(site) == 0
+
     # Running it again changes nothing and says so.
     again = cli(site, "--json")
     assert again.returncode == exitcodes.OK, again.stdout

@@ -82,3 +82,32 @@ def test_watch_bad_duration_is_usage(site: Any) -> None:
     result = run(site, "watch", "--duration", "soon", "--json")
     assert result.returncode == exitcodes.USAGE
     assert json.loads(result.stdout)["error"] == "bad-duration"
+
+
+def test_text_numbers_in_the_readers_language() -> None:
+    """pt-BR reads 5,005 s (not five thousand seconds) and 1.234,5 ms; English the other way."""
+    from wizard.commands import validate
+    from wizard.i18n import current_language, set_language
+
+    probe = {"kind": "blackhole", "address": "127.0.0.1:9", "seconds": 5.005, "error": "timeout"}
+    read = {
+        "read": "count",
+        "p50_ms": 1234.5,
+        "p95_ms": 1234.5,
+        "max_ms": 2000,
+        "rows": 10000,
+        "pushdown": {},
+        "verdict": "over",
+    }
+    facts = {"relations": [{"relation": "bi.dim_clientes", "reads": [read]}]}
+    before = current_language()
+    try:
+        set_language("pt-BR")
+        assert "5,005 s" in validate.offline_lines({"probe": probe})[0]
+        row = validate.latency_lines(facts)[-1]
+        assert "1.234,5" in row and "10.000" in row and "2.000" in row
+        set_language("en")
+        assert "5.005 s" in validate.offline_lines({"probe": probe})[0]
+        assert "1,234.5" in validate.latency_lines(facts)[-1]
+    finally:
+        set_language(before)

@@ -5,27 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wizard import exitcodes
-from wizard.engine import Plan, Step, StepError
+from wizard.engine import Plan, Step
 from wizard.i18n import Message, render, t
-from wizard.runlock import RunLocked
-from wizard.session import open_session
 
 from . import CliContext
-from .output import LivePrinter, load_config_or_report, plan_text, print_report, say
+from .common import add_command, add_only, only_ids, with_session
+from .output import plan_text, print_report, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("apply", parents=[common], help=t("cli.cmd.apply"))
-    parser.add_argument("--only", metavar="IDS", help=t("cli.opt.only"))
+    parser = add_command(sub, common, "apply", run)
+    add_only(parser)
     parser.add_argument("--dry-run", action="store_true", help=t("cli.opt.dry_run"))
     parser.add_argument("--yes", action="store_true", help=t("cli.opt.yes"))
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     parser.add_argument("--confirm-manual", metavar="IDS", help=t("cli.opt.confirm_manual"))
-    parser.set_defaults(handler=run)
 
 
-def make_confirm(args: argparse.Namespace, ctx: CliContext) -> Any:
+def make_confirm(args: argparse.Namespace, ctx: CliContext, *, show_plan: bool = True) -> Any:
     """--yes confirms everything; a terminal asks per risky plan; otherwise decline (exit 3)."""
 
     def confirm(step: Step, plan: Plan) -> bool:
@@ -33,8 +29,9 @@ def make_confirm(args: argparse.Namespace, ctx: CliContext) -> Any:
             return True
         if not ctx.interactive or ctx.json:
             return False
-        say(ctx, f"{step.id}: {render(step.title)}")
-        say(ctx, plan_text(plan))
+        if show_plan:
+            say(ctx, f"{step.id}: {render(step.title)}")
+            say(ctx, plan_text(plan))
         answer = input(t("cli.confirm", None, risks=", ".join(sorted(plan.risks))) + " ")
         return answer.strip().lower() in {"y", "yes", "s", "sim"}
 
@@ -42,35 +39,22 @@ def make_confirm(args: argparse.Namespace, ctx: CliContext) -> Any:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    config, code = load_config_or_report(ctx)
-    if config is None:
-        return code
-    session, runner = open_session(
-        config,
-        ctx.config_path,
-        interactive=ctx.interactive and not ctx.json,
-        sink=LivePrinter(ctx, show_plans=args.dry_run),
-    )
-    try:
+    from wizard import exitcodes
+
+    def body(session: Any, runner: Any) -> int:
         if args.confirm_manual:
             report = runner.confirm_manual(args.confirm_manual.split(","))
         else:
             from wizard.steps import DEFAULT_APPLY_PHASES
 
-            only = args.only.split(",") if args.only else list(DEFAULT_APPLY_PHASES)
+            only = only_ids(args) or list(DEFAULT_APPLY_PHASES)
             report = runner.apply(only, dry_run=args.dry_run, confirm=make_confirm(args, ctx))
-    except RunLocked as exc:
-        say(ctx, exc.message, err=True)
-        if exc.fix is not None:
-            say(ctx, exc.fix, err=True)
-        return exitcodes.OPERATOR
-    except StepError as exc:
-        say(ctx, exc.message, err=True)
-        return exitcodes.USAGE
-    finally:
-        session.close()
-    print_report(ctx, report, show_plans=args.dry_run)
-    if report.exit_code == exitcodes.OPERATOR and not ctx.json:
-        needed = "cli.operator_needed_yes" if getattr(args, "yes", False) else "cli.operator_needed"
-        say(ctx, Message(needed), err=True)
-    return report.exit_code
+        print_report(ctx, report, show_plans=args.dry_run)
+        if report.exit_code == exitcodes.OPERATOR and not ctx.json:
+            needed = "cli.operator_needed_yes" if args.yes else "cli.operator_needed"
+            say(ctx, Message(needed), err=True)
+        return int(report.exit_code)
+
+    return with_session(
+        ctx, body, interactive=ctx.interactive and not ctx.json, show_plans=args.dry_run
+    )

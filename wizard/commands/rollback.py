@@ -1,62 +1,68 @@
-"""`fdw-wizard rollback [--only IDS] [--yes]`: undo steps in reverse order."""
+"""`fdw-wizard rollback [--only IDS] [--yes]`: undo steps in reverse order, each step's undo
+said before it is asked for (which files go back to which backup, which SQL objects are dropped,
+which service is reloaded)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from wizard import exitcodes
-from wizard.engine import Plan, Risk, Runner, RunReport, StepError
-from wizard.i18n import Message, t
-from wizard.runlock import RunLocked
-from wizard.session import open_session
+from wizard.engine import Plan, Risk, Runner, RunReport, Step
+from wizard.i18n import Message, render, t
 
 from . import CliContext
 from .apply import make_confirm
-from .output import LivePrinter, load_config_or_report, print_report, say
+from .common import add_command, add_only, only_ids, with_session
+from .output import print_report, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("rollback", parents=[common], help=t("cli.cmd.rollback"))
-    parser.add_argument("--only", metavar="IDS", help=t("cli.opt.only"))
+    parser = add_command(sub, common, "rollback", run)
+    add_only(parser)
     parser.add_argument("--yes", action="store_true", help=t("cli.opt.yes"))
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     parser.add_argument(
         "--interrupted", action="store_true", help=t("cli.opt.rollback_interrupted")
     )
-    parser.set_defaults(handler=run)
+
+
+def preview_lines(ctx: Any, step: Step, steps: list[Step]) -> list[str]:
+    """What undoing ``step`` will do, as the lines printed before the question."""
+    from wizard.undo_preview import preview
+
+    lines = [f"{step.id}: {render(step.title)}", "  " + t("undo.preview.title")]
+    lines += ["    - " + render(m) for m in preview(ctx, step, steps).messages()]
+    return lines
+
+
+def confirm_with_preview(
+    args: argparse.Namespace, ctx: CliContext, session: Any, runner: Runner
+) -> Callable[[Step, Plan], bool]:
+    """Print what the step's undo will do, then ask (or take --yes)."""
+    ask = make_confirm(args, ctx, show_plan=False)
+
+    def confirm(step: Step, plan: Plan) -> bool:
+        if not ctx.json:
+            say(ctx, "\n".join(preview_lines(session, step, runner.steps)))
+        return bool(ask(step, plan))
+
+    return confirm
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    config, code = load_config_or_report(ctx)
-    if config is None:
-        return code
-    session, runner = open_session(
-        config,
-        ctx.config_path,
-        interactive=ctx.interactive,
-        sink=LivePrinter(ctx, show_plans=False),
-    )
-    try:
+    def body(session: Any, runner: Runner) -> int:
         if args.interrupted:
             report = _restore_interrupted(args, ctx, runner)
             if isinstance(report, int):
                 return report
         else:
-            only = args.only.split(",") if args.only else None
-            report = runner.undo(only, confirm=make_confirm(args, ctx))
-    except RunLocked as exc:
-        say(ctx, exc.message, err=True)
-        if exc.fix is not None:
-            say(ctx, exc.fix, err=True)
-        return exitcodes.OPERATOR
-    except StepError as exc:
-        say(ctx, exc.message, err=True)
-        return exitcodes.USAGE
-    finally:
-        session.close()
-    print_report(ctx, report)
-    return report.exit_code
+            confirm = confirm_with_preview(args, ctx, session, runner)
+            report = runner.undo(only_ids(args), confirm=confirm)
+        print_report(ctx, report)
+        return report.exit_code
+
+    return with_session(ctx, body, interactive=ctx.interactive)
 
 
 def _restore_interrupted(

@@ -5,35 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wizard.engine import StepError
-from wizard.i18n import t
-from wizard.session import open_session
-
 from . import CliContext
-from .output import LivePrinter, load_config_or_report, print_report, say
+from .common import add_command, add_only, only_ids, with_session
+from .output import print_report
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("status", parents=[common], help=t("cli.cmd.status"))
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.add_argument("--only", metavar="IDS", help=t("cli.opt.only"))
-    parser.set_defaults(handler=run)
+    add_only(add_command(sub, common, "status", run))
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    config, code = load_config_or_report(ctx)
-    if config is None:
-        return code
-    session, runner = open_session(
-        config, ctx.config_path, interactive=False, sink=LivePrinter(ctx, show_plans=False)
-    )
-    try:
-        only = args.only.split(",") if args.only else None
-        report = runner.status(only)
-    except StepError as exc:
-        say(ctx, exc.message, err=True)
-        return 2
-    finally:
-        session.close()
-    print_report(ctx, report)
-    return report.exit_code
+    def body(session: Any, runner: Any) -> int:
+        report = runner.status(only_ids(args))
+        print_report(ctx, report)
+        return int(report.exit_code)
+
+    return with_session(ctx, body)

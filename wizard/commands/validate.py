@@ -11,21 +11,21 @@ import argparse
 from typing import Any
 
 from wizard import exitcodes
-from wizard.engine import RunReport, Status, StepError
-from wizard.i18n import Message, render, t
-from wizard.session import open_session
+from wizard import validation_view as view
+from wizard.engine import RunReport, Status
+from wizard.i18n import Message, current_language, render, t
+from wizard.i18n.format import format_decimal, format_duration, format_number
 
 from . import CliContext
-from .output import LivePrinter, emit_json, load_config_or_report, outcome_text, say
+from .common import add_command, with_session
+from .output import emit_json, outcome_text, say
 
 # DESIGN: "latency, pushdown, fallback, offline behaviour" — plus the monitoring summary.
-STEP_IDS = ("app.fallback", "validate.latency", "validate.offline", "validate.monitor")
+STEP_IDS = view.COMMAND
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("validate", parents=[common], help=t("cli.cmd.validate"))
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.set_defaults(handler=run)
+    add_command(sub, common, "validate", run)
 
 
 def exit_code(report: RunReport) -> int:
@@ -34,7 +34,7 @@ def exit_code(report: RunReport) -> int:
         return exitcodes.FAILED
     if any(o.operator_action for o in mine):
         return exitcodes.OPERATOR
-    judged = [o for o in mine if o.step_id != "validate.monitor"]
+    judged = [o for o in mine if o.step_id not in view.NOT_JUDGED]
     if any(o.status is Status.BLOCKED for o in mine):
         return exitcodes.FAILED  # a prerequisite (the FDW setup) is not done
     if any(o.status is Status.PENDING for o in judged):
@@ -43,7 +43,10 @@ def exit_code(report: RunReport) -> int:
 
 
 def _ms(value: Any) -> str:
-    return "-" if value is None else f"{value:g}"
+    """A measurement in the reader's language (``1.234,5`` in pt-BR), "-" when absent."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "-"
+    return format_decimal(value, current_language())
 
 
 def latency_lines(facts: dict[str, Any]) -> list[str]:
@@ -68,9 +71,10 @@ def latency_lines(facts: dict[str, Any]) -> list[str]:
             flags = ", ".join(f"{k}={v}" for k, v in read["pushdown"].items() if v)
             verdict = t("validate.cli.verdict." + read["verdict"])
             name = f"{rel['relation']} / {read['read']}"
+            rows = format_number(read.get("rows") or 0, current_language())
             lines.append(
                 f"  {name:<44} {_ms(read.get('p50_ms')):>9} {_ms(read.get('p95_ms')):>9}"
-                f" {_ms(read.get('max_ms')):>9} {read.get('rows', 0):>7}  {flags or '-'}"
+                f" {_ms(read.get('max_ms')):>9} {rows:>7}  {flags or '-'}"
                 f"  [{verdict}]"
             )
             if read.get("error"):
@@ -90,7 +94,9 @@ def offline_lines(facts: dict[str, Any]) -> list[str]:
         if probe.get("hung"):
             result = t("validate.cli.offline.hung")
         else:
-            result = f"{_ms(probe.get('seconds'))} s — {probe.get('error') or '-'}"
+            seconds = probe.get("seconds")
+            took = format_duration(seconds, current_language()) if _ms(seconds) != "-" else "-"
+            result = f"{took} — {probe.get('error') or '-'}"
         lines.append(
             t(
                 "validate.cli.offline",
@@ -121,23 +127,16 @@ def monitor_line(summary: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    config, code = load_config_or_report(ctx)
-    if config is None:
-        return code
-    session, runner = open_session(
-        config,
-        ctx.config_path,
-        interactive=False,
-        sink=LivePrinter(ctx, show_plans=False),
-    )
-    session.fresh_measurements = True  # `validate` always measures; status/apply may reuse
-    try:
-        report = runner.status(list(STEP_IDS))
-    except StepError as exc:
-        say(ctx, exc.message, err=True)
-        return exitcodes.USAGE
-    finally:
-        session.close()
+    def body(session: Any, runner: Any) -> int:
+        return _show(ctx, runner.status(list(STEP_IDS)))
+
+    def measure_again(session: Any) -> None:
+        session.fresh_measurements = True  # `validate` always measures; status/apply may reuse
+
+    return with_session(ctx, body, prepare=measure_again)
+
+
+def _show(ctx: CliContext, report: RunReport) -> int:
     code = exit_code(report)
     facts = {o.step_id: o.facts for o in report.outcomes}
     if ctx.json:
@@ -145,21 +144,21 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         document.update(
             mode="validate",
             exit_code=code,
-            latency=facts.get("validate.latency") or None,
-            offline=facts.get("validate.offline") or None,
-            monitor=facts.get("validate.monitor") or None,
-            fallback=facts.get("app.fallback") or None,
+            latency=facts.get(view.LATENCY) or None,
+            offline=facts.get(view.OFFLINE) or None,
+            monitor=facts.get(view.MONITOR) or None,
+            fallback=facts.get(view.FALLBACK) or None,
         )
         emit_json(ctx, document)
         return code
     for outcome in report.outcomes:
         say(ctx, outcome_text(outcome))
-        if outcome.step_id == "validate.latency" and outcome.facts.get("relations"):
+        if outcome.step_id == view.LATENCY and outcome.facts.get("relations"):
             say(ctx, "\n".join(latency_lines(outcome.facts)))
-        elif outcome.step_id == "validate.offline":
+        elif outcome.step_id == view.OFFLINE:
             lines = offline_lines(outcome.facts)
             if lines:
                 say(ctx, "\n".join("  " + line for line in lines))
-        elif outcome.step_id == "validate.monitor" and outcome.facts:
+        elif outcome.step_id == view.MONITOR and outcome.facts:
             say(ctx, "  " + monitor_line(outcome.facts))
     return code
