@@ -102,7 +102,8 @@ def partition_or_skip() -> None:
 
     reason = unavailable()
     if reason is not None:
-        pytest.skip(f"no network partition here ({reason[0]}: {reason[1]}); needs Linux, root, nft")
+        why = f"{reason[0]}: {reason[1]}" if reason[1] else reason[0]
+        pytest.skip(f"no network partition here ({why}); it needs Linux, root and nft")
 
 
 @contextlib.contextmanager
