@@ -71,6 +71,11 @@ SUPABASE_OWNER = "postgres"
 SUPABASE_DATABASE = "postgres"
 SUPABASE_API_ROLES = ("anon", "authenticated", "service_role")
 PASSWORD_KEYS = ("dw-superuser", "dw-etl", "supabase-admin", "supabase-postgres")
+# Per cluster: the roles the test bed logs in as -> their keys in PASSWORD_KEYS.
+PASSWORD_ROLES: dict[str, dict[str, str]] = {
+    "dw": {DW_SUPERUSER: "dw-superuser", DW_ETL_ROLE: "dw-etl"},
+    "supabase": {SUPABASE_ADMIN: "supabase-admin", SUPABASE_OWNER: "supabase-postgres"},
+}
 FORMAT = "fdw-wizard-testbed/1"
 
 # Rows at scale 1.0: dim_clientes and fat_faturamentos as measured in the field guide, the others
@@ -376,35 +381,29 @@ def start_testbed(
     while supabase_port is None or supabase_port == dw_port:
         supabase_port = free_loopback_port()
 
-    dw = Endpoint(
-        name="dw",
-        cluster=Cluster(
-            base_dir / "dw",
-            dw_port,
-            bins,
-            os_user=os_user,
-            superuser=DW_SUPERUSER,
-            listen_addresses="localhost",
-        ),
-        dbname=DW_DATABASE,
-        admin_user=DW_SUPERUSER,
-        password_keys={DW_SUPERUSER: "dw-superuser", DW_ETL_ROLE: "dw-etl"},
-        passwords=passwords,
-    )
-    supabase = Endpoint(
-        name="supabase",
-        cluster=Cluster(
-            base_dir / "supabase",
-            supabase_port,
-            supabase_bins,
-            os_user=os_user,
-            superuser=SUPABASE_ADMIN,
-            listen_addresses="127.0.0.1",
-        ),
-        dbname=SUPABASE_DATABASE,
-        admin_user=SUPABASE_ADMIN,
-        password_keys={SUPABASE_ADMIN: "supabase-admin", SUPABASE_OWNER: "supabase-postgres"},
-        passwords=passwords,
+    def endpoint(
+        name: str, port: int, side_bins: PgBinaries, superuser: str, listen: str, dbname: str
+    ) -> Endpoint:
+        # Each cluster lives in base_dir/<name>, administered by the superuser it was made with.
+        return Endpoint(
+            name=name,
+            cluster=Cluster(
+                base_dir / name,
+                port,
+                side_bins,
+                os_user=os_user,
+                superuser=superuser,
+                listen_addresses=listen,
+            ),
+            dbname=dbname,
+            admin_user=superuser,
+            password_keys=dict(PASSWORD_ROLES[name]),
+            passwords=passwords,
+        )
+
+    dw = endpoint("dw", dw_port, bins, DW_SUPERUSER, "localhost", DW_DATABASE)
+    supabase = endpoint(
+        "supabase", supabase_port, supabase_bins, SUPABASE_ADMIN, "127.0.0.1", SUPABASE_DATABASE
     )
     bed = TestBed(base_dir, scale, dw, supabase, passwords)
 
