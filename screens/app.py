@@ -53,7 +53,7 @@ class TaskFinished(UiMessage):
 
 
 class WizardApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_suffix(".tcss")  # the .tcss beside this file
     TITLE = "fdw-wizard"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [

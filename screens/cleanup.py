@@ -3,6 +3,7 @@ report with the sizes before and after. Refuses to delete without a verified bac
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -36,7 +37,7 @@ def refusal_text(refusals: list[cleanup_flow.Refusal]) -> str:
 
 
 class CleanupScreen(WizardScreen):
-    CSS_PATH = "cleanup.tcss"
+    CSS_PATH = Path(__file__).with_suffix(".tcss")  # the .tcss beside this file
     KEYS, BINDINGS = key_table(
         key("b", "tui.key.backup", ("b", "backup")),
         key("x", "tui.key.dedupe", ("x", "dedupe")),

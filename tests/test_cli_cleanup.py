@@ -127,9 +127,9 @@ def test_cleanup_flow_from_refusal_to_restore(site: dict[str, Any]) -> None:
     assert deletion["changes"][0]["key"] == "cleanup.gate.overridden"
 
     # The rollback says what its undo would put back before it asks (declined: no terminal).
+    command = ["rollback", "--config", str(site["config"]), "--only", "cleanup.dedupe"]
     rollback = subprocess.run(
-        [*EXE, "rollback", "--config", str(site["config"]), "--lang", "en"]
-        + ["--only", "cleanup.dedupe"],
+        [*EXE, *command, "--lang", "en"],
         capture_output=True,
         text=True,
         env=site["env"],

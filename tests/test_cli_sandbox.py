@@ -167,18 +167,6 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert "local.port: must be 1-65535, got 70000" in result.stderr
 
 
-def test_commands_not_built_say_so(tmp_path: Path) -> None:
-    import importlib.util
-
-    from wizard.commands.notbuilt import NOT_BUILT
-
-    module_of = {name: "wizard.commands." + name.replace("-", "_") for name in NOT_BUILT}
-    for command in [n for n in NOT_BUILT if importlib.util.find_spec(module_of[n]) is None]:
-        result = run(command, "--json")
-        assert result.returncode == exitcodes.USAGE
-        assert json.loads(result.stdout)["error"] == "not-built"
-
-
 def test_help_lists_every_command_of_the_contract() -> None:
     result = run("--help")
     assert result.returncode == 0

@@ -16,8 +16,7 @@ from wizard.i18n import LANGUAGES, Message, set_language, t
 from wizard.paths import DEFAULT_CONFIG_NAME
 from wizard.safetext import visible
 
-# In the order --help lists them (DESIGN.md "Commands"). A module not present in this version
-# is skipped, and `notbuilt` then registers its command as "not available yet" (exit 2).
+# In the order --help lists them (DESIGN.md "Commands").
 COMMAND_MODULES = (
     "wizard.commands.demo",
     "wizard.commands.status",
@@ -32,7 +31,6 @@ COMMAND_MODULES = (
     "wizard.commands.export_app",
     "wizard.commands.field_report",
     "wizard.commands.secrets_cmd",
-    "wizard.commands.notbuilt",
 )
 
 

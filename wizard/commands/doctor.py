@@ -198,8 +198,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 if outcome.operator_action:
                     found.append((outcome.step_id, _operator_diagnosis(outcome)))
                     continue
-                lints = outcome.facts.get("lints") if outcome.facts else None
-                if outcome.step_id == "supabase.test-queries" and lints:
+                # A step that found Supabase lints (the test queries run the linter): their
+                # diagnosis says which objects the API exposes.
+                if outcome.facts and outcome.facts.get("lints"):
                     items = diagnose(session, symptom="api-exposure")
                     found += [(outcome.step_id, d) for d in items if d.problem]
                 if outcome.status is not Status.FAILED:
