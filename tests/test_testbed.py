@@ -397,25 +397,39 @@ def test_fdw_with_password_and_scram_works(
     assert len(joined) == 10
 
 
+def _read_refused(
+    conn: psycopg.Connection[Any], schema: str, server: str, table: str, columns: str, remote: str
+) -> str:
+    """Declare ``schema.table`` on ``server`` by hand (IMPORT FOREIGN SCHEMA would already need
+    the connection) as ``remote.table``, read it and return the text of the refusal, which must
+    be SQLSTATE 2F003."""
+    conn.execute(
+        sql.SQL(
+            "CREATE FOREIGN TABLE {}.{} ({}) SERVER {} OPTIONS (schema_name {}, table_name {})"
+        ).format(
+            sql.Identifier(schema),
+            sql.Identifier(table),
+            sql.SQL(columns),
+            sql.Identifier(server),
+            sql.Literal(remote),
+            sql.Literal(table),
+        )
+    )
+    with pytest.raises(psycopg.Error) as excinfo:
+        conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table)))
+    assert excinfo.value.sqlstate == "2F003"
+    return str(excinfo.value)
+
+
 def test_fdw_mapping_without_password_is_refused(
     fdw_schema: tuple[psycopg.Connection[Any], str], dw: Endpoint
 ) -> None:
     conn, schema = fdw_schema
     server = schema + "_nopw"
     create_server(conn, server, dw.port, "etl_bluconecta", None)
-    # Declared by hand: IMPORT FOREIGN SCHEMA would already need the connection.
-    conn.execute(
-        sql.SQL(
-            "CREATE FOREIGN TABLE {}.dim_clientes (codigo_cliente integer) SERVER {} "
-            "OPTIONS (schema_name 'public', table_name 'dim_clientes')"
-        ).format(sql.Identifier(schema), sql.Identifier(server))
-    )
-    with pytest.raises(psycopg.Error) as excinfo:
-        conn.execute(sql.SQL("SELECT count(*) FROM {}.dim_clientes").format(sql.Identifier(schema)))
-    assert excinfo.value.sqlstate == "2F003"
+    text = _read_refused(conn, schema, server, "dim_clientes", "codigo_cliente integer", "public")
     # PG15: "password is required"; PG16+ (GSSAPI delegation): "password or GSSAPI delegated
     # credentials required". The diagnosis knows both, even pasted without a SQLSTATE.
-    text = str(excinfo.value)
     assert "password is required" in text or "password or GSSAPI delegated" in text
     from wizard.diagnose import _family, _Input
 
@@ -456,18 +470,8 @@ def test_fdw_refuses_a_remote_that_does_not_ask_for_the_password(
     remote, role = trust_remote
     server = schema + "_trust"
     create_server(conn, server, remote.port, role, "any-password-at-all")
-    conn.execute(
-        sql.SQL(
-            "CREATE FOREIGN TABLE {}.remote_db (datname name) SERVER {} "
-            "OPTIONS (schema_name 'pg_catalog', table_name 'pg_database')"
-        ).format(sql.Identifier(schema), sql.Identifier(server))
-    )
-    with pytest.raises(psycopg.Error) as excinfo:
-        conn.execute(sql.SQL("SELECT count(*) FROM {}.remote_db").format(sql.Identifier(schema)))
-    assert excinfo.value.sqlstate == "2F003"
-    assert "Non-superuser cannot connect if the server does not request a password" in str(
-        excinfo.value
-    )
+    text = _read_refused(conn, schema, server, "pg_database", "datname name", "pg_catalog")
+    assert "Non-superuser cannot connect if the server does not request a password" in text
 
 
 # ---------------------------------------------------------------------------------------------
