@@ -16,7 +16,7 @@ from typing import Any
 
 from wizard import exitcodes
 from wizard.engine import Plan, Risk, RunReport, Status, Step, StepOutcome
-from wizard.i18n import Message
+from wizard.i18n import Message, t
 from wizard.steps import cleanup as steps
 
 BACKUP_ID = steps.BACKUP_ID
@@ -73,16 +73,16 @@ def remembered_backup(ctx: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def own_word(step: Step, plan: Plan) -> str | None:
-    """The word a step checks itself before deleting (the catalog's, in the current language),
-    or None when the step has none and a driver's generic confirmation applies."""
-    if step.id == DEDUPE_ID and Risk.DELETE in plan.risks:
-        return steps.confirm_word()
+    """The word a step declares (``Step.confirm_word``, in the current language) for a plan
+    that deletes, or None when a driver's generic confirmation applies."""
+    if step.confirm_word is not None and Risk.DELETE in plan.risks:
+        return t(step.confirm_word)
     return None
 
 
 def accept_word(ctx: Any, step: Step, word: str | None) -> bool:
-    """A confirmation with a typed word: a step that checks the word itself (the deletion) is
-    handed it (armed for one run); any other step is confirmed by the typing alone."""
+    """A confirmation with a typed word: the deletion checks the word itself, so it is handed
+    it (armed for one run); any other step is confirmed by the typing alone."""
     if step.id == DEDUPE_ID:
         return steps.authorize(ctx, word)
     return True

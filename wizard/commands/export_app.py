@@ -11,16 +11,15 @@ from wizard import exitcodes
 from wizard.i18n import Message, t
 
 from . import CliContext
+from .common import add_command
 from .output import emit_json, load_config_or_report, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("export-app", parents=[common], help=t("cli.cmd.export-app"))
+    parser = add_command(sub, common, "export-app", run)
     parser.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help=t("cli.export-app.opt.out")
     )
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -200,18 +200,18 @@ def _set(store: SecretStore, name: str, ctx: CliContext, as_json: bool) -> int:
     done = Message(
         "secrets.cli.saved", {"name": name, "backend": report.name, "namespace": store.namespace}
     )
+    document: dict[str, Any] = {"action": "set", "name": name, "namespace": store.namespace}
+    document["backend"] = report.to_json(ctx.lang)
+    return _done(ctx, as_json, document, done, warnings)
+
+
+def _done(
+    ctx: CliContext, as_json: bool, document: dict[str, Any], done: Message, warnings: list[Message]
+) -> int:
+    """A change made: its JSON document, or its sentence (and the warnings on stderr)."""
     if as_json:
-        _emit_json(
-            ctx,
-            {
-                "ok": True,
-                "action": "set",
-                "name": name,
-                "namespace": store.namespace,
-                "backend": report.to_json(ctx.lang),
-                "warnings": [_msg_json(w, ctx.lang) for w in warnings],
-            },
-        )
+        warned = [_msg_json(w, ctx.lang) for w in warnings]
+        _emit_json(ctx, {"ok": True, **document, "warnings": warned})
     else:
         _say(ctx.out, done.render(ctx.lang))
         for warning in warnings:
@@ -230,23 +230,8 @@ def _delete(store: SecretStore, name: str, ctx: CliContext, as_json: bool) -> in
     warnings: list[Message] = []
     if store.describe(name) == "env":
         warnings.append(Message("secrets.cli.env-still-set", {"env_var": spec.env_var}))
-    if as_json:
-        _emit_json(
-            ctx,
-            {
-                "ok": True,
-                "action": "delete",
-                "name": name,
-                "namespace": store.namespace,
-                "deleted": deleted,
-                "warnings": [_msg_json(w, ctx.lang) for w in warnings],
-            },
-        )
-    else:
-        _say(ctx.out, done.render(ctx.lang))
-        for warning in warnings:
-            _say(ctx.err, t("secrets.cli.warning-prefix", ctx.lang) + warning.render(ctx.lang))
-    return exitcodes.OK
+    document = {"action": "delete", "name": name, "namespace": store.namespace, "deleted": deleted}
+    return _done(ctx, as_json, document, done, warnings)
 
 
 # ------------------------------------------------------------------------------------- check
