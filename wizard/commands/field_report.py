@@ -10,15 +10,14 @@ from wizard import exitcodes
 from wizard.i18n import Message, t
 
 from . import CliContext
+from .common import add_command
 from .output import emit_json, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("field-report", parents=[common], help=t("field.cmd.help"))
+    parser = add_command(sub, common, "field-report", run, help_key="field.cmd.help")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=t("field.opt.out"))
     parser.add_argument("--restart-timing", action="store_true", help=t("field.opt.restart_timing"))
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.set_defaults(handler=run)
 
 
 def _restart_factory(ctx: CliContext) -> Any:
