@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from wizard import latency, monitor, partition
+from wizard import latency, monitor, outage, partition
 from wizard.engine import Status
 from wizard.session import open_session
 from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
@@ -208,12 +208,12 @@ def _options(ctx: Any) -> dict[str, str]:
     return server[1]
 
 
-def _app(site: dict[str, Any], **changes: Any) -> latency.AppRequest:
+def _app(site: dict[str, Any], **changes: Any) -> outage.AppRequest:
     """The app's read as validate.offline builds it (role settings, the pre-request)."""
     with supa(site["bed"]) as conn:
         settings = tuple(role_settings(conn, "authenticated").items())
         pre = role_settings(conn, "authenticator").get("pgrst.db_pre_request")
-    app = latency.AppRequest("authenticated", settings, pre, "public", "v_clientes_360")
+    app = outage.AppRequest("authenticated", settings, pre, "public", "v_clientes_360")
     return dataclasses.replace(app, **changes)
 
 
@@ -275,7 +275,7 @@ def test_a_partition_nft_refuses_is_a_problem_not_a_crash(
     monkeypatch.setattr(Partition, "cut", refuse)
     ctx = site["ctx"]
     for session in ("fresh", "warm"):
-        out = latency.api_outage(
+        out = outage.api_outage(
             lambda: monitor.open_supabase(ctx),
             ctx.supabase_conn(),
             ctx.config.fdw.server_name,
@@ -303,7 +303,7 @@ def test_offline_change_is_never_seen_and_rolled_back(site: dict[str, Any]) -> N
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        latency.api_outage(
+        outage.api_outage(
             lambda: monitor.open_supabase(ctx),
             ctx.supabase_conn(),
             ctx.config.fdw.server_name,
@@ -323,7 +323,7 @@ def test_offline_hang_without_any_timeout_is_cut(site: dict[str, Any]) -> None:
     ctx = site["ctx"]
     app = _app(site, pre_request=None, role_settings=(("statement_timeout", "0"),))
     started = time.monotonic()
-    out = latency.api_outage(
+    out = outage.api_outage(
         lambda: monitor.open_supabase(ctx),
         ctx.supabase_conn(),
         ctx.config.fdw.server_name,
@@ -338,8 +338,8 @@ def test_offline_hang_without_any_timeout_is_cut(site: dict[str, Any]) -> None:
     assert time.monotonic() - started < 2.5 + 5 + 3  # the wizard's own wait is bounded
 
 
-@pytest.mark.parametrize("outage", ["hung", "partitioned"])
-def test_real_outage_matches_what_validate_measures(site: dict[str, Any], outage: str) -> None:
+@pytest.mark.parametrize("kind", ["hung", "partitioned"])
+def test_real_outage_matches_what_validate_measures(site: dict[str, Any], kind: str) -> None:
     """The real things the blackhole, proxy and cut ports stand for: the DW's processes stopped
     (hung: the kernel still ACKs) or every packet to and from the DW's port dropped
     (partitioned: root + nft, else skipped with the reason). A warm and a fresh authenticated
@@ -372,7 +372,7 @@ def test_real_outage_matches_what_validate_measures(site: dict[str, Any], outage
         key = api.key("authenticated")
         headers = {"apikey": key, "Authorization": f"Bearer {key}"}
         assert read(api.url, headers)[0].status_code == 200  # warm
-        with OUTAGES[outage](site["bed"]):
+        with OUTAGES[kind](site["bed"]):
             warm, warm_s = read(api.url, headers)
             with standin(api.jwt_secret) as new_pool:  # its connection attempt goes unanswered
                 fresh, fresh_s = read(new_pool.url, headers)
@@ -385,7 +385,7 @@ def test_real_outage_matches_what_validate_measures(site: dict[str, Any], outage
     assert fresh.status_code in (500, 503), fresh.text
     assert fresh.json()["code"] == "57014" or fresh.json()["code"].startswith("08")
     assert fresh_s <= bound + 0.7
-    print(f"\n{outage} through the API: warm {warm_s:.2f} s, fresh {fresh_s:.2f} s")
+    print(f"\n{kind} through the API: warm {warm_s:.2f} s, fresh {fresh_s:.2f} s")
 
 
 def test_server_options_end_a_partitioned_read_without_any_statement_timeout(
@@ -408,7 +408,7 @@ def test_server_options_end_a_partitioned_read_without_any_statement_timeout(
     version = int(ctx.supabase_conn().execute("SHOW server_version_num").fetchone()[0])
     measured = {}
     for session in ("warm", "fresh"):
-        out = latency.api_outage(
+        out = outage.api_outage(
             lambda: monitor.open_supabase(ctx),
             ctx.supabase_conn(),
             ctx.config.fdw.server_name,

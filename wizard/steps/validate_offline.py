@@ -19,7 +19,7 @@ import contextlib
 import threading
 from typing import Any
 
-from wizard import latency, monitor, partition
+from wizard import monitor, outage, partition
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
 from wizard.steps.validate_reuse import (
@@ -34,7 +34,7 @@ from wizard.steps.validate_reuse import (
 OFFLINE_MARGIN_S = 0.5  # over fdw.api_read_bound_s: the API's own work (HTTP, pool, JSON)
 OFFLINE_CAP_EXTRA_S = 6.0  # how much longer than the bound (8 s role timeout + 1) to wait
 OFFLINE_CASES = tuple(
-    (kind, session) for session in latency.SESSIONS for kind in latency.OUTAGE_KINDS
+    (kind, session) for session in outage.SESSIONS for kind in outage.OUTAGE_KINDS
 )
 PREFETCH_ATTR = "_validate_offline_prefetch"
 VIEW_REQUIRES = ("views.clientes-360", "views.frota-360")
@@ -103,7 +103,7 @@ class Offline(Step):
         if not views:
             return CheckResult(Status.NOT_APPLICABLE, Message("step.validate.offline.no_view"))
         pre_request = role_settings(conn, "authenticator").get("pgrst.db_pre_request")
-        app = latency.AppRequest(
+        app = outage.AppRequest(
             APP_ROLE,
             tuple(role_settings(conn, APP_ROLE).items()),
             pre_request,
@@ -123,7 +123,7 @@ class Offline(Step):
         details: list[Message] = []
         if not pre_request:
             details.append(Message("step.validate.offline.no_bound"))
-        addresses = latency.resolved_addresses(cfg.exposure.public_host, cfg.exposure.public_port)
+        addresses = outage.resolved_addresses(cfg.exposure.public_host, cfg.exposure.public_port)
         facts["dw_addresses"] = addresses
         if addresses > 1 and version < 160000:
             details.append(
@@ -145,7 +145,7 @@ class Offline(Step):
                 [*details, Message("step.validate.offline.need_probe_host.how")],
                 facts,
             )
-        cases: list[latency.Outage] = []
+        cases: list[outage.Outage] = []
         not_measured: list[dict[str, str]] = []
         no_partition = partition.unavailable() if shares_loopback else None
         for kind, session in OFFLINE_CASES:
@@ -169,7 +169,7 @@ class Offline(Step):
                 Message("step.validate.offline.measuring", {"kind": f"{kind}, {session}"}),
             )
             cases.append(
-                latency.api_outage(
+                outage.api_outage(
                     lambda: monitor.open_supabase(ctx),
                     conn,
                     cfg.fdw.server_name,
@@ -177,7 +177,7 @@ class Offline(Step):
                     kind=kind,
                     session=session,
                     dw=(cfg.local.host, cfg.local.port) if shares_loopback else None,
-                    probe=latency.parse_host_port(probe, cfg.exposure.public_port)
+                    probe=outage.parse_host_port(probe, cfg.exposure.public_port)
                     if probe and not shares_loopback
                     else None,
                     cap_s=cap,
@@ -248,7 +248,7 @@ class Offline(Step):
         )
 
     @staticmethod
-    def _case_line(case: latency.Outage, bound: float) -> Message:
+    def _case_line(case: outage.Outage, bound: float) -> Message:
         if case.hung:
             return Message("step.validate.offline.case_hung", {"kind": case.label})
         if case.problem or case.answered:
