@@ -177,13 +177,7 @@ def _a_cycle(graph: dict[str, set[str]], group: list[str], units: dict[str, str]
 
 # Loops known at the time of writing, by the units they join, each with where it lives. The test
 # fails on any other loop AND when one of these is gone (then delete its entry).
-KNOWN_LOOPS: dict[frozenset[str], str] = {
-    frozenset({"wizard.asbuilt", "wizard.steps"}): (
-        "issue 13: wizard/steps/document.py imports wizard.asbuilt, whose facts_* modules read "
-        "wizard.steps.cleanup/validate/app/... (function-level); importing any of those runs "
-        "wizard/steps/__init__.py, which imports steps.document again"
-    ),
-}
+KNOWN_LOOPS: dict[frozenset[str], str] = {}
 
 
 def _loops_across_units(graph: dict[str, set[str]]) -> dict[frozenset[str], str]:
@@ -236,10 +230,7 @@ LOWER = (
 UPPER = ("wizard.engine", "wizard.steps", "wizard.session", "wizard.context", "wizard.commands")
 UPPER += ("wizard.cli", "wizard.diagnose", "wizard.state", "screens")
 # Edges known at the time of writing; the test fails when one is gone (then delete it).
-KNOWN_UPWARD = {
-    ("wizard.platform.firewall", "wizard.engine"): "CommandAction/NoteAction (Plan actions)",
-    ("wizard.platform.service", "wizard.engine"): "CommandAction (Plan actions)",
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 
 def _within(name: str, prefixes: tuple[str, ...]) -> bool:

@@ -253,7 +253,11 @@ def test_security_measurements_metrics_backups_and_undo(
     p50, p95 = format_decimal(read["p50_ms"], "en"), format_decimal(read["p95_ms"], "en")
     assert f"| `{first['relation']}` | first rows (LIMIT, the hook) | {p50} | {p95} |" in perf
     offline = stored["validate.offline"]["facts"]
-    outage = {"refused": "refused", "hung": "hung (never answers)"}
+    outage = {
+        "refused": "refused",
+        "hung": "hung (never answers)",
+        "partitioned": "partitioned (packets dropped, no answer at all)",
+    }
     session = {"fresh": "new connection", "warm": "connection in use"}
     for case in offline["cases"]:
         label = f"{outage[case['outage']]}, {session[case['session']]}"

@@ -421,6 +421,8 @@ class Runner:
         return outcome
 
     def _record(self, outcome: StepOutcome, action: str) -> None:
+        step = self.by_id.get(outcome.step_id)
+        outcome.restarts_server = step is not None and Risk.RESTART in step.risks
         if self.state is not None:
             self.state.record(outcome, action)
         if (

@@ -10,8 +10,12 @@ from typing import Any
 
 from wizard import exitcodes
 from wizard.i18n import Message
-from wizard.plan import Plan, Status
+from wizard.plan import Plan, Risk, Status
 from wizard.redact import redact_obj
+
+# The --json run report's contract version (docs/json-report.md). Adding a key keeps it;
+# renaming, removing or changing the meaning of one raises it.
+REPORT_VERSION = 1
 
 
 @dataclass
@@ -59,6 +63,18 @@ class StepOutcome:
     error: str | None = None
     operator_action: bool = False
     duration_ms: int = 0
+    # The step is the one that restarts or reloads the server (set by the Runner from what the
+    # step declares); with its plan's restart risk it tells whether a restart is still owed.
+    restarts_server: bool = False
+
+    @property
+    def restart_required(self) -> bool:
+        """A server restart or reload is owed and has not happened yet: the restarting step is
+        not done, or a plan carries the restart risk and did not run (Ansible's "restart
+        required")."""
+        if self.status not in (Status.PENDING, Status.FAILED):
+            return False
+        return self.restarts_server or (self.plan is not None and Risk.RESTART in self.plan.risks)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,6 +82,7 @@ class StepOutcome:
             "status": self.status.value,
             "message": self.message.to_json(),
             "changed": self.changed,
+            "restart_required": self.restart_required,
             "duration_ms": self.duration_ms,
         }
         if self.plan is not None:
@@ -108,8 +125,11 @@ class RunReport:
         for outcome in self.outcomes:
             counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
         return {
+            "report_version": REPORT_VERSION,
             "mode": self.mode,
             "exit_code": self.exit_code,
+            "changed": any(o.changed for o in self.outcomes),
+            "restart_required": any(o.restart_required for o in self.outcomes),
             "counts": counts,
             "steps": [o.to_json() for o in self.outcomes],
         }

@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from wizard.engine import CommandAction, NoteAction
 from wizard.i18n import Message
+from wizard.plan import CommandAction, NoteAction
 from wizard.platform.runner import CommandResult, CommandRunner, PlatformError, SubprocessRunner
 
 RULE_NAME = "fdw-wizard-postgresql"

@@ -19,8 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from wizard.engine import CommandAction
 from wizard.i18n import Message
+from wizard.plan import CommandAction
 from wizard.platform.runner import CommandRunner, PlatformError
 
 AUTO = "auto"

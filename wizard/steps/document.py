@@ -1,6 +1,6 @@
 """cleanup.document — the runbook's last Phase 5 item, "Documentar arquitetura final".
 
-The as-built document (:mod:`wizard.asbuilt`) is written from live checks of both servers, in
+The as-built document (:mod:`wizard.steps.asbuilt`) is written from live checks of both servers, in
 the operator's language, to ``cleanup.document_path`` (default ``arquitetura-fdw.md`` next to
 the config). The step is done when that file exists, is the wizard's, and is newer than the
 last change the state recorded for any other step: any apply or rollback since makes it
@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wizard import asbuilt
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -24,6 +23,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message, current_language
+from wizard.steps import asbuilt
 
 
 def _when(at: Any) -> str:

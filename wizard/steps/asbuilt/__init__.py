@@ -16,7 +16,7 @@ queries and errors in place); ``markdown`` (cells, tables, the writer's vocabula
 :func:`render`, the ``write_*`` functions).
 """
 
-from wizard.asbuilt.common import (
+from wizard.steps.asbuilt.common import (
     DEFAULT_NAME,
     MARKER,
     STEP_ID,
@@ -26,8 +26,8 @@ from wizard.asbuilt.common import (
     last_change,
     written_at,
 )
-from wizard.asbuilt.facts import SECTIONS, collect, unreadable
-from wizard.asbuilt.writer import (
+from wizard.steps.asbuilt.facts import SECTIONS, collect, unreadable
+from wizard.steps.asbuilt.writer import (
     render,
     write_checklist_copy,
     write_checklist_report,

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wizard.asbuilt.facts_dw import dw_facts
-from wizard.asbuilt.facts_records import (
+from wizard.steps.asbuilt.facts_dw import dw_facts
+from wizard.steps.asbuilt.facts_records import (
     measurement_facts,
     metric_facts,
     monitoring_facts,
     record_facts,
 )
-from wizard.asbuilt.facts_supabase import check_facts, supabase_facts
-from wizard.asbuilt.gather import guard
+from wizard.steps.asbuilt.facts_supabase import check_facts, supabase_facts
+from wizard.steps.asbuilt.gather import guard
 
 
 def collect(ctx: Any) -> dict[str, Any]:

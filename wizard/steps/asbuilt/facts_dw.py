@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wizard.asbuilt.gather import error_text, guard, rows_of, step_check
+from wizard.steps.asbuilt.gather import error_text, guard, rows_of, step_check
 
 
 def certificate(path: Path) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.asbuilt.common import API_ROLES, READER_ROLES, VIEW_KEYS
-from wizard.asbuilt.gather import parse_options, rows_of, step_check
+from wizard.steps.asbuilt.common import API_ROLES, READER_ROLES, VIEW_KEYS
+from wizard.steps.asbuilt.gather import parse_options, rows_of, step_check
 
 
 def supabase_facts(ctx: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.asbuilt.markdown import MarkdownWriter, code, mermaid_text
+from wizard.steps.asbuilt.markdown import MarkdownWriter, code, mermaid_text
 
 
 class ArchitectureSection(MarkdownWriter):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.asbuilt.common import FIREWALL_RULE
-from wizard.asbuilt.markdown import MarkdownWriter, at_text, cell, code, table
+from wizard.steps.asbuilt.common import FIREWALL_RULE
+from wizard.steps.asbuilt.markdown import MarkdownWriter, at_text, cell, code, table
 
 
 class DwSections(MarkdownWriter):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.asbuilt.markdown import MarkdownWriter, at_text, cell, code, table
 from wizard.i18n import t
+from wizard.steps.asbuilt.markdown import MarkdownWriter, at_text, cell, code, table
 
 VALIDATE = "fdw-wizard validate"  # the command that measures
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wizard.asbuilt.common import UNDO_PARTS
-from wizard.asbuilt.markdown import MarkdownWriter, cell, code, table
+from wizard.steps.asbuilt.common import UNDO_PARTS
+from wizard.steps.asbuilt.markdown import MarkdownWriter, cell, code, table
 
 
 class RecordSections(MarkdownWriter):

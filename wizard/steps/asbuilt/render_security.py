@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.asbuilt.markdown import MarkdownWriter, cell, code, table
+from wizard.steps.asbuilt.markdown import MarkdownWriter, cell, code, table
 
 
 class SecuritySection(MarkdownWriter):

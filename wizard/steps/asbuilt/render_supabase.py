@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.asbuilt.common import API_ROLES
-from wizard.asbuilt.markdown import MarkdownWriter, cell, code, table
+from wizard.steps.asbuilt.common import API_ROLES
+from wizard.steps.asbuilt.markdown import MarkdownWriter, cell, code, table
 
 
 class SupabaseSections(MarkdownWriter):

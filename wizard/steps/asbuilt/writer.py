@@ -6,17 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wizard.asbuilt.common import MARKER, STEP_ID, digest, document_path
-from wizard.asbuilt.facts import collect, unreadable
-from wizard.asbuilt.markdown import at_text, code
-from wizard.asbuilt.render_arch import ArchitectureSection
-from wizard.asbuilt.render_dw import DwSections
-from wizard.asbuilt.render_measured import MeasuredSections
-from wizard.asbuilt.render_records import RecordSections
-from wizard.asbuilt.render_security import SecuritySection
-from wizard.asbuilt.render_supabase import SupabaseSections
 from wizard.i18n import current_language, normalize_language
 from wizard.redact import redact
+from wizard.steps.asbuilt.common import MARKER, STEP_ID, digest, document_path
+from wizard.steps.asbuilt.facts import collect, unreadable
+from wizard.steps.asbuilt.markdown import at_text, code
+from wizard.steps.asbuilt.render_arch import ArchitectureSection
+from wizard.steps.asbuilt.render_dw import DwSections
+from wizard.steps.asbuilt.render_measured import MeasuredSections
+from wizard.steps.asbuilt.render_records import RecordSections
+from wizard.steps.asbuilt.render_security import SecuritySection
+from wizard.steps.asbuilt.render_supabase import SupabaseSections
 
 
 class Document(  # the sections, each from its own module; render() puts them in order
