@@ -15,12 +15,10 @@ def certificate(path: Path) -> dict[str, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
+    from wizard.tls import cert_names
+
     cert = x509.load_pem_x509_certificate(path.read_bytes())
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [str(n.value) for n in san]
-    except x509.ExtensionNotFound:
-        names = []
+    names = cert_names(cert)
     not_after = cert.not_valid_after_utc
     return {
         "path": str(path),
