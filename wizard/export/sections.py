@@ -138,9 +138,10 @@ def _server_section(config: Any, facts: Facts) -> Section:
 
     section = Section("supabase.server")
     fixed = config
-    if isinstance(facts.fetch_size, PsqlText):
+    if config.fdw.fetch_size == "auto":  # the fact replaces it below: no measuring here
         fixed = config.model_copy(deep=True)
         fixed.fdw.fetch_size = FETCH_DEFAULT
+    if isinstance(facts.fetch_size, PsqlText):
         section.items.append(
             Meta(
                 (f"\\if :{{?{FETCH_VARIABLE}}}", "\\else",
