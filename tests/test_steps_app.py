@@ -291,6 +291,30 @@ def test_health_function_healthy_then_not_deployed(
     assert 'from("v_clientes_360")' in text  # the secure-mode hint (foreign tables in bi)
 
 
+def test_health_function_answer_is_reused_until_measurements_are_asked_for(
+    bed: Bed, env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The runbook's function counts a whole view (it grows with the warehouse): a second
+    status reuses its healthy answer and says when it was seen; `validate` calls it again."""
+    _, first = status(make_config(bed), tmp_path)
+    assert first["app.health-function"].status is Status.DONE
+    assert "reused" not in first["app.health-function"].facts
+    _, again = status(make_config(bed), tmp_path)
+    health = again["app.health-function"]
+    assert health.status is Status.DONE and health.facts["reused"] is True
+    assert health.message == first["app.health-function"].message
+    assert "app.health.reused" in [m.key for m in health.details]
+    assert "fdw-wizard validate" in rendered(health)
+
+    ctx, runner = open_session(make_config(bed), tmp_path / "fdw-wizard.yaml", steps=steps())
+    ctx.fresh_measurements = True
+    try:
+        fresh = runner.status(["app.health-function"]).outcomes[-1]
+    finally:
+        ctx.close()
+    assert fresh.status is Status.DONE and "reused" not in fresh.facts
+
+
 def test_health_function_error_answer(bed: Bed, env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from wizard.standin import HealthCheck
 

@@ -30,6 +30,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
 STORAGE_GOAL_BYTES = 10 * 1000 * 1000
 _FDW_DOWN = ("dw_unreachable", "fdw_down")
 CHECK_READ_LIMIT = 10  # rows per relation and key when app.rest-check only checks
+HEALTH_REUSE_MINUTES = 30.0  # validation.reuse_minutes when the config has none
 
 
 def _optional_secret(ctx: Any, name: str) -> str | None:
@@ -539,7 +540,11 @@ class HealthFunction(Step):
                 _where_to_find() + guide,
             )
         role, key = keys[0]  # the anon key: what the app itself calls the function with
+        reused = self._reused(ctx, url, role)
+        if reused is not None:
+            return reused
         ctx.progress(self.id, Message("app.health.invoking", {"function": HEALTH_FUNCTION}))
+        ctx.remember(self.id, healthy=None)  # only an answer seen healthy is reused
         try:
             result = invoke_function(url, key, HEALTH_FUNCTION)
         except SupabaseApiError as exc:
@@ -573,12 +578,49 @@ class HealthFunction(Step):
             target = config.validation.latency_target_ms
             if isinstance(fdw_ms, int | float) and fdw_ms > target:
                 details.append(Message("app.health.slow", {**params, "target": target}))
+            ctx.remember(
+                self.id,
+                healthy={
+                    "at": datetime.now(UTC).isoformat(),
+                    "url": url,
+                    "role": role,
+                    "params": params,
+                    "details": [d.to_json() for d in details],
+                    "facts": facts,
+                },
+            )
             return CheckResult(Status.DONE, Message("app.health.healthy", params), details, facts)
         details = [Message("app.health.fallback_note")]
         error_text = params["error"].lower()
         if "schema" in error_text or "could not find" in error_text:
             details.append(secure_hint)
         return CheckResult(Status.FAILED, Message("app.health.error", params), details, facts)
+
+    def _reused(self, ctx: Any, url: str, role: str) -> CheckResult | None:
+        """The last healthy answer of this function, while it is younger than
+        ``validation.reuse_minutes`` and measurements are not asked for: the runbook's function
+        counts a whole view, which grows with the warehouse, and `status` only checks (an outage
+        still shows in app.rest-check, which reads the views every time)."""
+        if getattr(ctx, "fresh_measurements", False):
+            return None
+        seen = ctx.recall(self.id).get("healthy")
+        if not isinstance(seen, dict) or (seen.get("url"), seen.get("role")) != (url, role):
+            return None
+        try:
+            at = datetime.fromisoformat(str(seen["at"]))
+        except (KeyError, ValueError):
+            return None
+        minutes = (datetime.now(UTC) - at).total_seconds() / 60
+        limit = float(getattr(ctx.config.validation, "reuse_minutes", HEALTH_REUSE_MINUTES))
+        if not 0 <= minutes < limit:
+            return None
+        details = [Message(d["key"], d.get("params") or {}) for d in seen.get("details") or []]
+        local = at.astimezone().strftime("%Y-%m-%d %H:%M")
+        details.append(Message("app.health.reused", {"at": local, "minutes": int(minutes)}))
+        facts = {**(seen.get("facts") or {}), "measured_at": seen["at"], "reused": True}
+        return CheckResult(
+            Status.DONE, Message("app.health.healthy", seen.get("params") or {}), details, facts
+        )
 
 
 def steps() -> list[Step]:
