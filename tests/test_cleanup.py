@@ -310,6 +310,27 @@ def test_status_reuses_the_verified_backup_until_a_row_or_the_file_changes(
     assert stale.message.key == "step.cleanup.backup.stale" and calls == ["digest"]
 
 
+def test_checks_estimate_big_tables_and_say_so(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above backup.EXACT_COUNT_MAX rows (by the statistics) a check shows the planner's
+    estimate, flagged as one; the backup itself still holds every row."""
+    with admin(site) as conn:
+        conn.execute("ANALYZE public.clientes")
+    monkeypatch.setattr(backup, "EXACT_COUNT_MAX", 1)
+    checked = site["runner"].status(["cleanup.backup", "cleanup.report"])
+    by_step = {o.step_id: o for o in checked.outcomes}
+    pending = by_step["cleanup.backup"]  # no backup yet (dedupe waits for it)
+    assert pending.facts["removable_estimated"] is True and pending.facts["removable_rows"] > 0
+    assert "step.cleanup.estimated" in [d.key for d in pending.details]
+    report = by_step["cleanup.report"]
+    metrics = {m["id"]: m for m in report.facts["metrics"]}
+    assert metrics["duplicated_rows"]["now_estimated"] is True
+    assert "step.cleanup.estimated" in [d.key for d in report.details]
+    path = make_backup(site)
+    assert path.read_bytes().count(b"\n") == counts(site)[0]
+
+
 def test_a_row_committed_while_waiting_for_the_lock_rolls_back(
     site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

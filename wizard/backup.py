@@ -241,6 +241,27 @@ def live_mark(conn: Any, mode: str) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+EXACT_COUNT_MAX = 50_000  # above this many rows (by the statistics) a check estimates
+
+
+def removable_count(conn: Any, mode: str) -> tuple[int, bool]:
+    """(rows, estimated) that ``mode`` would remove: the planner's estimate from the table's
+    statistics when it is above EXACT_COUNT_MAX (a check stays quick at any size), else an
+    exact count. The backup and the deletion always count exactly."""
+    from psycopg import sql
+
+    plan = conn.execute(
+        sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(
+            sql.Identifier(*table_ident()), removal_filter(mode)
+        )
+    ).fetchone()[0]
+    document = json.loads(plan) if isinstance(plan, str) else plan
+    estimate = int(document[0]["Plan"].get("Plan Rows", 0) or 0)
+    if estimate > EXACT_COUNT_MAX:
+        return estimate, True
+    return live_mark(conn, mode)[0], False
+
+
 def count_all(conn: Any) -> int:
     from psycopg import sql
 

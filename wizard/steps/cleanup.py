@@ -255,6 +255,13 @@ def storage_usage(conn: Any, bucket: str) -> tuple[int, int] | None:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+def estimated_note(estimated: bool) -> list[Message]:
+    """Says that a row count shown by a check comes from the table's statistics."""
+    if not estimated:
+        return []
+    return [Message("step.cleanup.estimated", {"max": backup.EXACT_COUNT_MAX})]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -290,11 +297,10 @@ class Backup(Step):
                 Status.NOT_APPLICABLE, Message("cleanup.no_table", {"table": table}), facts=facts
             )
         backup.require_origin_column(backup.columns(conn), cfg.mode)
-        mark = backup.live_mark(conn, cfg.mode)
-        removable = mark[0]
-        facts["removable_rows"] = removable
         path, memory = remembered_backup(ctx)
         if path is None:
+            removable, estimated = backup.removable_count(conn, cfg.mode)
+            facts.update(removable_rows=removable, removable_estimated=estimated)
             if removable == 0:
                 return CheckResult(
                     Status.DONE,
@@ -304,7 +310,8 @@ class Backup(Step):
             return CheckResult(
                 Status.PENDING,
                 Message("step.cleanup.backup.none", {"rows": removable, "table": table}),
-                facts=facts,
+                estimated_note(estimated),
+                facts,
             )
         try:
             # What was recorded when the backup was verified in full: an unchanged file and
@@ -329,6 +336,8 @@ class Backup(Step):
         except backup.BackupError as exc:
             details = [exc.fix] if exc.fix is not None else []
             return CheckResult(Status.FAILED, exc.message, details, facts)
+        removable = verification.live_removable or 0
+        facts["removable_rows"] = removable
         facts["backup"] = verification.to_json()
         params = {
             "path": str(path),
@@ -454,9 +463,13 @@ class Dedupe(Step):
         if not backup.table_exists(conn):
             return CheckResult(Status.NOT_APPLICABLE, Message("cleanup.no_table", {"table": table}))
         backup.require_origin_column(backup.columns(conn), cfg.mode)
-        removable = backup.live_mark(conn, cfg.mode)[0]
+        removable, estimated = backup.removable_count(conn, cfg.mode)
         memory = ctx.recall(self.id)
-        facts: dict[str, Any] = {"mode": cfg.mode, "removable_rows": removable}
+        facts: dict[str, Any] = {
+            "mode": cfg.mode,
+            "removable_rows": removable,
+            "removable_estimated": estimated,
+        }
         if memory.get("removed_at"):
             facts["last_removal"] = {
                 k: memory.get(k) for k in ("removed_rows", "removed_at", "mode", "backup")
@@ -467,7 +480,10 @@ class Dedupe(Step):
                 Status.DONE, Message("step.cleanup.dedupe.nothing_left", params), facts=facts
             )
         return CheckResult(
-            Status.PENDING, Message("step.cleanup.dedupe.pending", params), facts=facts
+            Status.PENDING,
+            Message("step.cleanup.dedupe.pending", params),
+            estimated_note(estimated),
+            facts,
         )
 
     def plan(self, ctx: Any) -> Plan:

@@ -21,6 +21,7 @@ from wizard.steps.cleanup import (
     STORAGE_GOAL_BYTES,
     _mb,
     _now,
+    estimated_note,
     settings,
     storage_usage,
 )
@@ -73,15 +74,17 @@ class Report(Step):
 
         # 3. The duplicated rows themselves.
         removable: int | None = None
+        estimated = False
         if backup.table_exists(conn):
             backup.require_origin_column(backup.columns(conn), cfg.mode)
-            removable = backup.live_mark(conn, cfg.mode)[0]  # a count: no content digest
+            removable, estimated = backup.removable_count(conn, cfg.mode)
         metrics.append(
             {
                 "id": "duplicated_rows",
                 "before": backup_memory.get("removable_rows"),
                 "removed": dedupe_memory.get("removed_rows"),
                 "now": removable,
+                "now_estimated": estimated,
                 "mode": cfg.mode,
                 "state": _state(None if removable is None else removable == 0),
             }
@@ -118,7 +121,7 @@ class Report(Step):
             }
         )
 
-        details = [_metric_message(m) for m in metrics]
+        details = [_metric_message(m) for m in metrics] + estimated_note(estimated)
         judged = [m for m in metrics if m["state"] in ("met", "not_met")]
         met = sum(1 for m in judged if m["state"] == "met")
         params = {"met": met, "total": len(judged)}
