@@ -66,6 +66,7 @@ def test_exported_scripts_make_what_the_steps_check(
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["password_variable"] == "reader_password"
+    assert document["fetch_size_variable"] == "fetch_size"  # fetch_size: auto is measured live
     local_sql = (out / "setup-postgresql-local-fdw.sql").read_text()
     supabase_sql = (out / "setup-fdw-supabase.sql").read_text()
     assert READER_PASSWORD not in local_sql + supabase_sql  # a placeholder, not the secret

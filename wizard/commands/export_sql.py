@@ -25,7 +25,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from wizard.export import PASSWORD_VARIABLE, export_scripts
+    from wizard.export import export_scripts
+    from wizard.export.facts import FETCH_VARIABLE, PASSWORD_VARIABLE
 
     config, code = load_config_or_report(ctx)
     if config is None:
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 "files": [str(f) for f in result.files],
                 "notes": [n.to_json() for n in result.notes],
                 "password_variable": None if args.with_secrets else PASSWORD_VARIABLE,
+                "fetch_size_variable": FETCH_VARIABLE if config.fdw.fetch_size == "auto" else None,
             },
         )
         return exitcodes.OK

@@ -22,8 +22,6 @@ from wizard.i18n import Message, current_language
 from wizard.pgfiles.postgresql_conf import quote_value
 from wizard.safetext import sql_comment
 
-__all__ = ["PASSWORD_VARIABLE", "ExportResult", "export_scripts", "local_script"]
-
 LOCAL_SCRIPT = "setup-postgresql-local-fdw.sql"
 SUPABASE_SCRIPT = "setup-fdw-supabase.sql"
 

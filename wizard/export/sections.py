@@ -124,6 +124,8 @@ def supabase_sections(config: Any, facts: Facts) -> list[Section]:
         )
     if "anon" in fdw.map_roles:
         mappings.notes.append(Message("step.supabase.user-mappings.anon_warning"))
+    if isinstance(facts.mapping_password, PsqlText):
+        mappings.notes.append(Message("export.mapping_password_note"))
     sections = [extension, _server_section(config, facts), mappings]
     sections += _import_sections(config, facts)
     if _aggregates(config):
