@@ -97,7 +97,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
         app = cast("WizardApp", self.app)
         if not app.run_task(t("undo.preview.running"), task, done):
-            self.preview_pending = False
+            self.preview_pending = False  # the general note instead
+            self.refresh_texts()
 
     @on(LanguageChanged)
     def refresh_texts(self) -> None:
@@ -119,6 +120,7 @@ class ConfirmScreen(ModalScreen[bool]):
             plan.update(plan_text(self.plan.to_json()))
         elif self.mode == "undo" and (self.preview is not None or self.preview_pending):
             plan.update(self._preview_text())
+            plan.display = True
         else:
             plan.display = False
         if self.word is not None:

@@ -212,3 +212,35 @@ def test_cleanup_refuses_without_backup(
             assert after == before
 
     asyncio.run(scenario())
+
+
+def test_undo_confirmation_says_what_it_will_restore(
+    site: dict[str, Any], bed_secrets: Callable[[TestBed], None]
+) -> None:
+    """The undo modal lists what the engine's undo preview found (y waits for it)."""
+    from screens.confirm import ConfirmScreen
+
+    bed_secrets(site["bed"])
+
+    async def scenario() -> None:
+        app = new_app(site, lang="en")
+        async with app.run_test(size=(100, 30)) as pilot:
+            step = next(s for s in app.steps if s.phase == "local" and s.follows_changes_of)
+            app.push_screen(StepDetailScreen(step.id))
+            await idle(pilot, answer=None)
+            await pilot.press("u")
+            await pilot.pause()
+            modal = app.screen
+            assert isinstance(modal, ConfirmScreen) and modal.mode == "undo"
+            for _ in range(600):  # 30 s at most
+                if not modal.preview_pending:
+                    break
+                await pilot.pause(0.05)
+            assert app.screen is modal
+            text = screen_text(app)
+            assert "Undo will:" in text
+            assert "reload or restart the server" in text  # the step that runs the files
+            await pilot.press("n")
+            await idle(pilot, answer=None)
+
+    asyncio.run(scenario())
