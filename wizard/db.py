@@ -102,3 +102,11 @@ def connect(
     except psycopg.OperationalError as exc:
         text = str(exc)
         raise DbError(classify(text), target, text, getattr(exc, "sqlstate", None)) from None
+
+
+def one(cursor: psycopg.Cursor[Any]) -> Any:
+    """The row of a query that always returns exactly one (count, EXISTS, SHOW, a function)."""
+    row = cursor.fetchone()
+    if row is None:  # cannot happen for such a query; say so instead of a TypeError
+        raise StepError(Message("db.err.no_row"))
+    return row

@@ -29,7 +29,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from wizard import sql_text
+from wizard import db, sql_text
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -41,6 +41,7 @@ from wizard.engine import (
     Step,
 )
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.steps.supabase_fdw import API_ROLES
 
 AGG_SCHEMA = "bi_agg"
@@ -71,11 +72,11 @@ AGGREGATES: tuple[Aggregate, ...] = (
 MONTHLY_REVENUE = AGGREGATES[0]
 
 
-def wanted(ctx: Any) -> list[Aggregate]:
+def wanted(ctx: StepContext) -> list[Aggregate]:
     return [a for a in AGGREGATES if a.source in ctx.config.fdw.tables]
 
 
-def _owner(ctx: Any) -> str:
+def _owner(ctx: StepContext) -> str:
     from wizard.steps.local_role import table_owners
 
     configured = str(ctx.config.reader.tables_owner)
@@ -89,15 +90,15 @@ def _owner(ctx: Any) -> str:
     return owners[0] if owners else str(ctx.config.local.superuser)
 
 
-def _readers(ctx: Any) -> list[str]:
+def _readers(ctx: StepContext) -> list[str]:
     return [r for r in ctx.config.fdw.map_roles if r != "postgres"]
 
 
-def _view_cfg(ctx: Any) -> Any:
+def _view_cfg(ctx: StepContext) -> Any:
     return ctx.config.views.frota_360  # the aggregates are exposed like the fleet's view
 
 
-def refresh_statements(ctx: Any, conn: Any) -> list[str]:
+def refresh_statements(ctx: StepContext, conn: Any) -> list[str]:
     """What the ETL runs after each load (as the owner of the aggregates)."""
     from psycopg import sql
 
@@ -217,7 +218,7 @@ class Aggregates(Step):
 
     # -- what is there ---------------------------------------------------------------------
 
-    def _dw_state(self, ctx: Any) -> dict[str, tuple[str, bool]]:
+    def _dw_state(self, ctx: StepContext) -> dict[str, tuple[str, bool]]:
         """{materialized view: (owner, reader can SELECT)} in the DW's aggregate schema."""
         conn = ctx.local_conn()
         rows = conn.execute(
@@ -230,21 +231,19 @@ class Aggregates(Step):
         ).fetchall()
         return {str(name): (str(owner), bool(can)) for name, owner, can in rows}
 
-    def _dw_schema(self, ctx: Any) -> tuple[bool, bool]:
+    def _dw_schema(self, ctx: StepContext) -> tuple[bool, bool]:
         """(the DW's aggregate schema exists, the reader has USAGE on it)."""
-        row = (
-            ctx.local_conn()
-            .execute(
+        row = db.one(
+            ctx.local_conn().execute(
                 "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s),"
                 " EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s"
                 " AND has_schema_privilege(%s, oid, 'USAGE'))",
                 (AGG_SCHEMA, AGG_SCHEMA, ctx.config.reader.name),
             )
-            .fetchone()
         )
         return bool(row[0]), bool(row[1])
 
-    def _supabase_state(self, ctx: Any) -> dict[str, Any]:
+    def _supabase_state(self, ctx: StepContext) -> dict[str, Any]:
         conn = ctx.supabase_conn()
         view_schema = _view_cfg(ctx).schema_name
         foreign = {
@@ -263,19 +262,23 @@ class Aggregates(Step):
                 (view_schema, [a.view for a in AGGREGATES]),
             ).fetchall()
         }
-        schema = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (AGG_SCHEMA,)
-        ).fetchone()[0]
+        schema = db.one(
+            conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (AGG_SCHEMA,)
+            )
+        )[0]
         missing_grants: list[tuple[str, str]] = []
         for role in _readers(ctx):
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                 continue
             for a in wanted(ctx):
                 if a.name in foreign:
-                    can = conn.execute(
-                        "SELECT has_table_privilege(%s, %s, 'SELECT')",
-                        (role, sql_text.identifier(AGG_SCHEMA, a.name)),
-                    ).fetchone()[0]
+                    can = db.one(
+                        conn.execute(
+                            "SELECT has_table_privilege(%s, %s, 'SELECT')",
+                            (role, sql_text.identifier(AGG_SCHEMA, a.name)),
+                        )
+                    )[0]
                     if not can:
                         missing_grants.append((role, a.name))
         return {
@@ -285,7 +288,7 @@ class Aggregates(Step):
             "missing_grants": missing_grants,
         }
 
-    def _gaps(self, ctx: Any) -> list[Message]:
+    def _gaps(self, ctx: StepContext) -> list[Message]:
         aggs = wanted(ctx)
         dw = self._dw_state(ctx)
         schema, usage = self._dw_schema(ctx)
@@ -328,7 +331,7 @@ class Aggregates(Step):
 
     # -- the step ----------------------------------------------------------------------------
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         aggs = wanted(ctx)
         if not aggs:
             return CheckResult(Status.NOT_APPLICABLE, Message("step.aggregates.none"))
@@ -357,7 +360,7 @@ class Aggregates(Step):
             ],
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         from wizard.steps.supabase_import import Import
 
         plan = Plan(self.id)
@@ -397,7 +400,7 @@ class Aggregates(Step):
         )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         """The DW's part in one transaction, then Supabase's in another (the import needs the
         DW's objects committed). What was created is remembered for undo."""
         result = ApplyResult()
@@ -429,7 +432,7 @@ class Aggregates(Step):
         )
         return result
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         """The check, plus the proof: each exposed view is ONE remote query of its aggregate,
         and the monthly revenue read through it equals the same total computed by the DW from
         the invoices (the query the dashboard ran before, without hauling the table)."""
@@ -444,7 +447,7 @@ class Aggregates(Step):
             result.message = Message("step.aggregates.proof_failed")
         return result
 
-    def proofs(self, ctx: Any) -> dict[str, Any]:
+    def proofs(self, ctx: StepContext) -> dict[str, Any]:
         from wizard.steps.views import explain_joins
 
         conn = ctx.supabase_conn()
@@ -491,7 +494,7 @@ class Aggregates(Step):
             )
         return {"ok": ok, "messages": messages, "remote_sql": remote, "equal": equal}
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
 
         memory = ctx.recall(self.id)

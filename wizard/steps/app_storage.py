@@ -24,6 +24,7 @@ from wizard.engine import (
     Step,
 )
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.steps.supabase_fdw import run_actions
 
 APP_ROLE = "authenticated"
@@ -58,7 +59,7 @@ class FallbackRead(Step):
     requires = ("app.fallback",)
     risks = frozenset({Risk.SECURITY})
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         conn = ctx.supabase_conn()
         bucket = ctx.config.fallback.bucket
         total, visible = _counts(conn, bucket)
@@ -91,7 +92,7 @@ class FallbackRead(Step):
             facts,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         from psycopg import sql
 
         plan = Plan(self.id)
@@ -131,13 +132,13 @@ class FallbackRead(Step):
         )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         return run_actions(ctx, self.id, plan, ctx.supabase_conn())
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         return self.check(ctx)
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
 
         conn = ctx.supabase_conn()

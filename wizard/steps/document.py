@@ -23,6 +23,7 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message, current_language
+from wizard.step_context import StepContext
 from wizard.steps import asbuilt
 
 
@@ -37,10 +38,10 @@ class Document(Step):
     phase = "cleanup"
     requires = ("prereq.local-connection", "prereq.supabase-connection")
 
-    def _path(self, ctx: Any) -> Path:
+    def _path(self, ctx: StepContext) -> Path:
         return asbuilt.document_path(ctx.config, ctx.config_path)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         path = self._path(ctx)
         state = getattr(ctx, "state", None)
         changed = asbuilt.last_change(state.steps() if state is not None else {})
@@ -84,7 +85,7 @@ class Document(Step):
             Status.PENDING, Message("step.cleanup.document.stale", params), [], facts
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         path = self._path(ctx)
         if path.exists() and asbuilt.written_at(path) is None:
             # An operator's own file of that name is never overwritten by the step.
@@ -95,7 +96,7 @@ class Document(Step):
             actions=[GeneratedFile(path, Message("step.cleanup.document.action", params), 0o644)],
         )
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         # The plan's one GeneratedFile is cleanup.document_path: the checklist's copy.
         ctx.progress(self.id, Message("step.cleanup.document.collecting"))
         written, problems = asbuilt.write_checklist_report(ctx)
@@ -105,7 +106,7 @@ class Document(Step):
             notes=notes,
         )
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         """Remove the documents the wizard wrote (an operator's file of the same name stays)."""
         remembered = ctx.recall(self.id).get("path")
         candidates = {self._path(ctx)} | ({Path(remembered)} if remembered else set())

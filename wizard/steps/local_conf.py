@@ -26,6 +26,7 @@ from wizard.engine import (
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
 from wizard.plan import Risk, SettingRisk, is_value
+from wizard.step_context import StepContext
 from wizard.steps.local_files import (
     TRUE_WORDS,
     conf_judge,
@@ -62,7 +63,7 @@ class ConfSettingsStep(Step):
     phase = "local"
     requires = ("prereq.local-connection",)
 
-    def desired(self, ctx: Any, facts: discovery.LocalFacts) -> dict[str, str]:
+    def desired(self, ctx: StepContext, facts: discovery.LocalFacts) -> dict[str, str]:
         raise NotImplementedError
 
     def _read(self, facts: discovery.LocalFacts) -> Any:
@@ -79,7 +80,9 @@ class ConfSettingsStep(Step):
                 Message("step.local.files.unreadable.fix"),
             ) from None
 
-    def differences(self, ctx: Any) -> tuple[discovery.LocalFacts, dict[str, str], dict[str, str]]:
+    def differences(
+        self, ctx: StepContext
+    ) -> tuple[discovery.LocalFacts, dict[str, str], dict[str, str]]:
         """(facts, wanted values that differ, their current file values)."""
         from wizard.pgfiles.postgresql_conf import auto_conf_shadows
 
@@ -96,7 +99,7 @@ class ConfSettingsStep(Step):
                 differ[name] = value
         return facts, differ, current
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         facts, differ, current = self.differences(ctx)
         if not differ:
             return CheckResult(Status.DONE, self.done_message(ctx, facts), facts=facts.to_json())
@@ -113,11 +116,11 @@ class ConfSettingsStep(Step):
             facts=facts.to_json(),
         )
 
-    def done_message(self, ctx: Any, facts: discovery.LocalFacts) -> Message:
+    def done_message(self, ctx: StepContext, facts: discovery.LocalFacts) -> Message:
         return Message(f"step.{self.id}.ok")
 
     def conf_plan(
-        self, ctx: Any, plan: Plan, facts: discovery.LocalFacts, differ: dict[str, str]
+        self, ctx: StepContext, plan: Plan, facts: discovery.LocalFacts, differ: dict[str, str]
     ) -> None:
         """File edits (grouped per file) and ALTER SYSTEM for values postgresql.auto.conf holds."""
         from wizard.pgfiles.postgresql_conf import (
@@ -179,7 +182,7 @@ class ConfSettingsStep(Step):
                     )
                 )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         facts, differ, _current = self.differences(ctx)
         plan = Plan(self.id)
         if differ:
@@ -187,7 +190,7 @@ class ConfSettingsStep(Step):
             plan.actions.append(NoteAction(Message("step.local.conf.takes_effect")))
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         result = ApplyResult()
         edits = [a for a in plan.actions if isinstance(a, FileEdit)]
         conn = ctx.local_conn()
@@ -205,7 +208,7 @@ class ConfSettingsStep(Step):
             result.changes.extend(e.description for e in edits)
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         restored, kept = restore_originals(ctx, self.id)
         result = ApplyResult()
         result.changes = [Message("step.local.files.restored", {"path": p}) for p in restored]
@@ -219,14 +222,14 @@ class Listen(ConfSettingsStep):
     id = "local.listen"
     settings_keys = ("exposure.listen_addresses", "exposure.listen_port")
 
-    def desired(self, ctx: Any, facts: discovery.LocalFacts) -> dict[str, str]:
+    def desired(self, ctx: StepContext, facts: discovery.LocalFacts) -> dict[str, str]:
         exposure = ctx.config.exposure
         wanted = {"listen_addresses": exposure.listen_addresses}
         if exposure.listen_port != "auto":
             wanted["port"] = str(exposure.listen_port)
         return wanted
 
-    def done_message(self, ctx: Any, facts: discovery.LocalFacts) -> Message:
+    def done_message(self, ctx: StepContext, facts: discovery.LocalFacts) -> Message:
         exposure = ctx.config.exposure
         port = facts.port if exposure.listen_port == "auto" else exposure.listen_port
         return Message(
@@ -249,7 +252,7 @@ class Tls(ConfSettingsStep):
         SettingRisk("exposure.tls.enabled", Risk.SECURITY, "tls_off", is_value(False)),
     )
 
-    def _paths(self, ctx: Any, facts: discovery.LocalFacts) -> tuple[Path, Path, bool]:
+    def _paths(self, ctx: StepContext, facts: discovery.LocalFacts) -> tuple[Path, Path, bool]:
         """(cert, key, generated_by_wizard)."""
         tls = ctx.config.exposure.tls
         if tls.mode == "provided":
@@ -278,7 +281,7 @@ class Tls(ConfSettingsStep):
         except ValueError:
             return pg_path(path)
 
-    def desired(self, ctx: Any, facts: discovery.LocalFacts) -> dict[str, str]:
+    def desired(self, ctx: StepContext, facts: discovery.LocalFacts) -> dict[str, str]:
         if not ctx.config.exposure.tls.enabled:
             return {}
         cert, key, _ = self._paths(ctx, facts)
@@ -288,7 +291,7 @@ class Tls(ConfSettingsStep):
             "ssl_key_file": self._conf_path(key, facts),
         }
 
-    def _pair_problem(self, ctx: Any, facts: discovery.LocalFacts) -> Message | None:
+    def _pair_problem(self, ctx: StepContext, facts: discovery.LocalFacts) -> Message | None:
         from wizard.tls import inspect_pair
 
         cert, key, _ = self._paths(ctx, facts)
@@ -302,7 +305,7 @@ class Tls(ConfSettingsStep):
             return Message("step.local.tls.expiring", {"days": info.expires_in_days})
         return None
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         if not ctx.config.exposure.tls.enabled:
             return CheckResult(Status.NOT_APPLICABLE, Message("step.local.tls.disabled"))
         result = super().check(ctx)
@@ -315,11 +318,11 @@ class Tls(ConfSettingsStep):
         result.details.append(Message(f"step.local.tls.about_{ctx.config.exposure.tls.mode}"))
         return result
 
-    def done_message(self, ctx: Any, facts: discovery.LocalFacts) -> Message:
+    def done_message(self, ctx: StepContext, facts: discovery.LocalFacts) -> Message:
         cert, _, _ = self._paths(ctx, facts)
         return Message("step.local.tls.ok", {"cert": str(cert)})
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         facts, differ, _current = self.differences(ctx)
         plan = Plan(self.id)
         cert, key, generated = self._paths(ctx, facts)
@@ -340,7 +343,7 @@ class Tls(ConfSettingsStep):
         plan.actions.append(NoteAction(Message("step.local.conf.takes_effect")))
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         from wizard.tls import generate_self_signed
 
         generated = [a for a in plan.actions if isinstance(a, GeneratedFile)]
@@ -374,12 +377,12 @@ class Tls(ConfSettingsStep):
         result.backups = conf_result.backups
         return result
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         checked = self.check(ctx)
         checked.details.append(Message("step.local.tls.proof_later"))
         return checked
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         """Restore postgresql.conf, then delete the generated certificate and key — but only
         when the files PostgreSQL will read no longer use them: a file edited since the
         wizard wrote it is kept, and a kept ``ssl = on`` pointing at a deleted key would stop

@@ -17,6 +17,7 @@ from wizard import faults
 from wizard.engine import FileEdit, StepError
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.write_errors import describe_write_error
 
 RELOAD_STEP = "local.reload"
@@ -55,14 +56,14 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def journal_change(ctx: Any, path: Path) -> None:
+def journal_change(ctx: StepContext, path: Path) -> None:
     """Keep ``path``'s pre-run bytes in the run journal before it changes (crash recovery)."""
     journal = getattr(ctx, "journal", None)
     if journal is not None:
         journal.before_change(Path(path))
 
 
-def write_judged(ctx: Any, step_id: str, edits: list[FileEdit], judge: Judge) -> list[str]:
+def write_judged(ctx: StepContext, step_id: str, edits: list[FileEdit], judge: Judge) -> list[str]:
     """Write ``edits``; if the server sees a new error, restore every file and raise."""
     conn = ctx.local_conn()
     baseline = set(judge(conn))
@@ -109,14 +110,14 @@ def _restore(written: list[tuple[FileEdit, Path | None]]) -> None:
             atomic_write_bytes(edit.path, edit.before, backup=False)
 
 
-def request_reload(ctx: Any, step_id: str) -> None:
+def request_reload(ctx: StepContext, step_id: str) -> None:
     """Tell local.reload that ``step_id`` changed a file the server reads on reload."""
     requested = set(ctx.recall(RELOAD_STEP).get("requested_by", []))
     requested.add(step_id)
     ctx.remember(RELOAD_STEP, requested_by=sorted(requested))
 
 
-def restore_originals(ctx: Any, step_id: str) -> tuple[list[str], list[str]]:
+def restore_originals(ctx: StepContext, step_id: str) -> tuple[list[str], list[str]]:
     """Undo: put back each file's original bytes when nobody changed it since the wizard did.
     Returns (restored paths, paths left alone because they changed since)."""
     memory = ctx.recall(step_id).get("files", {})
@@ -138,7 +139,7 @@ def restore_originals(ctx: Any, step_id: str) -> tuple[list[str], list[str]]:
     return restored, kept
 
 
-def originals(ctx: Any, step_ids: tuple[str, ...]) -> dict[Path, bytes]:
+def originals(ctx: StepContext, step_ids: tuple[str, ...]) -> dict[Path, bytes]:
     """Every file the given steps wrote -> its bytes before the wizard's first edit.
 
     Each step keeps the backup of its own first write, so postgresql.conf edited by local.listen
@@ -166,7 +167,7 @@ def originals(ctx: Any, step_ids: tuple[str, ...]) -> dict[Path, bytes]:
 TRUE_WORDS = frozenset({"on", "true", "yes", "1"})  # how postgresql.conf spells a true bool
 
 
-def still_used(ctx: Any, paths: list[Path]) -> Message | None:
+def still_used(ctx: StepContext, paths: list[Path]) -> Message | None:
     """Why ``paths`` must stay (None: nothing the server reads uses them), judged on the files
     as they are now, read by the server itself (pg_file_settings)."""
     from wizard import discovery
@@ -194,20 +195,20 @@ def still_used(ctx: Any, paths: list[Path]) -> Message | None:
     return None
 
 
-def undoing_reload_too(ctx: Any) -> bool:
+def undoing_reload_too(ctx: StepContext) -> bool:
     """Is local.reload undone later in this same run (it always goes last)?"""
     journal = getattr(ctx, "journal", None)
     record = journal.current if journal is not None else None
     return record is not None and record.command == "undo" and RELOAD_STEP in record.steps
 
 
-def defer_delete(ctx: Any, paths: list[str]) -> None:
+def defer_delete(ctx: StepContext, paths: list[str]) -> None:
     """Leave ``paths`` for local.reload to delete once the server runs without them."""
     pending = set(ctx.recall(RELOAD_STEP).get("delete_when_unused", []))
     ctx.remember(RELOAD_STEP, delete_when_unused=sorted(pending | set(paths)))
 
 
-def delete_unused(ctx: Any) -> tuple[list[Message], list[Message]]:
+def delete_unused(ctx: StepContext) -> tuple[list[Message], list[Message]]:
     """(changes, notes): delete the deferred files the server no longer uses; keep the others
     with the reason. Call only after a reload/restart the server accepted."""
     pending = ctx.recall(RELOAD_STEP).get("delete_when_unused", [])

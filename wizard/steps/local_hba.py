@@ -26,13 +26,14 @@ from wizard.engine import (
 )
 from wizard.i18n import Message
 from wizard.plan import SettingRisk, any_open_network, is_value
+from wizard.step_context import StepContext
 from wizard.steps.local_files import hba_judge, restore_originals, write_judged
 
 LABEL_ACCEPT = "Supabase FDW reader"
 LABEL_REJECT = "Supabase FDW reader: TLS only"
 
 
-def wanted_rules(ctx: Any) -> list[Any]:
+def wanted_rules(ctx: StepContext) -> list[Any]:
     from wizard.pgfiles.pg_hba import HbaRule, hba_quote
 
     cfg = ctx.config
@@ -105,7 +106,7 @@ class Hba(Step):
         SettingRisk("exposure.hba_connection_type", Risk.SECURITY, "hba_host", is_value("host")),
     )
 
-    def _file(self, ctx: Any) -> tuple[discovery.LocalFacts, Any]:
+    def _file(self, ctx: StepContext) -> tuple[discovery.LocalFacts, Any]:
         from wizard.pgfiles.pg_hba import HbaFile
 
         facts = discovery.discover_local(ctx.local_conn())
@@ -120,7 +121,7 @@ class Hba(Step):
                 Message("step.local.files.unreadable.fix"),
             ) from None
 
-    def _unreached(self, ctx: Any, hba: Any) -> list[Any]:
+    def _unreached(self, ctx: StepContext, hba: Any) -> list[Any]:
         """Wanted rules that are missing, or that an earlier rule would pre-empt."""
         cfg = ctx.config
         missing = []
@@ -132,7 +133,7 @@ class Hba(Step):
                 missing.append(rule)
         return missing
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         cfg = ctx.config
         if not cfg.exposure.allowed_cidrs:
             return CheckResult(Status.MANUAL, Message("step.local.hba.no_cidrs"))
@@ -186,7 +187,7 @@ class Hba(Step):
             facts=facts_json,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         cfg = ctx.config
         facts, hba = self._file(ctx)
         before = hba.to_bytes()
@@ -223,7 +224,7 @@ class Hba(Step):
             )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         edits = [a for a in plan.actions if isinstance(a, FileEdit)]
         result = ApplyResult()
         if edits:
@@ -232,14 +233,14 @@ class Hba(Step):
             ctx.remember(self.id, rules=[r.to_line() for r in wanted_rules(ctx)])
         return result
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         checked = self.check(ctx)
         takes_effect = Message("step.local.hba.takes_effect")
         if checked.status is Status.DONE and takes_effect not in checked.details:
             checked.details.append(takes_effect)
         return checked
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         restored, kept = restore_originals(ctx, self.id)
         result = ApplyResult()
         result.changes = [Message("step.local.files.restored", {"path": p}) for p in restored]

@@ -23,6 +23,7 @@ from wizard.engine import (
 )
 from wizard.i18n import Message
 from wizard.scram import make_verifier, verifier_matches
+from wizard.step_context import StepContext
 
 PASSWORD_BYTES = 32  # token_urlsafe(32) -> 43 characters
 
@@ -50,7 +51,7 @@ def table_owners(conn: Any, schema: str, tables: list[str]) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _owners(ctx: Any, conn: Any) -> list[str]:
+def _owners(ctx: StepContext, conn: Any) -> list[str]:
     configured = ctx.config.reader.tables_owner
     if configured != "auto":
         return [configured]
@@ -58,7 +59,7 @@ def _owners(ctx: Any, conn: Any) -> list[str]:
     return table_owners(conn, local.source_schema, list(ctx.config.fdw.tables))
 
 
-def _privilege_gaps(conn: Any, role: str, ctx: Any, owners: list[str]) -> list[Message]:
+def _privilege_gaps(conn: Any, role: str, ctx: StepContext, owners: list[str]) -> list[Message]:
     """Everything the role lacks (or has too much of), as messages."""
     local = ctx.config.local
     gaps: list[Message] = []
@@ -154,7 +155,7 @@ class ReaderRole(Step):
     settings_keys = ("reader.name", "reader.tables_owner", "reader.connection_limit")
     secret_keys = ("reader",)
 
-    def _stored_password(self, ctx: Any) -> str | None:
+    def _stored_password(self, ctx: StepContext) -> str | None:
         from wizard.secrets import SecretMissing
 
         try:
@@ -162,7 +163,7 @@ class ReaderRole(Step):
         except SecretMissing:
             return None
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         conn = ctx.local_conn()
         role = ctx.config.reader.name
         row = _role_row(conn, role)
@@ -201,12 +202,12 @@ class ReaderRole(Step):
             Status.DONE, Message("step.local.reader-role.ok", {"role": role}), facts=facts
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.local_conn()
         cfg = ctx.config
         role = cfg.reader.name
         row = _role_row(conn, role)
-        pw_enc = conn.execute("SHOW password_encryption").fetchone()[0]
+        pw_enc = db.one(conn.execute("SHOW password_encryption"))[0]
         plan = Plan(self.id)
         if pw_enc != "scram-sha-256":
             plan.warnings.append(Message("step.local.reader-role.pw_enc", {"value": pw_enc}))
@@ -240,7 +241,9 @@ class ReaderRole(Step):
             plan.actions.append(SqlAction("local", statement.as_string(conn), description))
         return plan
 
-    def _created_by_wizard(self, ctx: Any, memory: dict[str, Any], row: tuple[Any, ...]) -> bool:
+    def _created_by_wizard(
+        self, ctx: StepContext, memory: dict[str, Any], row: tuple[Any, ...]
+    ) -> bool:
         """Whether the existing role ``row`` is one this step created (so undo may drop it).
 
         ``created`` is written as ``pending`` before CREATE ROLE runs and ``True`` right after:
@@ -259,7 +262,7 @@ class ReaderRole(Step):
         password = self._stored_password(ctx)
         return password is not None and verifier_matches(row[2], password)
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         conn = ctx.local_conn()
         role = ctx.config.reader.name
         result = ApplyResult()
@@ -295,13 +298,13 @@ class ReaderRole(Step):
             result.changes.append(action.description)
         return result
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         checked = self.check(ctx)
         if checked.status is not Status.DONE:
             return checked
         return self._prove_read_only(ctx, checked)
 
-    def _prove_read_only(self, ctx: Any, checked: CheckResult) -> CheckResult:
+    def _prove_read_only(self, ctx: StepContext, checked: CheckResult) -> CheckResult:
         """A real login as the reader: a read succeeds, a write is refused."""
         import psycopg
 
@@ -337,7 +340,7 @@ class ReaderRole(Step):
         checked.details.append(Message("step.local.reader-role.proven", {"table": table}))
         return checked
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         conn = ctx.local_conn()
         cfg = ctx.config
         memory = ctx.recall(self.id)

@@ -29,6 +29,7 @@ from wizard.engine import (
 )
 from wizard.i18n import Message
 from wizard.plan import SettingRisk, any_open_network
+from wizard.step_context import StepContext
 from wizard.steps.local_conf import same_value
 from wizard.steps.local_files import (
     RELOAD_STEP,
@@ -53,7 +54,7 @@ def _file_values(conn: Any) -> dict[str, str]:
     return values
 
 
-def _bin_dir(ctx: Any, data_dir: Path | None = None) -> Path | None:
+def _bin_dir(ctx: StepContext, data_dir: Path | None = None) -> Path | None:
     configured = ctx.config.local.bin_dir
     if configured != "auto":
         return Path(configured)
@@ -72,7 +73,7 @@ def _bin_dir(ctx: Any, data_dir: Path | None = None) -> Path | None:
         return None
 
 
-def _owner(ctx: Any, data_dir: Path) -> str | None:
+def _owner(ctx: StepContext, data_dir: Path) -> str | None:
     configured = ctx.config.local.os_user
     if configured != "auto":
         return str(configured)
@@ -108,12 +109,12 @@ def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-def target_port(ctx: Any, facts: discovery.LocalFacts) -> int:
+def target_port(ctx: StepContext, facts: discovery.LocalFacts) -> int:
     listen_port = ctx.config.exposure.listen_port
     return facts.port if listen_port == "auto" else int(listen_port)
 
 
-def service_control(ctx: Any, facts: discovery.LocalFacts, port: int | None = None) -> Any:
+def service_control(ctx: StepContext, facts: discovery.LocalFacts, port: int | None = None) -> Any:
     """The server's service control; ``port`` is where it must accept after a restart."""
     from wizard.platform import service_control_for
 
@@ -138,7 +139,7 @@ class Reload(Step):
     settings_keys = ("local.control", "local.service")
     risks = frozenset({Risk.RESTART})
 
-    def _state(self, ctx: Any) -> tuple[discovery.LocalFacts, list[str], list[str]]:
+    def _state(self, ctx: StepContext) -> tuple[discovery.LocalFacts, list[str], list[str]]:
         """(facts, settings that need a restart, reasons for a reload)."""
         conn = ctx.local_conn()
         facts = discovery.discover_local(ctx.local_conn())
@@ -168,7 +169,7 @@ class Reload(Step):
         reload_reasons += ctx.recall(RELOAD_STEP).get("requested_by", [])
         return facts, restart, reload_reasons
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         facts, restart, reload_reasons = self._state(ctx)
         if restart:
             return CheckResult(
@@ -188,7 +189,7 @@ class Reload(Step):
             ),
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         facts, restart, reload_reasons = self._state(ctx)
         plan = Plan(self.id)
         if restart:
@@ -203,7 +204,7 @@ class Reload(Step):
             )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         result = ApplyResult()
         if any(isinstance(a, CommandAction) for a in plan.actions):
             self._restart(ctx, result)
@@ -222,7 +223,7 @@ class Reload(Step):
         ctx.remember(RELOAD_STEP, requested_by=None)
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         """After the file steps restored their originals: make the server run them again —
         started if it is down, reloaded or restarted if not — and judge the result."""
         return self.settle(ctx, {}, restore=False, make_effective=True)
@@ -231,7 +232,7 @@ class Reload(Step):
 
     def settle(
         self,
-        ctx: Any,
+        ctx: StepContext,
         files: dict[Path, bytes | None],
         *,
         restore: bool,
@@ -286,7 +287,7 @@ class Reload(Step):
         return result
 
     @staticmethod
-    def _delete_unused(ctx: Any, result: ApplyResult) -> None:
+    def _delete_unused(ctx: StepContext, result: ApplyResult) -> None:
         """The server runs its files without error: delete what an undo left for now."""
         changes, notes = delete_unused(ctx)
         result.changes.extend(changes)
@@ -294,7 +295,7 @@ class Reload(Step):
             result.notes.extend(notes)
             result.incomplete = True
 
-    def _accepting(self, ctx: Any) -> bool:
+    def _accepting(self, ctx: StepContext) -> bool:
         from wizard.platform.service import probe_postgres
 
         local = ctx.config.local
@@ -305,12 +306,12 @@ class Reload(Step):
         host = "127.0.0.1" if local.host in ("localhost", "::1") else local.host
         return any(probe_postgres(host, port, timeout=3.0) for port in ports)
 
-    def _judge(self, ctx: Any) -> str:
+    def _judge(self, ctx: StepContext) -> str:
         """PostgreSQL's own verdict on the files it runs: '' when it sees no error."""
         conn = ctx.local_conn()
         return "; ".join(conf_judge(conn) + hba_judge(conn))
 
-    def _known_data_dir(self, ctx: Any) -> Path | None:
+    def _known_data_dir(self, ctx: StepContext) -> Path | None:
         """The data dir from the config, else the one the last restart recorded."""
         configured = ctx.config.local.data_dir
         if configured != "auto":
@@ -318,7 +319,7 @@ class Reload(Step):
         recorded = ctx.recall(self.id).get("data_directory")
         return Path(recorded) if recorded else None
 
-    def _offline_control(self, ctx: Any) -> Any:
+    def _offline_control(self, ctx: StepContext) -> Any:
         """Service control without a connection to ask the server where its files are."""
         from wizard.platform import service_control_for
 
@@ -333,7 +334,7 @@ class Reload(Step):
             port=local.port,
         )
 
-    def _port_of_files(self, ctx: Any, data_dir: Path, fallback: int | None) -> int | None:
+    def _port_of_files(self, ctx: StepContext, data_dir: Path, fallback: int | None) -> int | None:
         """The port the files on disk will give the server (``postgres -C port``)."""
         from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
 
@@ -351,7 +352,7 @@ class Reload(Step):
 
     def _start_judged(
         self,
-        ctx: Any,
+        ctx: StepContext,
         control: Any,
         candidates: list[dict[Path, bytes | None]],
         data_dir: Path | None,
@@ -404,12 +405,12 @@ class Reload(Step):
         )
 
     @staticmethod
-    def _keep_for_recovery(ctx: Any) -> None:
+    def _keep_for_recovery(ctx: StepContext) -> None:
         journal = getattr(ctx, "journal", None)
         if journal is not None:
             journal.keep_for_recovery()
 
-    def _restart(self, ctx: Any, result: ApplyResult) -> None:
+    def _restart(self, ctx: StepContext, result: ApplyResult) -> None:
         from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
         from wizard.platform import PlatformError
 
@@ -493,7 +494,7 @@ class Reload(Step):
             journal.set_phase(None)
         result.changes.append(Message("step.local.reload.restarted", {"target": control.target}))
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         checked = self.check(ctx)
         if checked.status is not Status.DONE:
             return checked
@@ -510,7 +511,9 @@ class Reload(Step):
             self._prove_tls(ctx, facts, checked)
         return checked
 
-    def _prove_tls(self, ctx: Any, facts: discovery.LocalFacts, checked: CheckResult) -> None:
+    def _prove_tls(
+        self, ctx: StepContext, facts: discovery.LocalFacts, checked: CheckResult
+    ) -> None:
         """A real sslmode=require login: the proof that TLS works, not the setting."""
         with ctx.open_local(port=facts.port, sslmode="require") as conn:
             row = conn.execute(
@@ -533,7 +536,7 @@ class Firewall(Step):
         SettingRisk("exposure.allowed_cidrs", Risk.NETWORK, "open_cidr", any_open_network),
     )
 
-    def _plan(self, ctx: Any) -> tuple[Any, Any] | None:
+    def _plan(self, ctx: StepContext) -> tuple[Any, Any] | None:
         from wizard.exposure import classify_ip
         from wizard.platform import current
 
@@ -549,7 +552,7 @@ class Firewall(Step):
         firewall = current().firewall()
         return firewall, firewall.plan_rule(target_port(ctx, facts), exposure.allowed_cidrs)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         planned = self._plan(ctx)
         if planned is None:
             return CheckResult(Status.NOT_APPLICABLE, Message("step.local.firewall.loopback"))
@@ -568,7 +571,7 @@ class Firewall(Step):
             return CheckResult(Status.DONE, Message("step.local.firewall.ok"), details=details)
         return CheckResult(Status.PENDING, Message("step.local.firewall.pending"), details=details)
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         planned = self._plan(ctx)
         plan = Plan(self.id)
         if planned is None:
@@ -580,7 +583,7 @@ class Firewall(Step):
             plan.risks.add(Risk.NETWORK)
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         planned = self._plan(ctx)
         result = ApplyResult()
         if planned is None:
@@ -591,7 +594,7 @@ class Firewall(Step):
         ctx.remember(self.id, created=True)
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         from wizard.platform import current
 
         result = ApplyResult()

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime
-from typing import Any
 
 from wizard.engine import ApplyResult, CheckResult, NotUndoable, Status, Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 
 
 class ManualStep(Step):
     phase = "app"
     manual = True
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         confirmed = ctx.recall(self.id).get("confirmed_at")
         if confirmed:
             return CheckResult(
@@ -35,7 +35,7 @@ class ManualStep(Step):
             details=[Message("step.manual.how_to_confirm", {"step": self.id})],
         )
 
-    def confirm(self, ctx: Any) -> ApplyResult:
+    def confirm(self, ctx: StepContext) -> ApplyResult:
         """The operator says it is done."""
         try:
             who = getpass.getuser()
@@ -46,7 +46,7 @@ class ManualStep(Step):
         )
         return ApplyResult([Message("step.manual.recorded", {"step": self.id})])
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         if not ctx.recall(self.id).get("confirmed_at"):
             # Never confirmed: nothing was recorded, so the rollback changes nothing here.
             raise NotUndoable(Message("step.manual.nothing_to_undo", {"step": self.id}))

@@ -6,6 +6,7 @@ from typing import Any
 
 from wizard.engine import CheckResult, OperatorActionNeeded, Status, Step, StepError
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 
 
 class LocalConnection(Step):
@@ -17,7 +18,7 @@ class LocalConnection(Step):
     first_run_keys = settings_keys
     secret_keys = ("local-superuser",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         local = ctx.config.local
         conn = ctx.local_conn()
         row = conn.execute(
@@ -77,7 +78,7 @@ class SupabaseConnection(Step):
     first_run_keys = ("supabase.host", "supabase.port", "supabase.user")
     secret_keys = ("supabase-db",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         supa = ctx.config.supabase
         if not supa.host:
             raise OperatorActionNeeded(
@@ -150,7 +151,7 @@ class Exposure(Step):
     )
     first_run_keys = ("exposure.public_host", "exposure.public_port")
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         from wizard.exposure import classify_host, lookup_public_ip
 
         exposure = ctx.config.exposure
@@ -209,7 +210,7 @@ class Elevation(Step):
     phase = "prereq"
     requires = ("prereq.local-connection",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
 
         from wizard.discovery import discover_local
         from wizard.platform import check_elevation

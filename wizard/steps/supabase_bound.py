@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard import sql_text
+from wizard import db, sql_text
 from wizard.engine import ApplyResult, CheckResult, NoteAction, Plan, SqlAction, Status, Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.steps.supabase_fdw import run_actions
 
 BOUND_SCHEMA = "fdw_wizard"
@@ -161,7 +162,7 @@ class ReadBound(Step):
 
     # -- reading the world ----------------------------------------------------------------------
 
-    def _state(self, ctx: Any) -> dict[str, Any]:
+    def _state(self, ctx: StepContext) -> dict[str, Any]:
         conn = ctx.supabase_conn()
         cfg = ctx.config
         planned = _function_sql(cfg, conn)
@@ -173,18 +174,20 @@ class ReadBound(Step):
         ).fetchone()
         function_ok = row is not None and row[0] == _body(planned)
         grants_ok = row is not None and all(
-            conn.execute(
-                "SELECT has_schema_privilege(%s, %s, 'USAGE')"
-                " AND has_function_privilege(%s, %s, 'EXECUTE')",
-                (role, BOUND_SCHEMA, role, BOUND_FUNCTION + "()"),
-            ).fetchone()[0]
+            db.one(
+                conn.execute(
+                    "SELECT has_schema_privilege(%s, %s, 'USAGE')"
+                    " AND has_function_privilege(%s, %s, 'EXECUTE')",
+                    (role, BOUND_SCHEMA, role, BOUND_FUNCTION + "()"),
+                )
+            )[0]
             for role in self._api_roles(conn)
         )
         current = role_settings(conn, "authenticator").get(PRE_REQUEST_SETTING)
         chained = False
         if current and current != BOUND_FUNCTION:
             chained = self._calls_ours(conn, current)
-        version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        version = int(db.one(conn.execute("SHOW server_version_num"))[0])
         app_timeout = timeout_ms(conn, role_settings(conn, APP_ROLE).get("statement_timeout"))
         return {
             "function_exists": row is not None,
@@ -218,7 +221,7 @@ class ReadBound(Step):
         ).fetchone()
         return bool(row and row[0])
 
-    def _pg15_detail(self, ctx: Any, state: dict[str, Any]) -> Message | None:
+    def _pg15_detail(self, ctx: StepContext, state: dict[str, Any]) -> Message | None:
         """On PostgreSQL 15 statement_timeout cannot cancel a connection attempt: a new
         connection to a hung DW ends at the server's connect_timeout, per address."""
         if state["server_version_num"] >= 160000:
@@ -241,7 +244,7 @@ class ReadBound(Step):
 
     # -- the contract ---------------------------------------------------------------------------
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         state = self._state(ctx)
         facts = {k: v for k, v in state.items() if k != "planned"}
         details: list[Message] = []
@@ -303,7 +306,7 @@ class ReadBound(Step):
             facts,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.supabase_conn()
         state = self._state(ctx)
         plan = Plan(self.id)
@@ -326,10 +329,10 @@ class ReadBound(Step):
             )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         return run_actions(ctx, self.id, plan, ctx.supabase_conn())
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         """Run a request's preamble and the hook as PostgREST would, for a BI read and for
         another path, and read the statement_timeout each transaction ends up with."""
         from psycopg import sql
@@ -355,9 +358,11 @@ class ReadBound(Step):
                 )
                 # The function PostgREST itself calls (its name as set on authenticator).
                 conn.execute(sql.SQL("SELECT {}()").format(sql.Identifier(*_name_parts(function))))
-                row = conn.execute(
-                    "SELECT setting::integer FROM pg_settings WHERE name = 'statement_timeout'"
-                ).fetchone()
+                row = db.one(
+                    conn.execute(
+                        "SELECT setting::integer FROM pg_settings WHERE name = 'statement_timeout'"
+                    )
+                )
                 seen[path] = int(row[0])
         bi, other = seen.values()
         expected_other = timeout_ms(conn, role_timeout) or 0
@@ -382,7 +387,7 @@ class ReadBound(Step):
         )
         return checked
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         conn = ctx.supabase_conn()
         state = self._state(ctx)
         result = ApplyResult()
@@ -407,11 +412,13 @@ class ReadBound(Step):
                     )
                 )
                 result.changes.append(Message("step.supabase.read-bound.dropped"))
-            others = conn.execute(
-                "SELECT count(*) FROM pg_depend d JOIN pg_namespace n ON n.oid = d.refobjid"
-                " WHERE d.refclassid = 'pg_namespace'::regclass AND n.nspname = %s",
-                (BOUND_SCHEMA,),
-            ).fetchone()[0]
+            others = db.one(
+                conn.execute(
+                    "SELECT count(*) FROM pg_depend d JOIN pg_namespace n ON n.oid = d.refobjid"
+                    " WHERE d.refclassid = 'pg_namespace'::regclass AND n.nspname = %s",
+                    (BOUND_SCHEMA,),
+                )
+            )[0]
             exists = conn.execute(
                 "SELECT 1 FROM pg_namespace WHERE nspname = %s", (BOUND_SCHEMA,)
             ).fetchone()

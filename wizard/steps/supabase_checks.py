@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import sql_templates
-from wizard import sql_text
+from wizard import db, sql_text
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.steps.supabase_import import exposed_schemas
 from wizard.steps.views import Clientes360, Frota360, explain_joins, join_messages
 
@@ -54,7 +55,7 @@ def lint_findings(conn: Any) -> list[Message]:
     return findings
 
 
-def dw_estimates(ctx: Any) -> dict[str, float]:
+def dw_estimates(ctx: StepContext) -> dict[str, float]:
     """The DW's own row estimates of the configured tables (pg_class.reltuples; -1: never
     analyzed). Catalog only: the same cost at any size."""
     rows = (
@@ -115,7 +116,7 @@ class TestQueries(Step):
     phase = "supabase"
     requires = ("supabase.grants", "supabase.analyze")
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         import psycopg
 
         cfg = ctx.config
@@ -142,16 +143,14 @@ class TestQueries(Step):
                     )
                 continue
             ctx.progress(self.id, Message("step.supabase.test-queries.counting", {"table": table}))
-            remote = conn.execute(
-                f"SELECT count(*) FROM {sql_text.identifier(schema, table)}"
-            ).fetchone()[0]
-            local = (
-                ctx.local_conn()
-                .execute(
+            remote = db.one(
+                conn.execute(f"SELECT count(*) FROM {sql_text.identifier(schema, table)}")
+            )[0]
+            local = db.one(
+                ctx.local_conn().execute(
                     f"SELECT count(*) FROM {sql_text.identifier(cfg.local.source_schema, table)}"
                 )
-                .fetchone()[0]
-            )
+            )[0]
             counts[table] = remote
             if remote != local:
                 failed = True

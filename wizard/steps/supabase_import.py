@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wizard import sql_text
+from wizard import db, sql_text
 from wizard.engine import ApplyResult, CheckResult, Plan, Risk, SqlAction, Status, Step, StepError
 from wizard.i18n import Message
 from wizard.plan import SettingRisk, is_value
+from wizard.step_context import StepContext
 from wizard.steps.supabase_fdw import API_ROLES, run_actions
 
 OUR_VIEWS = ("v_clientes_360", "v_frota_360")
@@ -34,7 +35,7 @@ def exposed_schemas(conn: Any) -> list[str]:
     return [s.strip() for s in str(row[0]).split(",") if s.strip()]
 
 
-def dw_tables(ctx: Any) -> dict[str, dict[str, Any]]:
+def dw_tables(ctx: StepContext) -> dict[str, dict[str, Any]]:
     """The configured tables as the DW has them now: columns (name -> type) and size."""
     rows = (
         ctx.local_conn()
@@ -56,7 +57,7 @@ def dw_tables(ctx: Any) -> dict[str, dict[str, Any]]:
     return tables
 
 
-def foreign_tables(ctx: Any) -> dict[str, dict[str, str]]:
+def foreign_tables(ctx: StepContext) -> dict[str, dict[str, str]]:
     """Foreign tables of our server in the target schema: name -> columns (name -> type)."""
     cfg = ctx.config
     rows = (
@@ -120,7 +121,7 @@ class Import(Step):
         SettingRisk("fdw.target_schema", Risk.SECURITY, "public_schema", is_value("public")),
     )
 
-    def _state(self, ctx: Any) -> dict[str, Any]:
+    def _state(self, ctx: StepContext) -> dict[str, Any]:
         wanted = list(ctx.config.fdw.tables)
         source = dw_tables(ctx)
         unknown = [t for t in wanted if t not in source]
@@ -142,7 +143,7 @@ class Import(Step):
         vanished = sorted(t for t in present if t not in wanted or t not in source)
         return {"new": new, "drifted": drifted, "vanished": vanished, "source": source}
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         state = self._state(ctx)
         schema = ctx.config.fdw.target_schema
         details = [Message("step.supabase.import.new", {"table": t}) for t in state["new"]]
@@ -173,13 +174,13 @@ class Import(Step):
             facts,
         )
 
-    def _collations_differ(self, ctx: Any) -> bool:
+    def _collations_differ(self, ctx: StepContext) -> bool:
         query = "SELECT datcollate FROM pg_database WHERE datname = current_database()"
-        local = ctx.local_conn().execute(query).fetchone()[0]
-        remote = ctx.supabase_conn().execute(query).fetchone()[0]
+        local = db.one(ctx.local_conn().execute(query))[0]
+        remote = db.one(ctx.supabase_conn().execute(query))[0]
         return bool(local != remote)
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         from psycopg import sql
 
         conn = ctx.supabase_conn()
@@ -190,9 +191,9 @@ class Import(Step):
         if schema in exposed_schemas(conn):
             plan.risks.add(Risk.SECURITY)
             plan.warnings.append(Message("step.supabase.import.exposed", {"schema": schema}))
-        exists = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,)
-        ).fetchone()[0]
+        exists = db.one(
+            conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,))
+        )[0]
         if not exists:
             text = schema_statement(schema).as_string(conn)
             plan.actions.append(
@@ -244,12 +245,12 @@ class Import(Step):
             )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         conn = ctx.supabase_conn()
         schema = ctx.config.fdw.target_schema
-        schema_existed = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,)
-        ).fetchone()[0]
+        schema_existed = db.one(
+            conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,))
+        )[0]
         before = set(foreign_tables(ctx))
         result = run_actions(ctx, self.id, plan, conn)
         memory = ctx.recall(self.id)
@@ -261,7 +262,7 @@ class Import(Step):
         )
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
 
         conn = ctx.supabase_conn()
@@ -295,7 +296,7 @@ class Analyze(Step):
     phase = "supabase"
     requires = ("supabase.import",)
 
-    def _unanalyzed(self, ctx: Any) -> list[str]:
+    def _unanalyzed(self, ctx: StepContext) -> list[str]:
         rows = (
             ctx.supabase_conn()
             .execute(
@@ -309,7 +310,7 @@ class Analyze(Step):
         )
         return [r[0] for r in rows]
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         missing = self._unanalyzed(ctx)
         if missing:
             return CheckResult(
@@ -318,7 +319,7 @@ class Analyze(Step):
             )
         return CheckResult(Status.DONE, Message("step.supabase.analyze.ok"))
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.supabase_conn()
         schema = ctx.config.fdw.target_schema
         plan = Plan(self.id)
@@ -333,7 +334,7 @@ class Analyze(Step):
             )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         return run_actions(ctx, self.id, plan, ctx.supabase_conn())
 
 
@@ -396,11 +397,11 @@ class Grants(Step):
     requires = ("supabase.import",)
     risks = frozenset({Risk.SECURITY})
 
-    def _readers(self, ctx: Any) -> list[str]:
+    def _readers(self, ctx: StepContext) -> list[str]:
         # Every mapped API role can read; postgres owns the tables anyway.
         return [r for r in ctx.config.fdw.map_roles if r != "postgres"]
 
-    def _gaps(self, ctx: Any) -> list[Gap]:
+    def _gaps(self, ctx: StepContext) -> list[Gap]:
         conn = ctx.supabase_conn()
         cfg = ctx.config
         schema = cfg.fdw.target_schema
@@ -423,14 +424,14 @@ class Grants(Step):
         def has(role: str, privilege: str, obj: str) -> bool:
             if obj == "schema":
                 query = "SELECT has_schema_privilege(%s, %s, 'USAGE')"
-                return bool(conn.execute(query, (role, schema)).fetchone()[0])
+                return bool(db.one(conn.execute(query, (role, schema)))[0])
             query = "SELECT has_table_privilege(%s, %s, %s)"
             params = (role, sql_text.identifier(schema, obj), privilege)
-            return bool(conn.execute(query, params).fetchone()[0])
+            return bool(db.one(conn.execute(query, params))[0])
 
         return privilege_gaps(schema, readers, sorted(existing_roles | set(readers)), tables, has)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         gaps = self._gaps(ctx)
         if gaps:
             details = [
@@ -443,7 +444,7 @@ class Grants(Step):
             Message("step.supabase.grants.ok", {"roles": ", ".join(self._readers(ctx)) or "-"}),
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.supabase_conn()
         schema = ctx.config.fdw.target_schema
         plan = Plan(self.id)
@@ -455,5 +456,5 @@ class Grants(Step):
             plan.warnings.append(Message("step.supabase.user-mappings.anon_warning"))
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         return run_actions(ctx, self.id, plan, ctx.supabase_conn())

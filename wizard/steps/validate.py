@@ -25,6 +25,7 @@ from typing import Any
 from wizard import latency, monitor
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.steps.validate_offline import VIEW_REQUIRES, Offline
 from wizard.steps.validate_reuse import (
     APP_ROLE,
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-def _relations(ctx: Any) -> list[tuple[str, str, str, dict[str, str]]]:
+def _relations(ctx: StepContext) -> list[tuple[str, str, str, dict[str, str]]]:
     """(schema, name, kind, columns) of every imported foreign table and enabled view."""
     from wizard.steps.supabase_import import foreign_tables
     from wizard.steps.views import Clientes360, Frota360
@@ -84,7 +85,7 @@ def _relations(ctx: Any) -> list[tuple[str, str, str, dict[str, str]]]:
     return out
 
 
-def _fetch_sizes(ctx: Any) -> tuple[int, dict[str, int]]:
+def _fetch_sizes(ctx: StepContext) -> tuple[int, dict[str, int]]:
     """The server's fetch_size and per-table overrides (postgres_fdw's default is 100)."""
     from wizard.steps.supabase_fdw import current_server
 
@@ -106,7 +107,7 @@ def _fetch_sizes(ctx: Any) -> tuple[int, dict[str, int]]:
     return default, per_table
 
 
-def network(ctx: Any) -> dict[str, Any]:
+def network(ctx: StepContext) -> dict[str, Any]:
     """Round trips: to the DW's public address (the brief's measure of the FDW path) and to
     Supabase (from the DW's site this approximates the Supabase -> DW path)."""
     cfg = ctx.config
@@ -135,7 +136,7 @@ class Latency(Step):
         "validation.reuse_minutes",
     )
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         fp = fingerprint(ctx)
         entry = reusable(ctx, self.id, fp)
         if entry is not None:
@@ -149,7 +150,7 @@ class Latency(Step):
         at = _now()
         return _fresh(ctx, self.id, fp, self._measure(ctx), at)
 
-    def _kept(self, ctx: Any, fp: str) -> CheckResult | None:
+    def _kept(self, ctx: StepContext, fp: str) -> CheckResult | None:
         """The last measurement of this very setup (same fingerprint), whatever its age or
         verdict, unless measurements are asked for (`fdw-wizard validate`): reading every
         table and view again costs time that grows with the warehouse, and `status` / a second
@@ -165,7 +166,7 @@ class Latency(Step):
         result.details.append(Message("step.pushdown.latency_kept"))
         return result
 
-    def _measure(self, ctx: Any) -> CheckResult:
+    def _measure(self, ctx: StepContext) -> CheckResult:
         cfg = ctx.config
         target = float(cfg.validation.latency_target_ms)
         conn = ctx.supabase_conn()
@@ -272,7 +273,7 @@ class Latency(Step):
         return CheckResult(Status.DONE, Message("step.validate.latency.ok", params), details, facts)
 
     def _entry(
-        self, ctx: Any, m: latency.Measured, target: float, rtt: float | None, fetch: int
+        self, ctx: StepContext, m: latency.Measured, target: float, rtt: float | None, fetch: int
     ) -> dict[str, Any]:
         stats = latency.summarize(m.server_ms)
         wall = latency.summarize(m.wall_ms)
@@ -364,7 +365,7 @@ class Monitor(Step):
     requires = ("validate.latency",)
     settings_keys = ("validation.monitor_window_hours",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         log = monitor.HealthLog.for_config(ctx.config_path)
         fp = fingerprint(ctx)
         last = reusable(ctx, self.id, fp)

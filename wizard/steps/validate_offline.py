@@ -22,6 +22,7 @@ from typing import Any
 from wizard import monitor, outage, partition
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 from wizard.steps.validate_reuse import (
     APP_ROLE,
     _fresh,
@@ -48,7 +49,7 @@ class Offline(Step):
     requires = ("supabase.test-queries", *VIEW_REQUIRES)
     settings_keys = ("validation.offline_probe_host",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         fp = fingerprint(ctx)
         entry = reusable(ctx, self.id, fp)
         pending: _Prefetch | None = getattr(ctx, PREFETCH_ATTR, None)
@@ -64,7 +65,7 @@ class Offline(Step):
         return _fresh(ctx, self.id, fp, self._measure(ctx, ctx.supabase_conn(), ctx.progress), at)
 
     @classmethod
-    def prefetch(cls, ctx: Any, fp: str) -> None:
+    def prefetch(cls, ctx: StepContext, fp: str) -> None:
         """Start this step's measurement in the background (on connections of its own) when
         its check would measure: validate.latency calls it before its reads."""
         cfg = ctx.config
@@ -78,7 +79,7 @@ class Offline(Step):
         setattr(ctx, PREFETCH_ATTR, pending)
         pending.start()
 
-    def _measure(self, ctx: Any, conn: Any, progress: Any) -> CheckResult:
+    def _measure(self, ctx: StepContext, conn: Any, progress: Any) -> CheckResult:
         from wizard.blackhole import is_loopback
         from wizard.steps.supabase_bound import (
             VIEW_NAMES,
@@ -284,7 +285,7 @@ class _Prefetch:
     uncollected (``--only validate.latency``), it ends by itself: its objects live only in a
     transaction that is rolled back."""
 
-    def __init__(self, ctx: Any, fp: str) -> None:
+    def __init__(self, ctx: StepContext, fp: str) -> None:
         self.ctx = ctx
         self.fingerprint = fp
         self.started_at = _now()

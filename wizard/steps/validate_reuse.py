@@ -20,6 +20,7 @@ from typing import Any
 
 from wizard.engine import CheckResult, Status
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 
 APP_ROLE = "authenticated"
 REUSE_MINUTES_DEFAULT = 30.0  # validation.reuse_minutes until the config model has the field
@@ -27,11 +28,11 @@ REUSE_MINUTES_DEFAULT = 30.0  # validation.reuse_minutes until the config model 
 SETUP_PREFIXES = ("local.", "supabase.", "views.", "app.health-function")
 
 
-def reuse_minutes(ctx: Any) -> float:
+def reuse_minutes(ctx: StepContext) -> float:
     return float(getattr(ctx.config.validation, "reuse_minutes", REUSE_MINUTES_DEFAULT))
 
 
-def wants_fresh(ctx: Any) -> bool:
+def wants_fresh(ctx: StepContext) -> bool:
     return bool(getattr(ctx, "fresh_measurements", False))
 
 
@@ -51,7 +52,7 @@ def _load_measurements(config_path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _store_measurement(ctx: Any, step_id: str, entry: dict[str, Any] | None) -> None:
+def _store_measurement(ctx: StepContext, step_id: str, entry: dict[str, Any] | None) -> None:
     from wizard.fileio import atomic_write_bytes
     from wizard.redact import redact_obj
 
@@ -66,7 +67,7 @@ def _store_measurement(ctx: Any, step_id: str, entry: dict[str, Any] | None) -> 
     )
 
 
-def fingerprint(ctx: Any, conn: Any | None = None) -> str:
+def fingerprint(ctx: StepContext, conn: Any | None = None) -> str:
     """What a measurement depends on, hashed: equal fingerprints mean nothing it measured has
     changed since (as far as the wizard can see without measuring)."""
     cfg = ctx.config
@@ -87,7 +88,7 @@ def fingerprint(ctx: Any, conn: Any | None = None) -> str:
     ).fetchall()
     role = conn.execute("SELECT rolconfig FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
     changed = {}
-    if getattr(ctx, "state", None) is not None:
+    if ctx.state is not None:
         changed = {
             step_id: entry.get("changed_at")
             for step_id, entry in sorted(ctx.state.steps().items())
@@ -140,7 +141,7 @@ def _age_minutes(entry: dict[str, Any], now: datetime) -> float | None:
     return age if age >= 0 else None  # a clock that went back: measure again
 
 
-def reusable(ctx: Any, step_id: str, fp: str) -> dict[str, Any] | None:
+def reusable(ctx: StepContext, step_id: str, fp: str) -> dict[str, Any] | None:
     """The stored measurement of ``step_id`` when it may stand in for a new one."""
     if wants_fresh(ctx):
         return None
@@ -172,7 +173,9 @@ def _reused_result(entry: dict[str, Any]) -> CheckResult:
     )
 
 
-def _fresh(ctx: Any, step_id: str, fp: str, result: CheckResult, at: datetime) -> CheckResult:
+def _fresh(
+    ctx: StepContext, step_id: str, fp: str, result: CheckResult, at: datetime
+) -> CheckResult:
     """Keep a new measurement (a failed one replaces, and so retires, an older pass)."""
     result.facts.update(measured_at=at.isoformat(), reused=False)
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time

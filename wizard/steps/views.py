@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard import sql_text
+from wizard import db, sql_text
 from wizard.engine import ApplyResult, CheckResult, Plan, Risk, SqlAction, Status, Step
 from wizard.i18n import Message
 from wizard.plan import SettingRisk, has_item, is_value
+from wizard.step_context import StepContext
 from wizard.steps.supabase_fdw import API_ROLES, run_actions
 
 NOTIFY_RELOAD = "NOTIFY pgrst, 'reload schema'"
@@ -260,7 +261,7 @@ class ViewStep(Step):
     # use_remote_estimate so that the join is shipped to the DW (see REMOTE_ESTIMATE_OPTION).
     remote_estimate: tuple[str, ...] = ()
 
-    def _cost_gaps(self, ctx: Any) -> dict[str, str]:
+    def _cost_gaps(self, ctx: StepContext) -> dict[str, str]:
         """{server cost option: its current value ("" when unset)} for each one below what a
         view that ships joins needs (SERVER_COSTS; a higher value is the operator's and kept)."""
         from wizard.steps.supabase_fdw import current_server
@@ -281,7 +282,7 @@ class ViewStep(Step):
             gaps[option] = current or ""
         return gaps
 
-    def _estimate_gaps(self, ctx: Any) -> dict[str, dict[str, str]]:
+    def _estimate_gaps(self, ctx: StepContext) -> dict[str, dict[str, str]]:
         """{table: current options} for driving tables without use_remote_estimate 'true'."""
         conn = ctx.supabase_conn()
         gaps = {}
@@ -291,20 +292,20 @@ class ViewStep(Step):
                 gaps[table] = options
         return gaps
 
-    def app_read(self, ctx: Any) -> str:
+    def app_read(self, ctx: StepContext) -> str:
         """The app's read of the view (the hook's LIMIT), as text."""
         cfg = self._cfg(ctx)
         return f"SELECT * FROM {sql_text.identifier(cfg.schema_name, self.view_name)}" + (
             f" LIMIT {APP_READ_LIMIT}"
         )
 
-    def pushdown(self, ctx: Any) -> JoinReport | None:
+    def pushdown(self, ctx: StepContext) -> JoinReport | None:
         """What the DW would be sent for the app's read of the view (None: no view yet)."""
         if self._state(ctx) is None:
             return None
         return explain_joins(ctx.supabase_conn(), self.app_read(ctx))
 
-    def _fetch_gaps(self, ctx: Any) -> dict[str, dict[str, str]]:
+    def _fetch_gaps(self, ctx: StepContext) -> dict[str, dict[str, str]]:
         """{table: current options} for locally joined tables without the tuned fetch_size."""
         conn = ctx.supabase_conn()
         gaps = {}
@@ -314,13 +315,13 @@ class ViewStep(Step):
                 gaps[table] = options
         return gaps
 
-    def _cfg(self, ctx: Any) -> Any:
+    def _cfg(self, ctx: StepContext) -> Any:
         return getattr(ctx.config.views, self.config_key)
 
-    def expected_columns(self, ctx: Any) -> list[str]:
+    def expected_columns(self, ctx: StepContext) -> list[str]:
         raise NotImplementedError
 
-    def _state(self, ctx: Any) -> dict[str, Any] | None:
+    def _state(self, ctx: StepContext) -> dict[str, Any] | None:
         conn = ctx.supabase_conn()
         cfg = self._cfg(ctx)
         row = conn.execute(
@@ -344,15 +345,15 @@ class ViewStep(Step):
             for o in row[1]
         )
         readers = {
-            role: conn.execute(
-                "SELECT has_table_privilege(%s, %s, 'SELECT')", (role, row[0])
-            ).fetchone()[0]
+            role: db.one(
+                conn.execute("SELECT has_table_privilege(%s, %s, 'SELECT')", (role, row[0]))
+            )[0]
             for role in sorted(set(API_ROLES) | set(cfg.grant_to))
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         }
         return {"columns": columns, "invoker": invoker, "readers": readers}
 
-    def _problems(self, ctx: Any) -> list[Message]:
+    def _problems(self, ctx: StepContext) -> list[Message]:
         cfg = self._cfg(ctx)
         state = self._state(ctx)
         name = f"{cfg.schema_name}.{self.view_name}"
@@ -401,7 +402,7 @@ class ViewStep(Step):
                 )
         return problems
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         cfg = self._cfg(ctx)
         if not cfg.enabled:
             return CheckResult(
@@ -501,7 +502,7 @@ class ViewStep(Step):
         out.append((sql.SQL(NOTIFY_RELOAD), Message("step.views.notify")))
         return out
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.supabase_conn()
         cfg = self._cfg(ctx)
         plan = Plan(self.id)
@@ -523,7 +524,7 @@ class ViewStep(Step):
             plan.warnings.append(Message("step.views.anon", {"view": self.view_name}))
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         created = self._state(ctx) is None
         estimated = [
             t for t, o in self._estimate_gaps(ctx).items() if REMOTE_ESTIMATE_OPTION not in o
@@ -541,7 +542,7 @@ class ViewStep(Step):
             ctx.remember(self.id, estimated=sorted(set(before) | set(estimated)))
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
 
         cfg = self._cfg(ctx)
@@ -632,7 +633,7 @@ class Clientes360(ViewStep):
     config_key = "clientes_360"
     locally_joined = ("dim_clientes",)
 
-    def expected_columns(self, ctx: Any) -> list[str]:
+    def expected_columns(self, ctx: StepContext) -> list[str]:
         return list(CLIENTES_COLUMNS)
 
 
@@ -658,7 +659,7 @@ class Frota360(ViewStep):
     config_key = "frota_360"
     remote_estimate = ("dim_frota",)
 
-    def expected_columns(self, ctx: Any) -> list[str]:
+    def expected_columns(self, ctx: StepContext) -> list[str]:
         from wizard.steps.supabase_import import foreign_tables
 
         frota = foreign_tables(ctx).get("dim_frota", {})

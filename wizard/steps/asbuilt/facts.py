@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wizard.step_context import StepContext
 from wizard.steps.asbuilt.facts_dw import dw_facts
 from wizard.steps.asbuilt.facts_records import (
     measurement_facts,
@@ -17,7 +18,7 @@ from wizard.steps.asbuilt.facts_supabase import check_facts, supabase_facts
 from wizard.steps.asbuilt.gather import guard
 
 
-def collect(ctx: Any) -> dict[str, Any]:
+def collect(ctx: StepContext) -> dict[str, Any]:
     """Every fact the document states, read now. Sections that cannot be read say why."""
     from wizard import __version__
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wizard.step_context import StepContext
 from wizard.steps.asbuilt.gather import error_text, guard, rows_of, step_check
 
 
@@ -68,7 +69,7 @@ def hba_added(facts: Any, conn: Any) -> dict[str, Any]:
     return {"file": str(path), "added": added, "errors": errors, "total_rules": len(hba.rules())}
 
 
-def dw_facts(ctx: Any) -> dict[str, Any]:
+def dw_facts(ctx: StepContext) -> dict[str, Any]:
     from wizard import discovery
     from wizard.steps.local_service import Firewall
 
@@ -123,7 +124,7 @@ def dw_facts(ctx: Any) -> dict[str, Any]:
     return out
 
 
-def reader_facts(ctx: Any) -> dict[str, Any]:
+def reader_facts(ctx: StepContext) -> dict[str, Any]:
     cfg = ctx.config
     conn = ctx.local_conn()
     name = cfg.reader.name

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from wizard.step_context import StepContext
 
-def measurement_facts(ctx: Any) -> dict[str, Any]:
+
+def measurement_facts(ctx: StepContext) -> dict[str, Any]:
     """validate.latency / validate.offline as they were last measured (never measured here)."""
     import json
 
@@ -36,7 +38,7 @@ def measurement_facts(ctx: Any) -> dict[str, Any]:
     return out
 
 
-def monitoring_facts(ctx: Any) -> dict[str, Any]:
+def monitoring_facts(ctx: StepContext) -> dict[str, Any]:
     from wizard import monitor
 
     log = monitor.HealthLog.for_config(ctx.config_path)
@@ -46,14 +48,14 @@ def monitoring_facts(ctx: Any) -> dict[str, Any]:
     return summary.to_json()
 
 
-def metric_facts(ctx: Any) -> dict[str, Any]:
+def metric_facts(ctx: StepContext) -> dict[str, Any]:
     from wizard.steps.cleanup import Report
 
     result = Report().check(ctx)
     return {"status": result.status.value, "metrics": result.facts.get("metrics", [])}
 
 
-def record_facts(ctx: Any) -> dict[str, Any]:
+def record_facts(ctx: StepContext) -> dict[str, Any]:
     """Backups and the wizard's own records: where they are, whether they are still there."""
     from wizard import monitor, paths
     from wizard.steps.cleanup import BACKUP_ID, settings

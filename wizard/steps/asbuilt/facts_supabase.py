@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.step_context import StepContext
 from wizard.steps.asbuilt.common import API_ROLES, READER_ROLES, VIEW_KEYS
 from wizard.steps.asbuilt.gather import parse_options, rows_of, step_check
 
 
-def supabase_facts(ctx: Any) -> dict[str, Any]:
+def supabase_facts(ctx: StepContext) -> dict[str, Any]:
     from wizard.steps.cleanup import storage_usage
     from wizard.steps.supabase_checks import lint_findings
     from wizard.steps.supabase_import import exposed_schemas
@@ -108,7 +109,7 @@ def supabase_facts(ctx: Any) -> dict[str, Any]:
     return out
 
 
-def check_facts(ctx: Any) -> dict[str, Any]:
+def check_facts(ctx: StepContext) -> dict[str, Any]:
     """The checks of the steps whose state the catalogs alone do not show."""
     from wizard.steps.app import HEALTH_FUNCTION, HealthFunction
     from wizard.steps.supabase_bound import ReadBound

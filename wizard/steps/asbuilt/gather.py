@@ -8,6 +8,7 @@ from typing import Any
 from wizard.i18n import Message
 from wizard.redact import redact
 from wizard.sql_text import compose
+from wizard.step_context import StepContext
 
 
 def rows_of(conn: Any, template: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -23,7 +24,7 @@ def error_text(exc: BaseException) -> str:
     return redact(f"{type(exc).__name__}: {first}")[:300]
 
 
-def guard(fn: Callable[[Any], dict[str, Any]], ctx: Any) -> dict[str, Any]:
+def guard(fn: Callable[[Any], dict[str, Any]], ctx: StepContext) -> dict[str, Any]:
     """A section's facts, or {'error': why} — one unreadable part never hides the others."""
     try:
         return fn(ctx)
@@ -35,7 +36,7 @@ def parse_options(items: Any) -> dict[str, str]:
     return dict(str(item).split("=", 1) for item in (items or []) if "=" in str(item))
 
 
-def step_check(step: Any, ctx: Any) -> dict[str, Any]:
+def step_check(step: Any, ctx: StepContext) -> dict[str, Any]:
     """A step's own check, as the document shows it (status, message, details)."""
     try:
         result = step.check(ctx)

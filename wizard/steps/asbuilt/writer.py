@@ -8,6 +8,7 @@ from typing import Any
 
 from wizard.i18n import current_language, normalize_language
 from wizard.redact import redact
+from wizard.step_context import StepContext
 from wizard.steps.asbuilt.common import MARKER, STEP_ID, digest, document_path
 from wizard.steps.asbuilt.facts import collect, unreadable
 from wizard.steps.asbuilt.markdown import at_text, code
@@ -64,7 +65,7 @@ def render(facts: dict[str, Any], lang: str | None = None) -> str:
 
 
 def write_document_report(
-    ctx: Any, path: Path | None = None, lang: str | None = None
+    ctx: StepContext, path: Path | None = None, lang: str | None = None
 ) -> tuple[Path, list[str]]:
     """Collect, render and write the document (atomically): (its path, unreadable parts)."""
     from wizard.fileio import atomic_write_bytes
@@ -79,18 +80,18 @@ def write_document_report(
     return target, [redact(p) for p in unreadable(facts)]
 
 
-def write_document(ctx: Any, path: Path | None = None, lang: str | None = None) -> Path:
+def write_document(ctx: StepContext, path: Path | None = None, lang: str | None = None) -> Path:
     """Collect, render and write the document (atomically); returns its path."""
     return write_document_report(ctx, path, lang)[0]
 
 
-def write_checklist_copy(ctx: Any, lang: str | None = None) -> Path:
+def write_checklist_copy(ctx: StepContext, lang: str | None = None) -> Path:
     """Write the document where ``cleanup.document`` expects it, and remember it as the step's
     own write (the step's apply, the CLI without --out, the TUI's key)."""
     return write_checklist_report(ctx, lang)[0]
 
 
-def write_checklist_report(ctx: Any, lang: str | None = None) -> tuple[Path, list[str]]:
+def write_checklist_report(ctx: StepContext, lang: str | None = None) -> tuple[Path, list[str]]:
     path, problems = write_document_report(ctx, None, lang)
     ctx.remember(STEP_ID, path=str(path), sha256=digest(path))
     return path, problems
