@@ -249,13 +249,13 @@ def _files(draw: st.DrawFn) -> bytes:
     return text.encode("utf-8")
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_files())
 def test_property_round_trip(data: bytes) -> None:
     assert ConfFile.from_bytes(data).to_bytes() == data
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_files(), _names, _values)
 def test_property_set_then_read(data: bytes, name: str, value: str) -> None:
     conf = ConfFile.from_bytes(data).set(name, value)
