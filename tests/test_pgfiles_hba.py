@@ -219,7 +219,7 @@ _hba_line = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.tuples(_hba_line, st.sampled_from(["\n", "\r\n"])), max_size=10),
     st.booleans(),
