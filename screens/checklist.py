@@ -314,7 +314,7 @@ class ChecklistScreen(WizardScreen):
 
     def _automatic(self, step_ids: list[str]) -> list[str]:
         """The steps the wizard can do itself. Cached statuses are not trusted here: an
-        earlier step may have made a later one pending again (local.reload after the file
+        earlier step may have made a later one pending again (the restart step after the file
         edits), and applying a step that is done changes nothing."""
         steps = [self.wapp.step(s) for s in step_ids]
         return [s.id for s in steps if s is not None and not s.manual]

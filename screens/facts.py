@@ -39,7 +39,7 @@ def _relation_dicts(facts: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _pushdown_text(flags: Any) -> Any:
-    """validate.latency's flags ({limit: pushed, ...}) in the operator's words."""
+    """The latency measurement's flags ({limit: pushed, ...}) in the operator's words."""
     from wizard.i18n import t
 
     if isinstance(flags, dict):
@@ -53,7 +53,7 @@ def _pushdown_text(flags: Any) -> Any:
 
 
 def read_label(read: Any) -> str:
-    """validate.latency's read kinds (limit, count, aggregate) in the operator's words."""
+    """The latency measurement's read kinds (limit, count, aggregate) in the operator's words."""
     from wizard.i18n import catalog, current_language, t
 
     if not isinstance(read, str) or not read:
@@ -64,7 +64,7 @@ def read_label(read: Any) -> str:
 
 def latency_rows(facts: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per measured read: name, p50, p95, max, rows, pushdown (None if absent).
-    validate.latency's shape: relations[] -> {relation, reads[] -> {read, p50_ms, ...}}."""
+    The latency measurement's shape: relations[] -> {relation, reads[] -> {read, p50_ms, ...}}."""
     rows: list[dict[str, Any]] = []
     for relation in facts.get("relations") or []:
         if not isinstance(relation, dict) or not isinstance(relation.get("reads"), list):
