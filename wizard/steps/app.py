@@ -125,46 +125,60 @@ class RestCheck(Step):
         limit = APP_READ_LIMIT if full else CHECK_READ_LIMIT
         if not full:
             details.append(Message("app.rest.sampled", {"limit": limit, "full": APP_READ_LIMIT}))
-        for schema, relation in targets:
-            for role, key in keys:
-                what = f"{schema}.{relation}"
-                ctx.progress(
-                    self.id,
-                    Message("app.rest.reading", {"what": what, "role": role, "limit": limit}),
-                )
-                record: dict[str, Any] = {"relation": what, "role": role, "limit": limit}
-                try:
-                    result = read_as_app(url, key, relation, schema, limit=limit)
-                except SupabaseApiError as exc:
-                    record.update(
-                        ok=False,
-                        http_status=exc.http_status,
-                        code=exc.code,
-                        kind=exc.kind,
-                        latency_ms=exc.latency_ms,
-                    )
-                    reads.append(record)
-                    self._judge_failure(exc, role, what, details, failures)
-                    continue
+        jobs = [(schema, relation, role, key) for schema, relation in targets for role, key in keys]
+        for schema, relation, role, _key in jobs:
+            what = f"{schema}.{relation}"
+            ctx.progress(
+                self.id, Message("app.rest.reading", {"what": what, "role": role, "limit": limit})
+            )
+
+        def read(job: tuple[str, str, str, str]) -> Any:
+            schema, relation, _role, key = job
+            try:
+                return read_as_app(url, key, relation, schema, limit=limit)
+            except SupabaseApiError as exc:
+                return exc
+
+        if full:  # timed reads one at a time: each latency is the read's own
+            answers = [read(job) for job in jobs]
+        else:  # a few rows each: at once (HTTP waits), so the check costs about one read
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=max(1, min(4, len(jobs)))) as pool:
+                answers = list(pool.map(read, jobs))
+        for (schema, relation, role, _key), result in zip(jobs, answers, strict=True):
+            what = f"{schema}.{relation}"
+            record: dict[str, Any] = {"relation": what, "role": role, "limit": limit}
+            if isinstance(result, SupabaseApiError):
                 record.update(
-                    ok=True,
+                    ok=False,
                     http_status=result.http_status,
-                    rows=result.rows,
+                    code=result.code,
+                    kind=result.kind,
                     latency_ms=result.latency_ms,
                 )
                 reads.append(record)
-                read_params = {
-                    "what": what,
-                    "role": role,
-                    "rows": result.rows,
-                    "ms": result.latency_ms,
-                    "status": result.http_status,
-                }
-                details.append(Message("app.rest.read_ok", read_params))
-                if role == "anon":
-                    details.append(Message("app.rest.anon_reads", read_params))
-                if full and result.latency_ms > target_ms:
-                    details.append(Message("app.rest.slow", {**read_params, "target": target_ms}))
+                self._judge_failure(result, role, what, details, failures)
+                continue
+            record.update(
+                ok=True,
+                http_status=result.http_status,
+                rows=result.rows,
+                latency_ms=result.latency_ms,
+            )
+            reads.append(record)
+            read_params = {
+                "what": what,
+                "role": role,
+                "rows": result.rows,
+                "ms": result.latency_ms,
+                "status": result.http_status,
+            }
+            details.append(Message("app.rest.read_ok", read_params))
+            if role == "anon":
+                details.append(Message("app.rest.anon_reads", read_params))
+            if full and result.latency_ms > target_ms:
+                details.append(Message("app.rest.slow", {**read_params, "target": target_ms}))
 
         facts = {
             "project_url": url,
