@@ -42,9 +42,11 @@ def site(
     yield {"bed": bed, "config": config_path, "env": env, "data": folder / "data"}
 
 
-def cli(site: dict[str, Any], *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
+def cli(
+    site: dict[str, Any], *args: str, lang: str = "en", command: str = "cleanup"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*EXE, "cleanup", "--config", str(site["config"]), "--lang", lang, *args],
+        [*EXE, command, "--config", str(site["config"]), "--lang", lang, *args],
         capture_output=True,
         text=True,
         env=site["env"],
@@ -127,16 +129,7 @@ def test_cleanup_flow_from_refusal_to_restore(site: dict[str, Any]) -> None:
     assert deletion["changes"][0]["key"] == "cleanup.gate.overridden"
 
     # The rollback says what its undo would put back before it asks (declined: no terminal).
-    command = ["rollback", "--config", str(site["config"]), "--only", "cleanup.dedupe"]
-    rollback = subprocess.run(
-        [*EXE, *command, "--lang", "en"],
-        capture_output=True,
-        text=True,
-        env=site["env"],
-        stdin=subprocess.DEVNULL,
-        timeout=180,
-        check=False,
-    )
+    rollback = cli(site, "--only", "cleanup.dedupe", command="rollback")
     assert rollback.returncode == exitcodes.OPERATOR, rollback.stdout + rollback.stderr
     assert "Undo will:" in rollback.stdout
     assert f"put the {bi:,} rows of the backup {files[0]} back into public.clientes" in (

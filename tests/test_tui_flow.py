@@ -5,7 +5,7 @@ troubleshooting -> fix, and the cleanup refusal without a backup."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -189,29 +189,38 @@ def test_failing_step_why_troubleshoot_fix(
     asyncio.run(scenario())
 
 
+def drive(site: dict[str, Any], body: Callable[[WizardApp, Any], Awaitable[None]]) -> None:
+    """Run ``body(app, pilot)`` in an English app of 100x30 on the site."""
+
+    async def scenario() -> None:
+        app = new_app(site, lang="en")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await body(app, pilot)
+
+    asyncio.run(scenario())
+
+
 def test_cleanup_refuses_without_backup(
     site: dict[str, Any], bed_secrets: Callable[[TestBed], None]
 ) -> None:
     bed_secrets(site["bed"])
 
-    async def scenario() -> None:
-        app = new_app(site, lang="en")
-        async with app.run_test(size=(100, 30)) as pilot:
-            if app.step("cleanup.backup") is None:
-                pytest.skip("the cleanup steps are not part of this version")
-            app.push_screen(CleanupScreen())
-            await idle(pilot)
-            assert app.status_of("cleanup.backup") != "done"
-            with site["bed"].supabase.connect() as conn:
-                before = conn.execute("SELECT count(*) FROM public.clientes").fetchone()
-            await pilot.press("x")
-            await idle(pilot, answer="n")
-            assert "Refused (nothing was deleted):" in screen_text(app)
-            with site["bed"].supabase.connect() as conn:
-                after = conn.execute("SELECT count(*) FROM public.clientes").fetchone()
-            assert after == before
+    async def body(app: WizardApp, pilot: Any) -> None:
+        if app.step("cleanup.backup") is None:
+            pytest.skip("the cleanup steps are not part of this version")
+        app.push_screen(CleanupScreen())
+        await idle(pilot)
+        assert app.status_of("cleanup.backup") != "done"
+        with site["bed"].supabase.connect() as conn:
+            before = conn.execute("SELECT count(*) FROM public.clientes").fetchone()
+        await pilot.press("x")
+        await idle(pilot, answer="n")
+        assert "Refused (nothing was deleted):" in screen_text(app)
+        with site["bed"].supabase.connect() as conn:
+            after = conn.execute("SELECT count(*) FROM public.clientes").fetchone()
+        assert after == before
 
-    asyncio.run(scenario())
+    drive(site, body)
 
 
 def test_undo_confirmation_says_what_it_will_restore(
@@ -222,25 +231,23 @@ def test_undo_confirmation_says_what_it_will_restore(
 
     bed_secrets(site["bed"])
 
-    async def scenario() -> None:
-        app = new_app(site, lang="en")
-        async with app.run_test(size=(100, 30)) as pilot:
-            step = next(s for s in app.steps if s.phase == "local" and s.follows_changes_of)
-            app.push_screen(StepDetailScreen(step.id))
-            await idle(pilot, answer=None)
-            await pilot.press("u")
-            await pilot.pause()
-            modal = app.screen
-            assert isinstance(modal, ConfirmScreen) and modal.mode == "undo"
-            for _ in range(600):  # 30 s at most
-                if not modal.preview_pending:
-                    break
-                await pilot.pause(0.05)
-            assert app.screen is modal
-            text = screen_text(app)
-            assert "Undo will:" in text
-            assert "reload or restart the server" in text  # the step that runs the files
-            await pilot.press("n")
-            await idle(pilot, answer=None)
+    async def body(app: WizardApp, pilot: Any) -> None:
+        step = next(s for s in app.steps if s.phase == "local" and s.follows_changes_of)
+        app.push_screen(StepDetailScreen(step.id))
+        await idle(pilot, answer=None)
+        await pilot.press("u")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ConfirmScreen) and modal.mode == "undo"
+        for _ in range(600):  # 30 s at most
+            if not modal.preview_pending:
+                break
+            await pilot.pause(0.05)
+        assert app.screen is modal
+        text = screen_text(app)
+        assert "Undo will:" in text
+        assert "reload or restart the server" in text  # the step that runs the files
+        await pilot.press("n")
+        await idle(pilot, answer=None)
 
-    asyncio.run(scenario())
+    drive(site, body)

@@ -43,7 +43,16 @@ class UndoPreview:
 
 def preview(ctx: Any, step: Step, steps: list[Step] | None = None) -> UndoPreview:
     """What ``step.undo`` would do now (``steps``: the checklist, to name the step that puts
-    restored files into effect)."""
+    restored files into effect). A preview that cannot be read says so: it never stands in
+    the way of the undo itself."""
+    try:
+        return _preview(ctx, step, steps)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        return UndoPreview(step.id, [Message("undo.preview.unreadable", {"error": error})])
+
+
+def _preview(ctx: Any, step: Step, steps: list[Step] | None) -> UndoPreview:
     found = UndoPreview(step.id)
     if type(step).undo is Step.undo:
         found.lines.append(Message("undo.preview.not_undoable"))
@@ -60,15 +69,6 @@ def preview(ctx: Any, step: Step, steps: list[Step] | None = None) -> UndoPrevie
     if not found.lines and not memory and not step.follows_changes_of:
         found.lines.append(Message("undo.preview.live"))  # it reads the live state to decide
     return found
-
-
-def previews(ctx: Any, steps: list[Step], only: list[str] | None) -> list[UndoPreview]:
-    """The previews of what ``Runner.undo(only)`` would undo, in its order."""
-    from wizard.engine import select_steps
-
-    selected = list(reversed(select_steps(steps, only)))
-    selected.sort(key=lambda s: bool(s.follows_changes_of))
-    return [preview(ctx, s, steps) for s in selected]
 
 
 def _recall(ctx: Any, step_id: str) -> dict[str, Any]:
@@ -149,6 +149,9 @@ def _objects(ctx: Any, step: Step, memory: dict[str, Any]) -> list[Message]:
     options = _names(memory.get("estimated")) + _names(memory.get("costs_before"))
     if options:
         out.append(Message("undo.preview.options", {"names": ", ".join(options)}))
+    generated = _names(memory.get("generated")) + _names(memory.get("delete_when_unused"))
+    if generated:
+        out.append(Message("undo.preview.generated", {"names": ", ".join(generated)}))
     if memory.get("confirmed_at"):
         out.append(Message("undo.preview.unconfirm", {"at": memory["confirmed_at"]}))
     if isinstance(memory.get("path"), str) and not memory.get("files"):
