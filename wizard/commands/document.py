@@ -14,46 +14,45 @@ from typing import Any
 from wizard import exitcodes
 from wizard.engine import StepError
 from wizard.i18n import Message, t
-from wizard.session import open_session
 
 from . import CliContext
-from .output import emit_json, load_config_or_report, say
+from .common import add_command, with_session
+from .output import emit_json, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("document", parents=[common], help=t("document.cli.help"))
+    parser = add_command(sub, common, "document", run, help_key="document.cli.help")
     parser.add_argument(
         "--out", type=Path, metavar="FILE", default=None, help=t("document.cli.opt.out")
     )
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from wizard import asbuilt
-    from wizard.redact import redact
+    def body(session: Any, runner: Any) -> int:
+        from wizard.redact import redact
+        from wizard.steps import asbuilt
 
-    config, code = load_config_or_report(ctx)
-    if config is None:
-        return code
-    session, _runner = open_session(config, ctx.config_path, interactive=ctx.interactive)
-    try:
-        default = asbuilt.document_path(config, ctx.config_path)
-        if args.out is None or args.out.resolve() == default:
-            # The checklist's copy: remembered as cleanup.document's own write.
-            path, problems = asbuilt.write_checklist_report(session, ctx.lang or None)
-        else:
-            path, problems = asbuilt.write_document_report(session, args.out, ctx.lang or None)
-            # cleanup.document counts it while it is current (the issue's --out use).
-            session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
-    except StepError as exc:
-        say(ctx, exc.message, err=True)
+        default = asbuilt.document_path(session.config, ctx.config_path)
+        try:
+            if args.out is None or args.out.resolve() == default:
+                # The checklist's copy: remembered as cleanup.document's own write.
+                path, problems = asbuilt.write_checklist_report(session, ctx.lang or None)
+            else:
+                path, problems = asbuilt.write_document_report(session, args.out, ctx.lang or None)
+                # cleanup.document counts it while it is current (the issue's --out use).
+                session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
+        except OSError as exc:
+            say(ctx, redact(f"{type(exc).__name__}: {exc}"), err=True)
+            return exitcodes.FAILED
+        return _said(ctx, path, problems)
+
+    def failed(exc: StepError) -> int:
         return exitcodes.OPERATOR if exc.operator_action else exitcodes.FAILED
-    except OSError as exc:
-        say(ctx, redact(f"{type(exc).__name__}: {exc}"), err=True)
-        return exitcodes.FAILED
-    finally:
-        session.close()
+
+    return with_session(ctx, body, interactive=ctx.interactive, live=False, failed=failed)
+
+
+def _said(ctx: CliContext, path: Path, problems: list[str]) -> int:
     if ctx.json:
         emit_json(ctx, {"path": str(path), "unreadable": problems})
     else:
