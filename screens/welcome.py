@@ -112,39 +112,38 @@ class WelcomeScreen(WizardScreen):
         else:
             kind = t("tui.welcome.sandbox") if app.config.sandbox else t("tui.welcome.real_site")
             text.append("  [OK] " + t("tui.welcome.config_ok", kind=kind) + "\n")
-        env = self.env
-        text.append(t("tui.welcome.elevation") + " ", style="bold")
-        if env is None:
-            text.append(t("tui.welcome.checking") + "\n")
-        else:
-            elevation = env.get("elevation")
-            if elevation is None:
-                text.append(t("tui.welcome.unknown") + "\n")
-            elif elevation.elevated:
-                text.append("[OK] " + say(elevation.message) + "\n")
-            else:
-                text.append("[!!] " + say(elevation.message) + "\n")
-                if elevation.relaunch is not None:
-                    text.append("       " + t("tui.fix") + " " + say(elevation.relaunch) + "\n")
-        text.append(t("tui.welcome.keyring") + " ", style="bold")
-        if env is None:
-            text.append(t("tui.welcome.checking") + "\n")
-        else:
-            report = env.get("keyring")
-            if report is None:
-                text.append(t("tui.welcome.unknown") + "\n")
-            elif report.usable:
-                note = t("tui.welcome.insecure") if report.insecure else ""
-                text.append(f"[OK] {report.name}{note}\n")
-            elif self._sandbox_secrets() is not None:
-                # The rehearsal keeps its throwaway passwords in its own file: nothing to fix.
-                path = self._sandbox_secrets()
-                text.append("[OK] " + t("tui.welcome.sandbox_secrets", path=str(path)) + "\n")
-            else:
-                text.append(f"[XX] {report.name}: {say(report.problem)}\n")
-                if report.fix is not None:
-                    text.append("       " + t("tui.fix") + " " + say(report.fix) + "\n")
+        self._probed(text, "tui.welcome.elevation", "elevation", self._elevation_line)
+        self._probed(text, "tui.welcome.keyring", "keyring", self._keyring_line)
         self.query_one("#health", Static).update(text)
+
+    def _probed(self, text: Text, label_key: str, env_key: str, line: Any) -> None:
+        """One probed dependency: checking, unknown, or its verdict line and fix."""
+        text.append(t(label_key) + " ", style="bold")
+        found = None if self.env is None else self.env.get(env_key)
+        if found is None:
+            waiting = "tui.welcome.checking" if self.env is None else "tui.welcome.unknown"
+            text.append(t(waiting) + "\n")
+            return
+        verdict, fix = line(found)
+        text.append(verdict + "\n")
+        if fix is not None:
+            text.append("       " + t("tui.fix") + " " + say(fix) + "\n")
+
+    @staticmethod
+    def _elevation_line(elevation: Any) -> tuple[str, Any]:
+        if elevation.elevated:
+            return "[OK] " + say(elevation.message), None
+        return "[!!] " + say(elevation.message), elevation.relaunch
+
+    def _keyring_line(self, report: Any) -> tuple[str, Any]:
+        if report.usable:
+            note = t("tui.welcome.insecure") if report.insecure else ""
+            return f"[OK] {report.name}{note}", None
+        path = self._sandbox_secrets()
+        if path is not None:
+            # The rehearsal keeps its throwaway passwords in its own file: nothing to fix.
+            return "[OK] " + t("tui.welcome.sandbox_secrets", path=str(path)), None
+        return f"[XX] {report.name}: {say(report.problem)}", report.fix
 
     def _sandbox_secrets(self) -> Path | None:
         """The sandbox's own secrets file, when this config is a sandbox that has one."""
