@@ -361,7 +361,7 @@ class WizardApp(App[int]):
         left_running = {s for s, status in self.statuses.items() if status == RUNNING}
         if changes:
             # What this action reported is current; everything else may have moved (a file
-            # edit makes local.reload pending, a confirmation unblocks the next steps).
+            # edit makes the restart step pending, a confirmation unblocks the next steps).
             fresh = {o.step_id for r in reports for o in r.outcomes if o.status.value != RUNNING}
             self.stale |= {s.id for s in self.steps} - fresh
         self.stale |= left_running
@@ -424,7 +424,7 @@ class WizardApp(App[int]):
                 self.plans[event.step_id] = dict(event.data.get("plan") or {})
                 if self._changes and not self.refreshing:
                     # This step is about to change the world: from now on no other step may
-                    # show its old status (local.reload's "done" after a listen edit).
+                    # show its old status (the restart step's "done" after a listen edit).
                     others = {s.id for s in self.steps} - {event.step_id}
                     self.stale |= {i for i in others if self.statuses.get(i) != RUNNING}
         for screen in self.screen_stack:
@@ -504,7 +504,7 @@ class WizardApp(App[int]):
         self.push_screen(InterruptedRunScreen(message), chosen)
 
     def run_document(self) -> bool:
-        """Write the as-built document (cleanup.document) from live checks; say where."""
+        """Write the as-built document (the checklist's last item) from live checks; say where."""
 
         def task(engine: Engine, worker: Worker[Any]) -> Any:
             from wizard.steps import asbuilt

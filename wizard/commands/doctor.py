@@ -47,11 +47,11 @@ def _outcome_text(outcome: StepOutcome) -> str:
 
 
 def _symptom_for(outcome: StepOutcome) -> str | None:
-    key = outcome.message.key
-    if key == "step.prereq.exposure.cgnat":
+    facts = outcome.facts or {}
+    # The public-address check (its facts name the host and what kind of address it is): a
+    # CGNAT, private, link-local or unresolved address is the runbook's CGNAT case.
+    if "public_host" in facts and (facts.get("kind") == "cgnat" or outcome.status is Status.FAILED):
         return "cgnat"
-    if key.startswith("step.prereq.exposure.") and outcome.status is Status.FAILED:
-        return "cgnat"  # private / link-local / unresolved: the same address check
     return None
 
 

@@ -1,6 +1,6 @@
 """`fdw-wizard document [--out FILE] [--lang pt-BR|en]`: the as-built document, from live checks.
 
-Without ``--out`` it writes where the checklist item ``cleanup.document`` expects it
+Without ``--out`` it writes where the checklist's as-built item expects it
 (``cleanup.document_path``). Prints the path (``--json``: ``{"path": ...}``). Changes nothing on
 either server: it only reads.
 """
@@ -35,11 +35,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         default = asbuilt.document_path(session.config, ctx.config_path)
         try:
             if args.out is None or args.out.resolve() == default:
-                # The checklist's copy: remembered as cleanup.document's own write.
+                # The checklist's copy: remembered as the as-built step's own write.
                 path, problems = asbuilt.write_checklist_report(session, ctx.lang or None)
             else:
                 path, problems = asbuilt.write_document_report(session, args.out, ctx.lang or None)
-                # cleanup.document counts it while it is current (the issue's --out use).
+                # The as-built step counts it while it is current (the issue's --out use).
                 session.remember(asbuilt.STEP_ID, path=str(path), sha256=asbuilt.digest(path))
         except OSError as exc:
             say(ctx, redact(f"{type(exc).__name__}: {exc}"), err=True)
