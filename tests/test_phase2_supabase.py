@@ -244,22 +244,35 @@ def test_fetch_size_auto_follows_the_measured_round_trip(site: dict[str, Any]) -
         runner.apply(["supabase.server"], confirm=lambda s, p: True)
 
 
+def reapply_site(site: dict[str, Any]) -> None:
+    """Put the module's site back as its fixture left it (for the tests that undo it)."""
+    again = site["runner"].apply(PHASES_1_TO_3.split(","), confirm=lambda s, p: True)
+    assert again.exit_code == exitcodes.OK, [
+        (o.step_id, o.message.render("en")) for o in again.outcomes
+    ]
+
+
 def test_undo_leaves_supabase_as_it_was(site: dict[str, Any]) -> None:
     bed: TestBed = site["bed"]
-    report = site["runner"].undo(["supabase", "views"], confirm=lambda s, p: True)
-    assert all(o.status is not Status.FAILED for o in report.outcomes), [
-        (o.step_id, o.message.render("en")) for o in report.outcomes
-    ]
-    with bed.supabase.connect() as admin:
-        after = [r[0] for r in admin.execute(CATALOG_SNAPSHOT).fetchall()]
-    assert after == site["before"]
+    try:
+        report = site["runner"].undo(["supabase", "views"], confirm=lambda s, p: True)
+        assert all(o.status is not Status.FAILED for o in report.outcomes), [
+            (o.step_id, o.message.render("en")) for o in report.outcomes
+        ]
+        with bed.supabase.connect() as admin:
+            after = [r[0] for r in admin.execute(CATALOG_SNAPSHOT).fetchall()]
+        assert after == site["before"]
+    finally:
+        reapply_site(site)
 
 
 def test_runbook_mode_is_available_and_flagged(
-    private_testbed: TestBed, bed_secrets: Callable[[TestBed], None], tmp_path: Path
+    site: dict[str, Any], bed_secrets: Callable[[TestBed], None], tmp_path: Path
 ) -> None:
-    """The runbook's literal choices (public schema, anon mapping) work, warned and linted."""
-    bed = private_testbed
+    """The runbook's literal choices (public schema, anon mapping) work, warned and linted.
+    It shares the module's bed: the site's config is applied again afterwards (its reader
+    password, server and imports), so the other tests find the site as they left it."""
+    bed: TestBed = site["bed"]
     bed_secrets(bed)
     config = sandbox_config_for(bed)
     config.fdw.target_schema = "public"
@@ -291,3 +304,4 @@ def test_runbook_mode_is_available_and_flagged(
         assert all(o.status is not Status.FAILED for o in undo.outcomes)
     finally:
         ctx.close()
+        reapply_site(site)
