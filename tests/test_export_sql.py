@@ -76,10 +76,10 @@ def test_exported_scripts_make_what_the_steps_check(
 
     ctx, runner = open_session(config, config_path)
     try:
-        from wizard.steps.supabase_fdw import server_options
+        from wizard.steps.supabase_fdw import auto_fetch_size
 
         # fetch_size: auto is measured by a live run; the operator passes what the wizard says.
-        fetch = server_options(ctx)["fetch_size"]
+        fetch = str(auto_fetch_size(ctx, None).fetch)
         # The files part of Phase 1 (conf, hba, TLS) by the wizard; everything SQL by psql.
         files = runner.apply(
             ["local.listen", "local.tls", "local.hba", "local.reload"], confirm=lambda s, p: True

@@ -139,10 +139,6 @@ def _server_section(config: Any, facts: Facts) -> Section:
     from wizard.steps.supabase_fdw import server_options, server_statement
 
     section = Section("supabase.server")
-    fixed = config
-    if config.fdw.fetch_size == "auto":  # the fact replaces it below: no measuring here
-        fixed = config.model_copy(deep=True)
-        fixed.fdw.fetch_size = FETCH_DEFAULT
     if isinstance(facts.fetch_size, PsqlText):
         section.items.append(
             Meta(
@@ -152,7 +148,8 @@ def _server_section(config: Any, facts: Facts) -> Section:
                         {"variable": FETCH_VARIABLE, "fetch": FETCH_DEFAULT}),
             )
         )  # fmt: skip
-    options: dict[str, Any] = dict(server_options(_ConfigOnly(fixed)))
+    # fetch_size: the fact replaces it below (no measuring here)
+    options: dict[str, Any] = dict(server_options(config, FETCH_DEFAULT))
     options["fetch_size"] = facts.fetch_size
     name = config.fdw.server_name
     section.add(
@@ -291,10 +288,3 @@ def _view_sections(config: Any) -> list[Section]:
             section.add(statement, description)
         sections.append(section)
     return sections
-
-
-class _ConfigOnly:
-    """A stand-in context exposing only a config (server options with a fixed fetch_size)."""
-
-    def __init__(self, config: Any) -> None:
-        self.config = config

@@ -17,6 +17,7 @@ from typing import Any
 
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 
 ANON_KEY = "supabase-anon-key"
 SERVICE_KEY = "supabase-service-key"
@@ -33,7 +34,7 @@ CHECK_READ_LIMIT = 10  # rows per relation and key when app.rest-check only chec
 HEALTH_REUSE_MINUTES = 30.0  # validation.reuse_minutes when the config has none
 
 
-def _optional_secret(ctx: Any, name: str) -> str | None:
+def _optional_secret(ctx: StepContext, name: str) -> str | None:
     """A key if one is configured; never prompts (a missing optional key is an answer)."""
     if ctx.secrets.describe(name) == "missing":
         return None
@@ -41,7 +42,7 @@ def _optional_secret(ctx: Any, name: str) -> str | None:
     return str(value) if value else None
 
 
-def _keys(ctx: Any) -> list[tuple[str, str]]:
+def _keys(ctx: StepContext) -> list[tuple[str, str]]:
     """(role, key) for each configured key, anon first (it is what the app ships)."""
     from wizard.supabase_api import key_role
 
@@ -75,7 +76,7 @@ class RestCheck(Step):
     settings_keys = ("supabase.project_url",)
     secret_keys = (ANON_KEY, SERVICE_KEY)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         from wizard.supabase_api import APP_READ_LIMIT, SupabaseApiError, read_as_app
 
         config = ctx.config
@@ -228,7 +229,7 @@ class RestCheck(Step):
                 failures.append(exc.fix)
 
 
-def _exposed_schemas(ctx: Any) -> list[str] | None:
+def _exposed_schemas(ctx: StepContext) -> list[str] | None:
     """pgrst.db_schemas of authenticator, when the API is configured in the database."""
     from psycopg import sql
 
@@ -251,7 +252,7 @@ class Fallback(Step):
     requires = ("prereq.supabase-connection",)
     settings_keys = ("fallback.bucket", "fallback.max_age_hours")
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         from wizard.supabase_api import SupabaseApiError
 
         config = ctx.config
@@ -404,7 +405,7 @@ def _objects_from_api(url: str, key: str, bucket: str) -> dict[str, tuple[int, M
     return objects
 
 
-def _objects_from_db(ctx: Any, bucket: str) -> dict[str, tuple[int, Modified]] | None:
+def _objects_from_db(ctx: StepContext, bucket: str) -> dict[str, tuple[int, Modified]] | None:
     from psycopg import sql
 
     from sql_templates import load
@@ -537,7 +538,7 @@ class HealthFunction(Step):
     phase = "app"
     requires = ("prereq.supabase-connection", "views.clientes-360")  # the function reads it
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         from wizard.supabase_api import SupabaseApiError, invoke_function
 
         config = ctx.config
@@ -610,7 +611,7 @@ class HealthFunction(Step):
             details.append(secure_hint)
         return CheckResult(Status.FAILED, Message("app.health.error", params), details, facts)
 
-    def _reused(self, ctx: Any, url: str, role: str) -> CheckResult | None:
+    def _reused(self, ctx: StepContext, url: str, role: str) -> CheckResult | None:
         """The last healthy answer of this function, while it is younger than
         ``validation.reuse_minutes`` and measurements are not asked for: the runbook's function
         counts a whole view, which grows with the warehouse, and `status` only checks (an outage

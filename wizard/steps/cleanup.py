@@ -40,6 +40,7 @@ from wizard.engine import (
 from wizard.i18n import LANGUAGES, Message, t
 from wizard.plan import SettingRisk, is_value
 from wizard.sql_text import compose
+from wizard.step_context import StepContext
 
 DEFAULT_MODE = "delete-bi-rows"
 DEFAULT_SCOPE = "removed"
@@ -65,7 +66,7 @@ class CleanupSettings:
     backup_dir: Path
 
 
-def settings(ctx: Any) -> CleanupSettings:
+def settings(ctx: StepContext) -> CleanupSettings:
     section = getattr(ctx.config, "cleanup", None)
     mode = str(getattr(section, "mode", DEFAULT_MODE) or DEFAULT_MODE)
     if mode not in backup.MODES:
@@ -87,7 +88,7 @@ def settings(ctx: Any) -> CleanupSettings:
     return CleanupSettings(mode, scope, directory)
 
 
-def source(ctx: Any) -> dict[str, Any]:
+def source(ctx: StepContext) -> dict[str, Any]:
     """Where the rows come from (never a secret)."""
     supa = ctx.config.supabase
     return {"host": supa.host, "port": supa.port, "database": supa.database}
@@ -121,7 +122,7 @@ def is_confirm_word(word: str | None) -> bool:
     return bool(word) and str(word).strip() in confirm_words()
 
 
-def authorize(ctx: Any, word: str | None, *, skip_monitor_gate: bool = False) -> bool:
+def authorize(ctx: StepContext, word: str | None, *, skip_monitor_gate: bool = False) -> bool:
     """Arm one deletion on ``ctx`` with what the operator typed; False (and nothing armed) when
     the word is wrong."""
     if not is_confirm_word(word):
@@ -131,12 +132,12 @@ def authorize(ctx: Any, word: str | None, *, skip_monitor_gate: bool = False) ->
     return True
 
 
-def authorization(ctx: Any) -> Authorization | None:
+def authorization(ctx: StepContext) -> Authorization | None:
     auth = getattr(ctx, _AUTH_ATTR, None)
     return auth if isinstance(auth, Authorization) and is_confirm_word(auth.word) else None
 
 
-def request_restore(ctx: Any, path: Path | None) -> None:
+def request_restore(ctx: StepContext, path: Path | None) -> None:
     """Make the next ``cleanup.dedupe`` undo restore ``path`` instead of the last backup."""
     setattr(ctx, _RESTORE_ATTR, str(path) if path is not None else None)
 
@@ -145,7 +146,7 @@ def request_restore(ctx: Any, path: Path | None) -> None:
 # The monitoring gate (wizard.monitor, owned by the validation phase)
 
 
-def monitor_gate(ctx: Any) -> tuple[bool, Message]:
+def monitor_gate(ctx: StepContext) -> tuple[bool, Message]:
     """(passed, why). A gate that errors counts as not passed."""
     from wizard.monitor import monitor_gate as gate
 
@@ -178,13 +179,13 @@ def _gate_message(detail: Any) -> Message:
 # The verified backup cleanup.dedupe relies on
 
 
-def remembered_backup(ctx: Any) -> tuple[Path | None, dict[str, Any]]:
+def remembered_backup(ctx: StepContext) -> tuple[Path | None, dict[str, Any]]:
     memory = ctx.recall(BACKUP_ID)
     path = memory.get("path")
     return (Path(path) if path else None), memory
 
 
-def verified_backup(ctx: Any, conn: Any, mode: str) -> backup.Verification:
+def verified_backup(ctx: StepContext, conn: Any, mode: str) -> backup.Verification:
     """The remembered backup, checked against its manifest, the state's own record of its
     checksum, the mode and the live rows; raises an operator-facing error naming the fix."""
     path, memory = remembered_backup(ctx)
@@ -216,7 +217,7 @@ def verified_backup(ctx: Any, conn: Any, mode: str) -> backup.Verification:
 
 
 def preflight(
-    ctx: Any, *, skip_monitor_gate: bool = False
+    ctx: StepContext, *, skip_monitor_gate: bool = False
 ) -> list[tuple[str, Message, Message | None]]:
     """Why a deletion would be refused right now: [(kind, message, fix)]; empty = it may go.
     A driver calls it before asking for the word; the same checks run again inside apply."""
@@ -283,7 +284,7 @@ class Backup(Step):
     requires = ("prereq.supabase-connection",)
     settings_keys = ("cleanup.backup_scope", "cleanup.backup_dir")
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         conn = ctx.supabase_conn()
         cfg = settings(ctx)
         table = _table_name()
@@ -356,7 +357,7 @@ class Backup(Step):
             Status.PENDING, Message("step.cleanup.backup.stale", params), facts=facts
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         from psycopg import sql
 
         conn = ctx.supabase_conn()
@@ -394,7 +395,7 @@ class Backup(Step):
             warnings=[Message("step.cleanup.backup.personal_data", {"dir": str(cfg.backup_dir)})],
         )
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         conn = ctx.supabase_conn()
         cfg = settings(ctx)
         files = [a for a in plan.actions if isinstance(a, GeneratedFile)]
@@ -439,7 +440,7 @@ class Backup(Step):
         )
 
 
-def _storage_bytes(ctx: Any, conn: Any) -> int | None:
+def _storage_bytes(ctx: StepContext, conn: Any) -> int | None:
     usage = storage_usage(conn, ctx.config.fallback.bucket)
     return usage[1] if usage is not None else None
 
@@ -456,7 +457,7 @@ class Dedupe(Step):
     setting_risks = (SettingRisk("cleanup.mode", Risk.DELETE, "truncate", is_value("truncate")),)
     confirm_word = CONFIRM_WORD_KEY
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         conn = ctx.supabase_conn()
         cfg = settings(ctx)
         table = _table_name()
@@ -486,7 +487,7 @@ class Dedupe(Step):
             facts,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.supabase_conn()
         cfg = settings(ctx)
         removable = backup.live_mark(conn, cfg.mode)[0]
@@ -541,7 +542,7 @@ class Dedupe(Step):
                 return int(action.description.params["rows"])
         raise StepError(Message("engine.unexpected_error", {"error": "plan without a count"}))
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         auth = authorization(ctx)
         if auth is None:
             raise OperatorActionNeeded(
@@ -632,7 +633,7 @@ class Dedupe(Step):
         )
         return ApplyResult(changes=changes, backups=[str(verification.data_path)])
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         chosen = getattr(ctx, _RESTORE_ATTR, None)
         path = Path(chosen) if chosen else remembered_backup(ctx)[0]
         if path is None:

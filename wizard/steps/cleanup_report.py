@@ -13,6 +13,7 @@ from wizard import backup
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message, t
 from wizard.sql_text import compose
+from wizard.step_context import StepContext
 from wizard.steps.cleanup import (
     BACKUP_ID,
     DEDUPE_ID,
@@ -34,7 +35,7 @@ class Report(Step):
     phase = "cleanup"
     requires = ("prereq.supabase-connection",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         conn = ctx.supabase_conn()
         cfg = settings(ctx)
         backup_memory = ctx.recall(BACKUP_ID)
@@ -144,7 +145,7 @@ def _state(ok: bool | None) -> str:
     return "met" if ok else "not_met"
 
 
-def _step_status(ctx: Any, step_id: str) -> str | None:
+def _step_status(ctx: StepContext, step_id: str) -> str | None:
     state = getattr(ctx, "state", None)
     if state is None:
         return None
@@ -156,7 +157,7 @@ def _step_status(ctx: Any, step_id: str) -> str | None:
 _LATENCY_KEYS = ("p95_ms", "worst_p95_ms", "max_p95_ms", "slowest_p95_ms")
 
 
-def _latency_metric(ctx: Any) -> dict[str, Any]:
+def _latency_metric(ctx: StepContext) -> dict[str, Any]:
     target = ctx.config.validation.latency_target_ms
     memory = ctx.recall("validate.latency")
     value = next((memory[k] for k in _LATENCY_KEYS if isinstance(memory.get(k), int | float)), None)

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard import latency, sql_text
+from wizard import db, latency, sql_text
+from wizard.config import Config
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -34,13 +35,14 @@ from wizard.engine import (
 from wizard.i18n import Message
 from wizard.plan import SettingRisk, has_item
 from wizard.probes import fdw_login_error
+from wizard.step_context import StepContext
 
 API_ROLES = ("anon", "authenticated", "service_role")
 # What a plan shows (and keeps) where the reader's password goes; apply puts the real one in.
 PASSWORD_PLACEHOLDER = "<reader-password>"  # noqa: S105 - a marker, not a secret
 
 
-def run_actions(ctx: Any, step_id: str, plan: Plan, conn: Any) -> ApplyResult:
+def run_actions(ctx: StepContext, step_id: str, plan: Plan, conn: Any) -> ApplyResult:
     """Run a plan's SQL actions in one transaction, reporting each as it goes."""
     result = ApplyResult()
     with conn.transaction():
@@ -91,7 +93,7 @@ class Extension(Step):
     phase = "supabase"
     requires = ("prereq.supabase-connection",)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         row = (
             ctx.supabase_conn()
             .execute(
@@ -107,23 +109,23 @@ class Extension(Step):
             Message("step.supabase.extension.ok", {"version": row[0], "schema": row[1]}),
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         conn = ctx.supabase_conn()
-        has_extensions = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'extensions')"
-        ).fetchone()[0]
+        has_extensions = db.one(
+            conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'extensions')")
+        )[0]
         schema = "extensions" if has_extensions else "public"  # Supabase keeps them apart
         text = extension_statement(schema).as_string(conn)
         return Plan(
             self.id, [SqlAction("supabase", text, Message("step.supabase.extension.create"))]
         )
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         result = run_actions(ctx, self.id, plan, ctx.supabase_conn())
         ctx.remember(self.id, created=True)
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         if not ctx.recall(self.id).get("created"):
             # Kept, so nothing changes: reported as "nothing to undo", not as a change.
             raise NotUndoable(Message("step.supabase.kept", {"object": "postgres_fdw"}))
@@ -171,7 +173,7 @@ class AutoFetch:
         return Message(FETCH_NOTES[kind, self.source], params)
 
 
-def row_width(ctx: Any) -> int:
+def row_width(ctx: StepContext) -> int:
     """Widest row of the imported tables in bytes, from the DW's statistics (200 without)."""
     rows = (
         ctx.local_conn()
@@ -185,7 +187,7 @@ def row_width(ctx: Any) -> int:
     return max((int(r[1] or 0) for r in rows), default=0) or 200
 
 
-def measured_rtt(ctx: Any) -> tuple[float | None, str]:
+def measured_rtt(ctx: StepContext) -> tuple[float | None, str]:
     """(round trip in ms, where it comes from): validate.latency's last measurement of this
     path (kept beside the state file, whatever its age: a round trip does not change when the
     setup does), else a few TCP connects now (cheap: one round trip each), else unknown."""
@@ -193,9 +195,9 @@ def measured_rtt(ctx: Any) -> tuple[float | None, str]:
     address = f"{cfg.exposure.public_host}:{cfg.exposure.public_port}"
     config_path = getattr(ctx, "config_path", None)
     if config_path is not None:
-        from wizard.steps.validate import _load_measurements
+        from wizard.steps.validate_reuse import load_measurements
 
-        stored = _load_measurements(config_path).get("validate.latency")
+        stored = load_measurements(config_path).get("validate.latency")
         net = (stored.get("facts") or {}).get("network") if isinstance(stored, dict) else None
         if isinstance(net, dict) and net.get("dw_address") == address:
             value = net.get("rtt_ms")
@@ -213,7 +215,7 @@ def measured_rtt(ctx: Any) -> tuple[float | None, str]:
     return (max(known), "probe") if known else (None, "none")
 
 
-def auto_fetch_size(ctx: Any, current: int | None = None) -> AutoFetch:
+def auto_fetch_size(ctx: StepContext, current: int | None = None) -> AutoFetch:
     """fetch_size for ``fetch_size: auto``: from the round trip and the row width
     (:func:`wizard.latency.recommend_fetch_size`), kept at ``current`` (the server's value)
     while a new measure stays within the hysteresis band
@@ -236,17 +238,10 @@ def _current_fetch(options: dict[str, str] | None) -> int | None:
         return None
 
 
-def server_options(
-    ctx: Any, current: dict[str, str] | None = None, auto: AutoFetch | None = None
-) -> dict[str, str]:
-    """The options the server should have; ``current`` (its options now) lets an automatic
-    fetch_size keep its value within the hysteresis band."""
-    cfg = ctx.config
+def server_options(cfg: Config, fetch: int) -> dict[str, str]:
+    """The options the server should have, with ``fetch`` rows per round trip (the configured
+    fetch_size, or what ``fetch_size: auto`` settled on)."""
     fdw = cfg.fdw
-    if fdw.fetch_size != "auto":
-        fetch = fdw.fetch_size
-    else:
-        fetch = (auto or auto_fetch_size(ctx, _current_fetch(current))).fetch
     tls = cfg.exposure.tls.enabled and cfg.exposure.hba_connection_type == "hostssl"
     return {
         "host": cfg.exposure.public_host,
@@ -292,7 +287,9 @@ class Server(Step):
         "fdw.tcp_user_timeout_ms",
     )
 
-    def _diff(self, ctx: Any) -> tuple[dict[str, str], dict[str, str] | None, AutoFetch | None]:
+    def _diff(
+        self, ctx: StepContext
+    ) -> tuple[dict[str, str], dict[str, str] | None, AutoFetch | None]:
         conn = ctx.supabase_conn()
         name = ctx.config.fdw.server_name
         existing = current_server(conn, name)
@@ -303,11 +300,13 @@ class Server(Step):
             )
         current = existing[1] if existing else None
         auto = None
-        if ctx.config.fdw.fetch_size == "auto":
+        fetch = ctx.config.fdw.fetch_size
+        if fetch == "auto":
             auto = auto_fetch_size(ctx, _current_fetch(current))
-        return server_options(ctx, current, auto), current, auto
+            fetch = auto.fetch
+        return server_options(ctx.config, fetch), current, auto
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         wanted, current, auto = self._diff(ctx)
         name = ctx.config.fdw.server_name
         if current is None:
@@ -355,7 +354,7 @@ class Server(Step):
             facts=facts,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         from psycopg import sql
 
         conn = ctx.supabase_conn()
@@ -389,14 +388,14 @@ class Server(Step):
             )
         return plan
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         created = current_server(ctx.supabase_conn(), ctx.config.fdw.server_name) is None
         result = run_actions(ctx, self.id, plan, ctx.supabase_conn())
         if created:
             ctx.remember(self.id, created=True)
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         name = ctx.config.fdw.server_name
         if not ctx.recall(self.id).get("created"):
             return ApplyResult([Message("step.supabase.kept", {"object": name})])
@@ -540,7 +539,7 @@ class UserMappings(Step):
     risks = frozenset({Risk.SECURITY})
     setting_risks = (SettingRisk("fdw.map_roles", Risk.SECURITY, "anon_mapping", has_item("anon")),)
 
-    def _state(self, ctx: Any) -> tuple[list[str], list[str], dict[str, str], list[str]]:
+    def _state(self, ctx: StepContext) -> tuple[list[str], list[str], dict[str, str], list[str]]:
         """(missing roles, present roles, broken roles -> error, API roles with USAGE)."""
         conn = ctx.supabase_conn()
         server = ctx.config.fdw.server_name
@@ -556,21 +555,23 @@ class UserMappings(Step):
         usage = [
             r
             for r in API_ROLES
-            if conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
-                " AND has_server_privilege(%s, %s, 'USAGE')",
-                (r, r, server),
-            ).fetchone()[0]
+            if db.one(
+                conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
+                    " AND has_server_privilege(%s, %s, 'USAGE')",
+                    (r, r, server),
+                )
+            )[0]
         ]
         return missing, [r for r in wanted if r in present], broken, usage
 
-    def _stats(self, ctx: Any) -> tuple[SecretExposure, list[tuple[int, int, int]]]:
+    def _stats(self, ctx: StepContext) -> tuple[SecretExposure, list[tuple[int, int, int]]]:
         """The server's exposure and the pg_stat_statements entries holding a mapping password."""
         conn = ctx.supabase_conn()
         exposure = secret_exposure(conn)
         return exposure, mapping_entries(conn, exposure, ctx.config.fdw.server_name)
 
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         missing, present, broken, usage = self._state(ctx)
         exposure, entries = self._stats(ctx)
         details = [Message("step.supabase.user-mappings.missing", {"role": r}) for r in missing]
@@ -608,7 +609,7 @@ class UserMappings(Step):
             details,
         )
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         from psycopg import sql
 
         conn = ctx.supabase_conn()
@@ -704,7 +705,7 @@ class UserMappings(Step):
                 Message("step.supabase.user-mappings.stats_fix", _schema_param(exposure))
             )
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         conn = ctx.supabase_conn()
         before = set(mapped_roles(conn, ctx.config.fdw.server_name))
         result = self._run(ctx, plan, conn)
@@ -714,7 +715,7 @@ class UserMappings(Step):
             ctx.remember(self.id, created=sorted(known | set(created)))
         return result
 
-    def _run(self, ctx: Any, plan: Plan, conn: Any) -> ApplyResult:
+    def _run(self, ctx: StepContext, plan: Plan, conn: Any) -> ApplyResult:
         """The plan's SQL in one transaction; a statement holding the password placeholder gets
         the real password and runs through :func:`run_with_secret`, never as plain SQL."""
         result = ApplyResult()
@@ -739,7 +740,7 @@ class UserMappings(Step):
                 result.changes.append(action.description)
         return result
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
 
         server = ctx.config.fdw.server_name

@@ -31,11 +31,11 @@ from wizard.steps.validate_reuse import (
     APP_ROLE,
     _age_minutes,
     _fresh,
-    _load_measurements,
     _now,
     _reused_result,
     _store_measurement,
     fingerprint,
+    load_measurements,
     measurements_path,
     reusable,
     wants_fresh,
@@ -45,8 +45,8 @@ __all__ = [
     "Latency",
     "Monitor",
     "Offline",
-    "_load_measurements",
     "fingerprint",
+    "load_measurements",
     "measurements_path",
     "network",
 ]
@@ -157,7 +157,7 @@ class Latency(Step):
         `apply` only check. A change to the setup changes the fingerprint and measures again."""
         if wants_fresh(ctx):
             return None
-        stored = _load_measurements(ctx.config_path).get(self.id)
+        stored = load_measurements(ctx.config_path).get(self.id)
         if not isinstance(stored, dict) or stored.get("fingerprint") != fp:
             return None
         if _age_minutes(stored, _now()) is None:

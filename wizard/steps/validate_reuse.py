@@ -44,7 +44,7 @@ def measurements_path(config_path: Path) -> Path:
     return state.with_name(state.stem + ".measurements.json")
 
 
-def _load_measurements(config_path: Path) -> dict[str, Any]:
+def load_measurements(config_path: Path) -> dict[str, Any]:
     try:
         data = json.loads(measurements_path(config_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -56,7 +56,7 @@ def _store_measurement(ctx: StepContext, step_id: str, entry: dict[str, Any] | N
     from wizard.fileio import atomic_write_bytes
     from wizard.redact import redact_obj
 
-    data = _load_measurements(ctx.config_path)
+    data = load_measurements(ctx.config_path)
     if entry is None:
         data.pop(step_id, None)
     else:
@@ -145,7 +145,7 @@ def reusable(ctx: StepContext, step_id: str, fp: str) -> dict[str, Any] | None:
     """The stored measurement of ``step_id`` when it may stand in for a new one."""
     if wants_fresh(ctx):
         return None
-    entry = _load_measurements(ctx.config_path).get(step_id)
+    entry = load_measurements(ctx.config_path).get(step_id)
     if not isinstance(entry, dict) or entry.get("fingerprint") != fp:
         return None
     if entry.get("status") != Status.DONE.value:
