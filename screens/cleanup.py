@@ -112,9 +112,18 @@ class CleanupScreen(WizardScreen):
         self.refresh_texts()
 
     def action_backup(self) -> None:
-        if self.available():
-            self.refusal = None
-            self.wapp.run_apply([cleanup_flow.BACKUP_ID])
+        """The sequence's first stage: the key is the operator's consent to the backup."""
+        if not self.available():
+            return
+        self.refusal = None
+
+        def task(engine: Any, worker: Any) -> Any:
+            ctx, runner = engine.ensure()
+            flow = cleanup_flow.CleanupFlow(ctx, runner)
+            flow.make_backup()
+            return flow.reports
+
+        self.wapp.run_task(t("tui.run.apply"), task, changes=True)
 
     def action_dedupe(self) -> None:
         """Ask the engine's cleanup sequence why a deletion would be refused now (backup,

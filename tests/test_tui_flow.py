@@ -216,6 +216,15 @@ def test_cleanup_refuses_without_backup(
         await pilot.press("x")
         await idle(pilot, answer="n")
         assert "Refused (nothing was deleted):" in screen_text(app)
+        # b: the backup (the sequence's first stage); then the monitoring gate still refuses.
+        await pilot.press("b")
+        await idle(pilot)
+        assert app.status_of("cleanup.backup") == "done"
+        await pilot.press("x")
+        await idle(pilot, answer="n")
+        text = screen_text(app)
+        assert "Refused (nothing was deleted):" in text
+        assert "the monitoring period has not passed" in text
         with site["bed"].supabase.connect() as conn:
             after = conn.execute("SELECT count(*) FROM public.clientes").fetchone()
         assert after == before
