@@ -11,6 +11,7 @@ from wizard.engine import StepError
 from wizard.i18n import Message, t
 
 from . import CliContext
+from .common import add_command
 from .output import emit_json, say
 
 # The growth scales the benchmarks use (scale 20: 800k clients, 2M invoices, ~2.4 GB of
@@ -19,13 +20,12 @@ MAX_SCALE = 20
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("demo", parents=[common], help=t("cli.cmd.demo"))
+    parser = add_command(sub, common, "demo", run, json=False)
     parser.add_argument("--dir", type=Path, metavar="D", help=t("cli.opt.demo_dir"))
     parser.add_argument("--no-tui", action="store_true", help=t("cli.opt.no_tui"))
     parser.add_argument("--stop", action="store_true", help=t("cli.opt.stop"))
     parser.add_argument("--scale", type=float, default=1.0, help=t("cli.opt.scale"))
     parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -23,12 +23,12 @@ from wizard.redact import redact, redact_obj
 from wizard.safetext import visible, visible_obj
 
 from . import CliContext
+from .common import add_command
 from .output import emit_json, load_config_or_report, say
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("doctor", parents=[common], help=t("cli.cmd.doctor"))
-    parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    parser = add_command(sub, common, "doctor", run)
     parser.add_argument(
         "--symptom",
         metavar="S",
@@ -36,7 +36,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help=t("diagnose.opt.symptom", None, choices=", ".join(SYMPTOM_IDS)),
     )
     parser.add_argument("--error", metavar="TEXT", help=t("diagnose.opt.error"))
-    parser.set_defaults(handler=run)
 
 
 def _outcome_text(outcome: StepOutcome) -> str:

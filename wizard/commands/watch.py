@@ -17,6 +17,7 @@ from wizard import exitcodes, monitor
 from wizard.i18n import Message, t
 
 from . import CliContext
+from .common import add_command
 from .output import emit_json, load_config_or_report, say
 
 DEFAULT_INTERVAL_S = 60.0
@@ -24,11 +25,10 @@ MIN_INTERVAL_S = 0.1
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parser = sub.add_parser("watch", parents=[common], help=t("cli.cmd.watch"))
+    parser = add_command(sub, common, "watch", run, json=False)
     parser.add_argument("--interval", metavar="S", help=t("validate.opt.interval"))
     parser.add_argument("--duration", metavar="D", help=t("validate.opt.duration"))
     parser.add_argument("--json", action="store_true", help=t("cli.opt.json"))
-    parser.set_defaults(handler=run)
 
 
 def _seconds(ctx: CliContext, text: str | None, default: float) -> float | None:
