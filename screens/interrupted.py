@@ -5,15 +5,12 @@ engine: the server ends up running, or the live log says loudly that it is down.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from screens.common import KeyBar, say
+from screens.common import KeyBar, key, key_table, say
 from wizard.i18n import Message, t
 
 FINISH = "finish"
@@ -29,11 +26,11 @@ class InterruptedRunScreen(ModalScreen[str | None]):
     }
     InterruptedRunScreen KeyBar { dock: none; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "choose('finish')", show=False),
-        Binding("r", "choose('restore')", show=False),
-        Binding("escape", "choose('')", show=False),
-    ]
+    KEYS, BINDINGS = key_table(
+        key("f", "tui.recover.finish", ("f", f"choose('{FINISH}')")),
+        key("r", "tui.recover.restore", ("r", f"choose('{RESTORE}')")),
+        key("Esc", "tui.recover.later", ("escape", "choose('')")),
+    )
 
     def __init__(self, message: Message) -> None:
         super().__init__()
@@ -44,13 +41,7 @@ class InterruptedRunScreen(ModalScreen[str | None]):
             yield Static(t("tui.recover.title"), classes="title", markup=False)
             yield Static(say(self.message), markup=False)
             yield Static(t("tui.recover.explain"), markup=False)
-            yield KeyBar(
-                [
-                    ("f", "tui.recover.finish"),
-                    ("r", "tui.recover.restore"),
-                    ("Esc", "tui.recover.later"),
-                ]
-            )
+            yield KeyBar(self.KEYS)
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice or None)
