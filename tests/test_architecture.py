@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections import deque
 from pathlib import Path
 
@@ -298,3 +299,34 @@ def test_the_loop_finder_names_a_loop_across_units() -> None:
         ["wizard.db", "wizard.engine", "wizard.db"],
         ["wizard.engine", "wizard.db", "wizard.engine"],
     )
+
+
+def _product_files() -> list[Path]:
+    return sorted(p for top in ("wizard", "screens") for p in (ROOT / top).rglob("*.py"))
+
+
+def test_no_product_file_over_800_lines() -> None:
+    """A file one person can hold in mind (issue 13): split by concern before it grows past."""
+    too_long = {
+        str(p.relative_to(ROOT)): n
+        for p in _product_files()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 800
+    }
+    assert not too_long, too_long
+
+
+def test_drivers_name_no_step_id() -> None:
+    """Screens and commands read what a step declares (settings, secrets, manual, risks, its
+    confirmation word); a step id in them, even in a comment, is a fact that leaked."""
+    from wizard.steps import all_steps
+
+    ids = re.compile(r"\b(" + "|".join(re.escape(s.id) for s in all_steps()) + r")\b")
+    found = [
+        f"{p.relative_to(ROOT)}:{number}: {line.strip()}"
+        for p in sorted(
+            [*(ROOT / "screens").rglob("*.py"), *(ROOT / "wizard/commands").rglob("*.py")]
+        )
+        for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if ids.search(line)
+    ]
+    assert not found, "\n".join(found)
