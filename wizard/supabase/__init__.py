@@ -1,0 +1,2 @@
+"""The Supabase side beyond SQL: its HTTP APIs, the dashboard connection string, the app's
+generated code, the clientes backup."""
