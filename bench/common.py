@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` from a checkout
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from wizard.latency_proxy import LatencyProxy  # noqa: E402
 from wizard.runbook import RUNBOOK_FETCH_SIZE, RUNBOOK_READER_ROLE, RUNBOOK_TABLES  # noqa: E402
-from wizard.testbed import TestBed, impersonate, start_testbed, traversable_tempdir  # noqa: E402
+from wizard.testbed.bed import TestBed, impersonate, start_testbed, traversable_tempdir  # noqa: E402
+from wizard.testbed.latency_proxy import LatencyProxy  # noqa: E402
 
 RUNBOOK_SERVER = "runbook_dw_server"
 RUNBOOK_VIEW = "v_clientes_360_runbook"
@@ -274,8 +274,9 @@ class Site:
     def auto_fetch_size(self, rtt_ms: float) -> int:
         """The server fetch_size ``fetch_size: auto`` settles on once the wizard has measured
         ``rtt_ms`` (its setup ran at loopback; a site on a WAN measures its own round trip):
-        ``wizard.latency.settled_fetch_size`` from the setup's value and the DW's widest row."""
-        from wizard.latency import settled_fetch_size
+        ``wizard.measure.latency.settled_fetch_size`` from the setup's value and the DW's
+        widest row."""
+        from wizard.measure.latency import settled_fetch_size
 
         with self.bed.dw.connect() as dw:
             row = dw.execute(
@@ -320,8 +321,8 @@ def reader_credentials(site: Site) -> tuple[str, str]:
 
 
 def _apply_wizard(bed: TestBed, folder: Path) -> tuple[Any, Any]:
-    from wizard.sandbox import sandbox_config
     from wizard.session import open_session
+    from wizard.testbed.sandbox import sandbox_config
 
     cluster = bed.dw.cluster
     config = sandbox_config(

@@ -3,9 +3,10 @@
     python bench/offline.py [--scale 0.05] [--repeat 3] [--cap 20]
 
 Both FDW servers are pointed at (1) a loopback listener that accepts TCP and never answers
-(wizard.blackhole.Blackhole: a hung server or a half-open NAT), (2) a loopback port that
+(wizard.testbed.blackhole.Blackhole: a hung server or a half-open NAT), (2) a loopback port that
 refuses connections and (3) a partitioned port: a bound port whose packets nftables drops (no
-RST, no SYN-ACK: the link is gone; wizard.partition, needs root and nft, else left out). Each
+RST, no SYN-ACK: the link is gone; wizard.testbed.partition, needs root and nft, else left out).
+Each
 read runs in a fresh Supabase session as ``postgres`` and as ``authenticated`` (with
 Supabase's statement_timeout of 8 s for that role, the way PostgREST runs it). A read still
 hanging after ``--cap`` seconds is reported as "> cap" and unstuck by closing the listener's
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 
 from common import RUNBOOK_VIEW, Site, arg_parser, machine_note, markdown_table, site
 
-from wizard import partition
-from wizard.blackhole import Blackhole, RefusedPort
+from wizard.testbed import partition
+from wizard.testbed.blackhole import Blackhole, RefusedPort
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 
 from common import ROOT, machine_note, markdown_table
 
-from wizard.testbed import traversable_tempdir
+from wizard.testbed.bed import traversable_tempdir
 
 PY = sys.executable
 STATUS_TARGET_S = 5.0

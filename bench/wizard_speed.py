@@ -30,7 +30,7 @@ from pathlib import Path
 
 from common import ROOT, arg_parser, machine_note, markdown_table
 
-from wizard.testbed import traversable_tempdir
+from wizard.testbed.bed import traversable_tempdir
 
 PY = sys.executable
 HEAVY = ("psycopg", "cryptography", "supabase", "textual", "keyring", "pydantic", "yaml")

@@ -179,7 +179,7 @@ class DashboardScreen(WizardScreen):
             return []
         key = (log, stat.st_mtime, stat.st_size)
         if key != self._probes_key:
-            from wizard.monitor import HealthLog
+            from wizard.measure.monitor import HealthLog
 
             try:
                 records = HealthLog(path).records()

@@ -159,7 +159,7 @@ class WelcomeScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="environment", exit_on_error=False)
     def _probe_environment(self) -> dict[str, Any]:
-        from wizard.platform import check_elevation
+        from wizard.dwhost.platform import check_elevation
         from wizard.secrets import SecretStore
 
         app = self.wapp
@@ -234,8 +234,8 @@ class WelcomeScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="sandbox", exit_on_error=False)
     def _sandbox_worker(self) -> Path:
-        from wizard import sandbox
         from wizard.engine import StepError
+        from wizard.testbed import sandbox
 
         directory = sandbox.default_dir()
         try:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from wizard.config import Config, save_config
-from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
 from wizard.session import open_session
-from wizard.testbed import Endpoint, TestBed, start_testbed, traversable_tempdir
+from wizard.testbed.bed import Endpoint, TestBed, start_testbed, traversable_tempdir
+from wizard.testbed.pgcluster import ClusterError, PgBinaries, find_pg_binaries
 
 TESTBED_SCALE = 0.03
 
@@ -77,7 +77,7 @@ def private_testbed(pg_bins: PgBinaries) -> Iterator[TestBed]:
 
 def sandbox_config_for(bed: TestBed) -> Config:
     """The config `fdw-wizard demo` would write for this test bed."""
-    from wizard.sandbox import sandbox_config
+    from wizard.testbed.sandbox import sandbox_config
 
     cluster = bed.dw.cluster
     return sandbox_config(

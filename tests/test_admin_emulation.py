@@ -27,9 +27,9 @@ import pytest
 
 from tests.conftest import sandbox_config_for
 from wizard.config import save_config
-from wizard.pgcluster import is_root
-from wizard.pgfiles import judge
-from wizard.testbed import TestBed, traversable_tempdir
+from wizard.dwhost.pgfiles import judge
+from wizard.testbed.bed import TestBed, traversable_tempdir
+from wizard.testbed.pgcluster import is_root
 
 pytestmark = [
     pytest.mark.clusters,
@@ -130,8 +130,8 @@ def test_not_elevated_on_windows_is_said_before_the_data_dir_is_touched(
     """The other side of the condition: a Windows operator who forgot "Run as administrator".
     The data dir's ACL hides its files from such a process (emulated: stat raises
     PermissionError there); the step must say "relaunch elevated", not "not this host"."""
+    from wizard.dwhost.platform import elevation, windows
     from wizard.engine import Status
-    from wizard.platform import elevation, windows
     from wizard.session import open_session
 
     bed = private_testbed
@@ -166,12 +166,12 @@ def test_firewall_step_is_not_done_when_a_gpo_makes_the_rule_inert(
 ) -> None:
     """The step on a Windows host, its firewall commands answered by the FAKE RecordedRunner
     (recorded outputs): a domain GPO ignores local rules on the Public profile."""
-    import wizard.platform as platform_mod
+    import wizard.dwhost.platform as platform_mod
     from tests.recorded import windows as rec
     from tests.test_platform_windows import FW_LOOKUP, NET_PROFILES, POLICY
+    from wizard.dwhost.platform import Platform
+    from wizard.dwhost.platform.runner import RecordedRunner, recorded
     from wizard.engine import Status
-    from wizard.platform import Platform
-    from wizard.platform.runner import RecordedRunner, recorded
     from wizard.session import open_session
 
     bed = private_testbed

@@ -6,7 +6,8 @@ import into a function is still a loop. Imports under ``if TYPE_CHECKING:`` coun
 that belongs to an upper layer is still a dependency on it), and so does the ``__init__`` of a
 package whose submodule is imported (Python runs it first).
 
-A loop among the files of one sub-package (``wizard/platform/*``, ``wizard/steps/*``, ``screens/*``)
+A loop among the files of one sub-package (``wizard/dwhost/platform/*``, ``wizard/steps/*``,
+``screens/*``)
 is tolerated: those files are one unit. The top-level modules of ``wizard/`` are each their own
 unit, so a loop between two of them (``wizard/db.py`` ↔ ``wizard/engine.py``) fails.
 """
@@ -49,7 +50,8 @@ def _imported(
     with ``package_inits``, also the packages Python initializes on the way."""
 
     def resolve(name: str) -> str:
-        # "wizard.platform.runner.CommandResult" -> the longest prefix that is a module of ours.
+        # "wizard.dwhost.platform.runner.CommandResult" -> the longest prefix that is a module of
+        # ours.
         parts = name.split(".")
         for end in range(len(parts), 0, -1):
             candidate = ".".join(parts[:end])
@@ -213,20 +215,20 @@ def test_no_import_loop_through_package_inits() -> None:
 LOWER = (
     "wizard.config",
     "wizard.db",
-    "wizard.discovery",
+    "wizard.dwhost.discovery",
     "wizard.errors",
-    "wizard.exposure",
-    "wizard.field_report",
+    "wizard.dwhost.exposure",
+    "wizard.dwhost.field_report",
     "wizard.fileio",
     "wizard.i18n",
     "wizard.paths",
-    "wizard.pgcluster",
-    "wizard.pgfiles",
-    "wizard.platform",
-    "wizard.probes",
+    "wizard.testbed.pgcluster",
+    "wizard.dwhost.pgfiles",
+    "wizard.dwhost.platform",
+    "wizard.measure.probes",
     "wizard.redact",
-    "wizard.scram",
-    "wizard.tls",
+    "wizard.dwhost.scram",
+    "wizard.dwhost.tls",
 )
 UPPER = ("wizard.engine", "wizard.steps", "wizard.session", "wizard.context", "wizard.commands")
 UPPER += ("wizard.cli", "wizard.diagnose", "wizard.state", "screens")
@@ -286,15 +288,15 @@ def test_the_loop_finder_names_a_loop_across_units() -> None:
         "wizard.db": {"wizard.engine"},
         "wizard.engine": {"wizard.db", "wizard.errors"},
         "wizard.errors": set(),
-        "wizard.platform.service": {"wizard.platform.linux"},
-        "wizard.platform.linux": {"wizard.platform.service"},
+        "wizard.dwhost.platform.service": {"wizard.dwhost.platform.linux"},
+        "wizard.dwhost.platform.linux": {"wizard.dwhost.platform.service"},
     }
     groups = _strongly_connected(graph)
     assert sorted(groups) == [
         ["wizard.db", "wizard.engine"],
-        ["wizard.platform.linux", "wizard.platform.service"],
+        ["wizard.dwhost.platform.linux", "wizard.dwhost.platform.service"],
     ]
-    units = {name: name if name.count(".") == 1 else "wizard.platform" for name in graph}
+    units = {name: name if name.count(".") == 1 else "wizard.dwhost.platform" for name in graph}
     assert _a_cycle(graph, groups[0] if "wizard.db" in groups[0] else groups[1], units) in (
         ["wizard.db", "wizard.engine", "wizard.db"],
         ["wizard.engine", "wizard.db", "wizard.engine"],

@@ -1,7 +1,7 @@
 """Phase 5 cleanup on a test bed of its own: backup, dedupe, restore and the success report,
 against the Supabase-like cluster's real ``public.clientes`` (some rows origem 'dim_clientes_bi').
 
-The monitoring gate reads the real health log (``wizard.monitor``); :func:`gate` writes one
+The monitoring gate reads the real health log (``wizard.measure.monitor``); :func:`gate` writes one
 covering the window, with or without an incident.
 """
 
@@ -19,12 +19,13 @@ import psycopg
 import pytest
 
 from tests.conftest import sandbox_config_for
-from wizard import backup, exitcodes
+from wizard import exitcodes
 from wizard.engine import OperatorActionNeeded, Status
 from wizard.session import open_session
 from wizard.state import AuditLog
 from wizard.steps import cleanup
-from wizard.testbed import TestBed
+from wizard.supabase import backup
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -60,7 +61,7 @@ def gate(site: dict[str, Any], passed: bool) -> None:
     covering the whole window every 10 minutes, with or without an incident an hour ago."""
     from datetime import UTC, datetime, timedelta
 
-    from wizard.monitor import HealthLog, Record
+    from wizard.measure.monitor import HealthLog, Record
 
     ctx = site["ctx"]
     log = HealthLog.for_config(ctx.config_path)

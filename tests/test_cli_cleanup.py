@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import sandbox_config_for
 from wizard import exitcodes
 from wizard.config import save_config
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

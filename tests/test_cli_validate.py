@@ -18,7 +18,7 @@ pytestmark = pytest.mark.clusters
 @pytest.fixture(scope="module")
 def site(applied_site: dict[str, Any]) -> dict[str, Any]:
     # The ETL's fresh fallback JSONs (the seeded metadata dates from the runbook's January).
-    from wizard.standin import write_fallback_files
+    from wizard.testbed.standin import write_fallback_files
 
     bed = applied_site["bed"]
     with bed.dw.connect() as dw, bed.supabase.connect() as supa:

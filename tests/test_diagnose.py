@@ -18,7 +18,7 @@ from wizard.diagnose import SYMPTOM_IDS, SYMPTOMS, Diagnosis, diagnose
 from wizard.i18n import LANGUAGES, catalog
 from wizard.session import open_session
 from wizard.steps.supabase_checks import read_as
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.app_export import FILES, export_app
 from wizard.config import Config
+from wizard.supabase.app_export import FILES, export_app
 
 NODE_MODULES = Path(os.environ.get("FDW_WIZARD_NODE_MODULES", "/opt/fdw-wizard-js/node_modules"))
 APP_SOURCES = ["src/lib/biData.ts", "src/hooks/useBIData.ts", "src/lib/fdwFlags.ts"]

@@ -20,7 +20,7 @@ from tests.conftest import sandbox_config_for
 from wizard.config import save_config
 from wizard.engine import Status
 from wizard.session import open_session
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -26,7 +26,7 @@ from tests.conftest import sandbox_config_for
 from wizard import exitcodes, faults
 from wizard.config import save_config
 from wizard.runlock import RunLock
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -323,7 +323,7 @@ def test_killed_during_a_failing_restart_the_next_apply_brings_the_server_back(
 
 
 def _free_port() -> int:
-    from wizard.pgcluster import free_loopback_port
+    from wizard.testbed.pgcluster import free_loopback_port
 
     return free_loopback_port()
 
@@ -338,8 +338,8 @@ def test_the_tui_offers_to_restore_an_interrupted_run(
     from screens.interrupted import InterruptedRunScreen
     from tests.tui_helpers import idle, screen_text
     from wizard.config import load_config
+    from wizard.dwhost.platform.elevation import Elevation
     from wizard.i18n import Message, current_language, set_language
-    from wizard.platform.elevation import Elevation
 
     before = fresh.snapshot()
     proc = fresh.cli("apply", "--yes", "--only", "prereq,local", fault="files.after-write")

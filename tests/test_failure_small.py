@@ -31,13 +31,13 @@ from wizard.config import Config, save_config
 from wizard.engine import FileEdit, Status
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message
-from wizard.pgcluster import free_loopback_port
 from wizard.session import open_session
 from wizard.state import StateStore
 from wizard.steps.local_hba import Hba
 from wizard.steps.local_role import CREATED_PENDING, ReaderRole
 from wizard.steps.prereq import LocalConnection
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
+from wizard.testbed.pgcluster import free_loopback_port
 
 pytestmark = pytest.mark.clusters
 

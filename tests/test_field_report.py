@@ -28,16 +28,16 @@ from tests.test_platform_windows import (
     events,
 )
 from wizard.config import save_config
-from wizard.field_report import collect, write_archive
-from wizard.platform.linux import LinuxFirewall, PgCtlControl
-from wizard.platform.runner import RecordedRunner, recorded
-from wizard.platform.windows import (
+from wizard.dwhost.field_report import collect, write_archive
+from wizard.dwhost.platform.linux import LinuxFirewall, PgCtlControl
+from wizard.dwhost.platform.runner import RecordedRunner, recorded
+from wizard.dwhost.platform.windows import (
     WindowsFirewall,
     WindowsService,
     discover_installations,
     parse_events,
 )
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 PLANTED = "Planted-Secret-9f3b1c7e5d"
 PLANTED_ENV = "Planted-Env-Secret-42aa7c"
@@ -157,7 +157,7 @@ class ConsoleKernel32(FakeKernel32):
 
 
 def test_field_report_on_windows_by_recorded_outputs(tmp_path: Path) -> None:
-    from wizard.platform.windows import MappingRegistry
+    from wizard.dwhost.platform.windows import MappingRegistry
 
     fake = RecordedRunner(windows_conversation())
     captures = collect(
@@ -198,7 +198,7 @@ def test_field_report_on_windows_by_recorded_outputs(tmp_path: Path) -> None:
 
 
 def test_restart_timing_on_windows_records_every_state(tmp_path: Path) -> None:
-    from wizard.platform.windows import MappingRegistry
+    from wizard.dwhost.platform.windows import MappingRegistry
 
     restart = [
         ([SC, "query", rec.SVC], recorded(rec.SC_QUERY_RUNNING)),

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import sandbox_config_for
 from wizard.config import save_config
 from wizard.outcome import REPORT_VERSION
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from wizard.latency_proxy import LatencyProxy
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
+from wizard.testbed.latency_proxy import LatencyProxy
 
 RTT_MS = 60.0
 

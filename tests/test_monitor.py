@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from wizard import latency, monitor
-from wizard.blackhole import Blackhole, RefusedPort
 from wizard.config import Config
 from wizard.context import Context
+from wizard.measure import latency, monitor
+from wizard.testbed.blackhole import Blackhole, RefusedPort
 
 T0 = datetime(2026, 1, 20, 8, 0, tzinfo=UTC)
 

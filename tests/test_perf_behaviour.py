@@ -11,7 +11,7 @@ import pytest
 
 from wizard.engine import Status
 from wizard.session import open_session
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -217,7 +217,7 @@ def test_fallback_file_is_judged_from_a_bounded_sample() -> None:
 def test_fetch_size_auto_has_hysteresis() -> None:
     """A noisy round trip around the LAN threshold or a slightly wider row keeps the server's
     fetch_size; a clear change of network or row width moves it."""
-    from wizard.latency import LAN_RTT_MS, recommend_fetch_size, settled_fetch_size
+    from wizard.measure.latency import LAN_RTT_MS, recommend_fetch_size, settled_fetch_size
 
     width = 200
     lan = recommend_fetch_size(0.5, width)

@@ -11,10 +11,8 @@ from hypothesis import strategies as st
 
 from tests.corpus.pgfiles.make_corpus import CORPUS
 from tests.corpus.pgfiles.support import HERE, connect, corpus, swapped, tls_cluster
-from wizard.i18n import render
-from wizard.pgcluster import Cluster, PgBinaries
-from wizard.pgfiles import judge
-from wizard.pgfiles.postgresql_conf import (
+from wizard.dwhost.pgfiles import judge
+from wizard.dwhost.pgfiles.postgresql_conf import (
     ConfFile,
     InvalidSetting,
     SettingInIncludedFile,
@@ -24,7 +22,9 @@ from wizard.pgfiles.postgresql_conf import (
     pg_path,
     quote_value,
 )
-from wizard.pgfiles.textfile import UnencodableText
+from wizard.dwhost.pgfiles.textfile import UnencodableText
+from wizard.i18n import render
+from wizard.testbed.pgcluster import Cluster, PgBinaries
 
 CONF_FILES = sorted(n for n in CORPUS if n.startswith("conf/") and n.endswith(".conf"))
 

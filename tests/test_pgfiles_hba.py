@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from tests.corpus.pgfiles.make_corpus import CORPUS
 from tests.corpus.pgfiles.support import PASSWORD, connect, corpus, swapped, tls_cluster
+from wizard.dwhost.pgfiles import judge
+from wizard.dwhost.pgfiles.pg_hba import HbaFile, HbaRule, InvalidHbaRule, hba_quote
 from wizard.i18n import render
-from wizard.pgcluster import Cluster, PgBinaries
-from wizard.pgfiles import judge
-from wizard.pgfiles.pg_hba import HbaFile, HbaRule, InvalidHbaRule, hba_quote
+from wizard.testbed.pgcluster import Cluster, PgBinaries
 
 HBA_FILES = sorted(n for n in CORPUS if n.startswith("hba/") and n.endswith(".conf"))
 PG15_FILES = ["hba/edb_crlf_cp1252.conf", "hba/mixed.conf", "hba/reject.conf"]

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.corpus.pgfiles.support import connect, swapped, tls_cluster
+from wizard.dwhost.pgfiles import judge
+from wizard.dwhost.pgfiles.postgresql_conf import ConfFile, auto_conf_path, auto_conf_shadows
 from wizard.i18n import render
-from wizard.pgcluster import Cluster, PgBinaries
-from wizard.pgfiles import judge
-from wizard.pgfiles.postgresql_conf import ConfFile, auto_conf_path, auto_conf_shadows
+from wizard.testbed.pgcluster import Cluster, PgBinaries
 
 pytestmark = pytest.mark.clusters
 

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import sandbox_config_for
 from wizard.config import save_config
 from wizard.secrets import sandbox_secrets_path
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import sandbox_config_for
 from wizard.engine import Status
-from wizard.pgcluster import free_loopback_port
 from wizard.session import open_session
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
+from wizard.testbed.pgcluster import free_loopback_port
 
 pytestmark = pytest.mark.clusters
 

@@ -16,7 +16,7 @@ from wizard.engine import Status
 from wizard.runbook import RUNBOOK_TABLES
 from wizard.session import open_session
 from wizard.steps.supabase_checks import lint_findings, read_as
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -183,7 +183,7 @@ def test_fetch_size_auto_follows_the_measured_round_trip(site: dict[str, Any]) -
     """fetch_size: auto comes from the last measured round trip and the row width; a measure
     close to the last one keeps the server as it is (done, no "differs" on every run), a clear
     change of network re-plans it."""
-    from wizard.latency import recommend_fetch_size
+    from wizard.measure.latency import recommend_fetch_size
     from wizard.steps.validate import measurements_path
 
     bed: TestBed = site["bed"]

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.recorded import linux as rec
-from wizard.pgcluster import Cluster, PgBinaries, free_loopback_port, is_root
-from wizard.platform import current, service_control_for
-from wizard.platform.elevation import check_elevation, relaunch_command
-from wizard.platform.linux import (
+from wizard.dwhost.platform import current, service_control_for
+from wizard.dwhost.platform.elevation import check_elevation, relaunch_command
+from wizard.dwhost.platform.linux import (
     C_LOCALE,
     LinuxFirewall,
     PgCtlClusterControl,
@@ -25,13 +24,14 @@ from wizard.platform.linux import (
     parse_pg_lsclusters,
     parse_ufw_status,
 )
-from wizard.platform.runner import (
+from wizard.dwhost.platform.runner import (
     PlatformError,
     RecordedRunner,
     SubprocessRunner,
     recorded,
 )
-from wizard.platform.service import ServiceStatus, probe_postgres
+from wizard.dwhost.platform.service import ServiceStatus, probe_postgres
+from wizard.testbed.pgcluster import Cluster, PgBinaries, free_loopback_port, is_root
 
 ADDRESSES = ["203.0.113.10", "198.51.100.0/24"]
 UFW = ["ufw", "status"]

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from tests.recorded import windows as rec
-from wizard.i18n import t
-from wizard.platform import runner as runner_mod
-from wizard.platform import service_control_for
-from wizard.platform.elevation import check_elevation, relaunch_command
-from wizard.platform.firewall import FirewallPlan
-from wizard.platform.runner import (
+from wizard.dwhost.platform import runner as runner_mod
+from wizard.dwhost.platform import service_control_for
+from wizard.dwhost.platform.elevation import check_elevation, relaunch_command
+from wizard.dwhost.platform.firewall import FirewallPlan
+from wizard.dwhost.platform.runner import (
     POWERSHELL_PREFIX,
     CommandResult,
     PlatformError,
@@ -25,8 +24,8 @@ from wizard.platform.runner import (
     decode_output,
     recorded,
 )
-from wizard.platform.service import ServiceStatus
-from wizard.platform.windows import (
+from wizard.dwhost.platform.service import ServiceStatus
+from wizard.dwhost.platform.windows import (
     MappingRegistry,
     WindowsFirewall,
     WindowsService,
@@ -37,6 +36,7 @@ from wizard.platform.windows import (
     parse_netsh_rule,
     parse_sc_query,
 )
+from wizard.i18n import t
 
 SVC = rec.SVC
 SYS32 = "C:\\Windows\\System32"
@@ -732,7 +732,7 @@ def test_messages_render_in_both_languages() -> None:
 
 
 def test_children_get_no_window_and_no_shared_console() -> None:
-    from wizard.platform.runner import CREATE_NO_WINDOW, detached_options, spawn_options
+    from wizard.dwhost.platform.runner import CREATE_NO_WINDOW, detached_options, spawn_options
 
     assert spawn_options("windows") == {"creationflags": CREATE_NO_WINDOW}
     assert CREATE_NO_WINDOW == 0x08000000
@@ -744,7 +744,7 @@ def test_children_get_no_window_and_no_shared_console() -> None:
 
 
 def test_windows_tools_run_from_system32(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wizard.platform.runner import net_exe, powershell_exe, sc_exe, system32
+    from wizard.dwhost.platform.runner import net_exe, powershell_exe, sc_exe, system32
 
     monkeypatch.setenv("SYSTEMROOT", "D:\\WINDOWS")
     assert sc_exe() == "D:\\WINDOWS\\System32\\sc.exe"
@@ -755,7 +755,7 @@ def test_windows_tools_run_from_system32(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_ps_quote_doubles_every_quote_powershell_ends_a_string_at() -> None:
-    from wizard.platform.runner import ps_quote
+    from wizard.dwhost.platform.runner import ps_quote
 
     assert ps_quote("it's") == "'it''s'"
     for quote in ("\u2018", "\u2019", "\u201a", "\u201b"):
@@ -805,7 +805,7 @@ class FakeKernel32:
 
 
 def test_process_liveness_and_stop_on_windows_never_signal_the_console() -> None:
-    from wizard.platform.runner import process_alive, stop_process
+    from wizard.dwhost.platform.runner import process_alive, stop_process
 
     k32 = FakeKernel32()
     assert process_alive(4242, system="windows", kernel32=k32)
@@ -819,7 +819,7 @@ def test_stop_process_on_posix_for_real() -> None:
     import subprocess
     import sys
 
-    from wizard.platform.runner import detached_options, process_alive, stop_process
+    from wizard.dwhost.platform.runner import detached_options, process_alive, stop_process
 
     if sys.platform == "win32":
         pytest.skip("POSIX path")
@@ -830,7 +830,7 @@ def test_stop_process_on_posix_for_real() -> None:
 
 
 def test_quickedit_is_off_while_the_tui_runs_and_restored() -> None:
-    from wizard.platform.console import (
+    from wizard.dwhost.platform.console import (
         ENABLE_EXTENDED_FLAGS,
         ENABLE_QUICK_EDIT_MODE,
         quickedit_off,
@@ -901,7 +901,7 @@ def test_server_logs_decode_cp1252_and_only_the_current_run(tmp_path: Any) -> No
     import os
     import time
 
-    from wizard.platform.service import decode_log, tail_of_newest
+    from wizard.dwhost.platform.service import decode_log, tail_of_newest
 
     line = "FATAL:  não pôde carregar arquivo de certificado"
     assert decode_log(line.encode("cp1252")) == line
@@ -941,7 +941,7 @@ def test_a_gpo_ignoring_local_rules_makes_the_rule_inert() -> None:
     "read_back", ["0.0.0.0/0", "0.0.0.0/0.0.0.0", "0.0.0.0-255.255.255.255", "Any"]
 )
 def test_the_whole_internet_read_back_in_another_form_is_not_rewritten(read_back: str) -> None:
-    from wizard.platform.firewall import normalize_address, same_addresses
+    from wizard.dwhost.platform.firewall import normalize_address, same_addresses
 
     assert same_addresses([read_back], ["0.0.0.0/0"])
     assert not same_addresses(["203.0.113.0/24"], ["0.0.0.0/0"])
@@ -966,7 +966,7 @@ def test_the_whole_internet_read_back_in_another_form_is_not_rewritten(read_back
 
 
 def test_postgres_minus_c_uses_the_services_own_bin_dir() -> None:
-    from wizard.platform import server_bin_dir
+    from wizard.dwhost.platform import server_bin_dir
 
     registry = MappingRegistry(
         {

@@ -11,8 +11,8 @@ import pytest
 from wizard import exitcodes
 from wizard.config import Config
 from wizard.engine import Status
-from wizard.sandbox import sandbox_config
 from wizard.session import open_session
+from wizard.testbed.sandbox import sandbox_config
 
 pytestmark = pytest.mark.clusters
 
@@ -86,7 +86,7 @@ def test_missing_secret_needs_the_operator(config: Config, tmp_path: Path) -> No
 def test_nothing_listening_is_connection_refused(
     config: Config, with_secrets: dict[str, str], tmp_path: Path
 ) -> None:
-    from wizard.pgcluster import free_loopback_port
+    from wizard.testbed.pgcluster import free_loopback_port
 
     config.local.port = free_loopback_port()
     report = run_status(config, tmp_path)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard import probes
-from wizard.testbed import TestBed
+from wizard.measure import probes
+from wizard.testbed.bed import TestBed
 
 
 def closed_port() -> int:

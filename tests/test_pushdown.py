@@ -27,7 +27,7 @@ from wizard.steps.views import (
     explain_joins,
     foreign_table_options,
 )
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -16,7 +16,7 @@ from wizard.secrets import sandbox_secrets_path
 from wizard.session import open_session
 from wizard.steps.local_role import ReaderRole
 from wizard.steps.prereq import LocalConnection
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -20,8 +20,8 @@ from tests.test_supabase_standin import (  # app_bed: the shared fixture
 from wizard.config import Config
 from wizard.engine import RunReport, Status, Step
 from wizard.session import open_session
-from wizard.standin import StandIn
 from wizard.steps import app, prereq
+from wizard.testbed.standin import StandIn
 
 pytestmark = pytest.mark.clusters
 
@@ -106,7 +106,7 @@ def test_status_reads_a_few_rows_and_validate_the_hooks_whole_read(
     """A check does not grow with the warehouse: it reads a few rows per view and key (same
     path, grants and DW login); `fdw-wizard validate` (fresh measurements) reads the hook's
     10,000 rows and judges their time."""
-    from wizard.supabase_api import APP_READ_LIMIT
+    from wizard.supabase.supabase_api import APP_READ_LIMIT
 
     _, by_id = status(make_config(bed), tmp_path)
     rest = by_id["app.rest-check"]
@@ -316,7 +316,7 @@ def test_health_function_answer_is_reused_until_measurements_are_asked_for(
 
 
 def test_health_function_error_answer(bed: Bed, env: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from wizard.standin import HealthCheck
+    from wizard.testbed.standin import HealthCheck
 
     broken = StandIn(
         db=bed.bed.supabase.conninfo(),

@@ -12,7 +12,7 @@ import pytest
 
 from wizard.config import load_config, template_text
 from wizard.config_edit import update_section
-from wizard.supabase_dsn import ConnectionStringError, parse_connection_string
+from wizard.supabase.supabase_dsn import ConnectionStringError, parse_connection_string
 
 POOLER = "postgresql://postgres.abcdefghijklmnopqrst:S3cr%40t-pw@aws-0-sa-east-1.pooler.supabase.com:5432/postgres"
 

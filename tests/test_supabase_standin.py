@@ -1,4 +1,5 @@
-"""The local Supabase stand-in, driven through supabase-py and wizard.supabase_api, against a real
+"""The local Supabase stand-in, driven through supabase-py and wizard.supabase.supabase_api,
+against a real
 Supabase-like cluster whose foreign tables read the real DW cluster."""
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import httpx
 import pytest
 from psycopg import sql
 
-from wizard import supabase_api as api
-from wizard.standin import (
+from wizard.supabase import supabase_api as api
+from wizard.testbed.bed import TestBed
+from wizard.testbed.standin import (
     HealthCheck,
     StandIn,
     make_key,
@@ -28,7 +30,6 @@ from wizard.standin import (
     verify_key,
     write_fallback_files,
 )
-from wizard.testbed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -408,7 +409,7 @@ def test_command_line_reads_secrets_from_file_and_env(app_bed: AppBed, tmp_path:
     argv = [
         sys.executable,
         "-m",
-        "wizard.standin",
+        "wizard.testbed.standin",
         "--db-host",
         "127.0.0.1",
         "--db-port",

@@ -18,9 +18,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from wizard import pgcluster
 from wizard.i18n import catalog
-from wizard.pgcluster import (
+from wizard.runbook import RUNBOOK_BUCKET, RUNBOOK_DATABASE, RUNBOOK_TABLES
+from wizard.testbed import pgcluster
+from wizard.testbed.bed import (
+    Endpoint,
+    TestBed,
+    impersonate,
+    row_counts,
+    start_testbed,
+    traversable_tempdir,
+)
+from wizard.testbed.pgcluster import (
     Cluster,
     ClusterError,
     PgBinaries,
@@ -29,15 +38,6 @@ from wizard.pgcluster import (
     is_root,
     scram_sha256_verifier,
     set_conf_line,
-)
-from wizard.runbook import RUNBOOK_BUCKET, RUNBOOK_DATABASE, RUNBOOK_TABLES
-from wizard.testbed import (
-    Endpoint,
-    TestBed,
-    impersonate,
-    row_counts,
-    start_testbed,
-    traversable_tempdir,
 )
 
 pytestmark = pytest.mark.clusters
@@ -109,7 +109,7 @@ def test_another_process_can_stop_a_saved_testbed(pg_bins: PgBinaries) -> None:
         state = base / "testbed.json"
         bed.save(state)
         code = (
-            "import sys; from pathlib import Path; from wizard.testbed import TestBed; "
+            "import sys; from pathlib import Path; from wizard.testbed.bed import TestBed; "
             "TestBed.load(Path(sys.argv[1])).stop(remove=True)"
         )
         proc = subprocess.run(

@@ -16,8 +16,8 @@ from screens.first_run import FirstRunScreen, field_id
 from screens.welcome import WelcomeScreen
 from tests.tui_helpers import screen_text
 from wizard.config import Config
+from wizard.dwhost.platform.elevation import Elevation
 from wizard.i18n import Message, current_language, set_language
-from wizard.platform.elevation import Elevation
 
 ENV = {
     "keyring": None,

@@ -20,9 +20,9 @@ from screens.troubleshoot import TroubleshootScreen
 from tests.conftest import sandbox_config_for
 from tests.tui_helpers import idle, screen_text
 from wizard.config import save_config
+from wizard.dwhost.platform.elevation import Elevation
 from wizard.i18n import Message, current_language, set_language
-from wizard.platform.elevation import Elevation
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

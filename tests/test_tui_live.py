@@ -18,9 +18,9 @@ from screens.symbols import CHECKING
 from tests.conftest import sandbox_config_for
 from tests.tui_helpers import idle
 from wizard.config import save_config
+from wizard.dwhost.platform.elevation import Elevation
 from wizard.i18n import Message, current_language, set_language
-from wizard.platform.elevation import Elevation
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 

@@ -21,10 +21,10 @@ from screens.step_settings import SettingsPanel, label_key, widget_id
 from tests.tui_helpers import screen_text
 from wizard.config import Config, load_config, save_config, template_text
 from wizard.config_edit import UnsafeEdit, field_spec, set_value
+from wizard.dwhost.platform.elevation import Elevation
 from wizard.i18n import Message, catalog, current_language, set_language
-from wizard.platform.elevation import Elevation
-from wizard.sandbox import sandbox_config
 from wizard.steps import all_steps
+from wizard.testbed.sandbox import sandbox_config
 
 ENV = {
     "keyring": None,
@@ -327,7 +327,7 @@ def test_declared_risks_are_the_steps_own_and_agree_between_steps() -> None:
 
 
 def test_first_run_keys_are_settings_and_secrets_are_ones_the_sandbox_provides() -> None:
-    from wizard.sandbox import _SECRET_MAP, API_SECRETS
+    from wizard.testbed.sandbox import _SECRET_MAP, API_SECRETS
 
     provided = {*_SECRET_MAP.values(), *API_SECRETS, "reader"}
     for step in all_steps():

@@ -26,9 +26,9 @@ from textual.widgets import Input
 
 from screens.app import WizardApp
 from wizard.config import Config
+from wizard.dwhost.platform.elevation import Elevation
 from wizard.engine import Status, StepOutcome
 from wizard.i18n import Message, current_language, set_language
-from wizard.platform.elevation import Elevation
 from wizard.secrets import SecretStore
 
 CONFIG_PATH = Path("/srv/fdw-wizard/fdw-wizard.yaml")

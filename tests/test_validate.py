@@ -12,14 +12,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from wizard import latency, monitor, outage, partition
 from wizard.engine import Status
+from wizard.measure import latency, monitor, outage
 from wizard.session import open_session
 from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
 from wizard.steps.supabase_checks import remote_sql
 from wizard.steps.supabase_fdw import current_server
 from wizard.steps.validate import Offline
-from wizard.testbed import TestBed
+from wizard.testbed import partition
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -267,7 +268,7 @@ def test_a_partition_nft_refuses_is_a_problem_not_a_crash(
 ) -> None:
     """nft fails at the moment of the cut (a ruleset locked by another tool, a missing kernel
     module): the case says it could not be measured; the server is left as it was."""
-    from wizard.partition import Partition, PartitionError
+    from wizard.testbed.partition import Partition, PartitionError
 
     def refuse(self: Partition) -> None:
         raise PartitionError("Error: Could not process rule: Operation not supported")
@@ -350,7 +351,7 @@ def test_real_outage_matches_what_validate_measures(site: dict[str, Any], kind: 
     import httpx
 
     from tests.test_read_bound import OUTAGES
-    from wizard.standin import StandIn
+    from wizard.testbed.standin import StandIn
 
     bound = site["ctx"].config.fdw.api_read_bound_s
 
@@ -437,7 +438,7 @@ def test_partition_cuts_heals_and_removes_stale_tables() -> None:
     import subprocess
 
     from tests.test_read_bound import partition_or_skip
-    from wizard.partition import TABLE_PREFIX, Partition
+    from wizard.testbed.partition import TABLE_PREFIX, Partition
 
     with pytest.raises(ValueError):
         Partition(5432, "192.0.2.1")
@@ -497,7 +498,7 @@ def test_monitor_probe_is_logged_and_gate_pending(site: dict[str, Any]) -> None:
 def test_a_table_no_bigger_than_the_limit_is_not_flagged() -> None:
     """Found on the demo at scale 1: dim_contratos_locacao has exactly 10,000 rows, so the
     planner keeps LIMIT 10000 local — correctly: the whole table crosses either way."""
-    from wizard.latency import HOOK_LIMIT, Measured, Read, Scan, pushdown
+    from wizard.measure.latency import HOOK_LIMIT, Measured, Read, Scan, pushdown
 
     read = Read(("bi", "dim_contratos_locacao"), "table", "limit", "", {"limit": HOOK_LIMIT})
     scan = Scan("bi.dim_contratos_locacao", True, HOOK_LIMIT, 84, "SELECT a FROM t")
@@ -511,7 +512,7 @@ def test_freezable_proxy_forwards_freezes_and_refuses() -> None:
     """The warm-session stand-in for a hung or stopped DW, on loopback only."""
     import socket
 
-    from wizard.blackhole import FreezableProxy
+    from wizard.testbed.blackhole import FreezableProxy
 
     server = _echo_server()
     with pytest.raises(ValueError):

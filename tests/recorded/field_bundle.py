@@ -1,5 +1,5 @@
 """Replay a `fdw-wizard field-report` archive as recorded outputs — for the FAKE runner of the
-tests only (wizard.platform.runner.RecordedRunner) and the FAKE registry (MappingRegistry).
+tests only (wizard.dwhost.platform.runner.RecordedRunner) and the FAKE registry (MappingRegistry).
 
 The first run on the operator's server becomes fixtures: drop the archive into
 ``tests/recorded/field/`` and feed its captures, with their exact argv, to the code that parses
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.field_report import FORMAT, MANIFEST
-from wizard.platform.runner import CommandResult, RecordedRunner, recorded
-from wizard.platform.windows import MappingRegistry
+from wizard.dwhost.field_report import FORMAT, MANIFEST
+from wizard.dwhost.platform.runner import CommandResult, RecordedRunner, recorded
+from wizard.dwhost.platform.windows import MappingRegistry
 
 
 @dataclass(frozen=True)

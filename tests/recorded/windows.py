@@ -1,5 +1,5 @@
 """Outputs of Windows commands as an EDB PostgreSQL 16 host prints them — for the FAKE
-runner (wizard.platform.runner.RecordedRunner) of the tests only; nothing here runs anything.
+runner (wizard.dwhost.platform.runner.RecordedRunner) of the tests only; nothing here runs anything.
 
 The English ones follow Windows Server 2019/2022 output; the pt-BR ones are the same commands on
 a Portuguese (Brazil) Windows, where sc.exe translates the labels ("ESTADO") but not the state

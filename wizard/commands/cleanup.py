@@ -133,8 +133,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _restore(state: _Run, flow: Any, path: Path) -> int:
-    from wizard import backup
     from wizard.cleanup_flow import Refusal, outcome_code
+    from wizard.supabase import backup
 
     try:
         verification, _ = backup.verify_file(path)

@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from wizard import exitcodes, sandbox
+from wizard import exitcodes
 from wizard.engine import StepError
 from wizard.i18n import Message, t
+from wizard.testbed import sandbox
 
 from . import CliContext
 from .common import add_command

@@ -1,5 +1,5 @@
 """`fdw-wizard export-app --out DIR`: the app's hook, sync flag and health function
-(TypeScript), generated from the config (wizard.app_export)."""
+(TypeScript), generated from the config (wizard.supabase.app_export)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from wizard.app_export import export_app
+    from wizard.supabase.app_export import export_app
 
     config, code = load_config_or_report(ctx)
     if config is None:

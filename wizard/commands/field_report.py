@@ -23,7 +23,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def _restart_factory(ctx: CliContext) -> Any:
     """What restarts the configured server, on the runner the report records through."""
     from wizard.config import load_config
-    from wizard.platform import service_control_for_local
+    from wizard.dwhost.platform import service_control_for_local
 
     config = load_config(ctx.config_path)
 
@@ -37,7 +37,7 @@ def _targets(ctx: CliContext) -> tuple[list[Any], str | None, Message | None]:
     """The config's server (when the config names it), the firewall rule name, and a note
     when the config could not be read (the capture goes on with discovery alone)."""
     from wizard.config import ConfigError, ConfigMissing, load_config
-    from wizard.field_report import Target
+    from wizard.dwhost.field_report import Target
 
     try:
         config = load_config(ctx.config_path)
@@ -58,8 +58,8 @@ def _targets(ctx: CliContext) -> tuple[list[Any], str | None, Message | None]:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from wizard.field_report import collect, write_archive
-    from wizard.platform.service import current_system
+    from wizard.dwhost.field_report import collect, write_archive
+    from wizard.dwhost.platform.service import current_system
 
     system = current_system()
     targets, rule_name, note = _targets(ctx)

@@ -150,7 +150,7 @@ def _read_value(name: str, lang: str) -> str:
 def _from_connection_string(value: str, ctx: CliContext) -> tuple[str, list[Message]]:
     """A pasted dashboard connection string: keep its password as the secret and write the
     rest (host, port, user, database) into fdw-wizard.yaml. A plain password passes through."""
-    from wizard.supabase_dsn import (
+    from wizard.supabase.supabase_dsn import (
         ConnectionStringError,
         looks_like_connection_string,
         notes_for,

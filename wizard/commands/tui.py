@@ -20,7 +20,7 @@ def open_tui(config_path: Path, ctx: CliContext) -> int:
         say(ctx, Message("tui.needs_terminal"), err=True)
         return exitcodes.USAGE
     from screens.app import run_tui
-    from wizard.platform.console import quickedit_off
+    from wizard.dwhost.platform.console import quickedit_off
 
     # Windows: a click into the console would freeze the TUI until Esc (QuickEdit).
     with quickedit_off():

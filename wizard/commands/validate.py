@@ -110,7 +110,7 @@ def offline_lines(facts: dict[str, Any]) -> list[str]:
 
 
 def monitor_line(summary: dict[str, Any]) -> str:
-    from wizard.monitor import hours_text
+    from wizard.measure.monitor import hours_text
 
     return t(
         "validate.cli.monitor",

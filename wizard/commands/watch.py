@@ -13,8 +13,9 @@ import math
 import time
 from typing import Any
 
-from wizard import exitcodes, monitor
+from wizard import exitcodes
 from wizard.i18n import Message, t
+from wizard.measure import monitor
 
 from . import CliContext
 from .common import add_command

@@ -3,7 +3,7 @@
 :func:`diagnose` reads what the operator saw (a libpq / server message, a SQLSTATE, an
 exception, or a symptom id from :data:`SYMPTOMS`), works out which connection it is about
 (the wizard's own login to the DW, Supabase's login to the DW through the FDW, or the wizard's
-login to Supabase), runs the probes that separate the candidate causes (wizard.probes) and
+login to Supabase), runs the probes that separate the candidate causes (wizard.measure.probes) and
 returns :class:`Diagnosis` objects, most likely first. A cause a probe proved is
 ``confirmed``; one the evidence points to is ``likely``; one that fits but was not proved is
 ``possible``. Each fix names the wizard step that applies it when the wizard owns the fix.

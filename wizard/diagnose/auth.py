@@ -3,7 +3,6 @@ decides, and TLS on the way in."""
 
 from __future__ import annotations
 
-from wizard import probes
 from wizard.diagnose.classify import HBA_TEXT
 from wizard.diagnose.core import (
     CONFIRMED,
@@ -21,7 +20,8 @@ from wizard.diagnose.dispatch import handles
 from wizard.diagnose.investigation import FDW, SUPABASE, Investigation
 from wizard.diagnose.network import cannot_connect
 from wizard.i18n import Message
-from wizard.probes import ProbeResult
+from wizard.measure import probes
+from wizard.measure.probes import ProbeResult
 
 
 @handles("password-failed")
@@ -67,7 +67,7 @@ def password_failed(inv: Investigation) -> list[Diagnosis]:
             "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (reader,)
         ).fetchone()
         if secret is not None and verifier is not None:
-            from wizard.scram import verifier_matches
+            from wizard.dwhost.scram import verifier_matches
 
             if not verifier_matches(verifier[0], secret):
                 evidence.append(msg("diagnose.evidence.keyring_differs", role=reader))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wizard import probes
 from wizard.i18n import Message
+from wizard.measure import probes
 from wizard.redact import redact
 
 

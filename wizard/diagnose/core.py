@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.i18n import Message
-from wizard.probes import ProbeResult
+from wizard.measure.probes import ProbeResult
 from wizard.redact import redact, redact_obj
 
 CONFIRMED, LIKELY, POSSIBLE = "confirmed", "likely", "possible"

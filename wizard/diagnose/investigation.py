@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wizard import probes
 from wizard.diagnose.classify import HBA_TEXT, USER, Input
 from wizard.diagnose.core import msg, pasted
 from wizard.errors import StepError
 from wizard.i18n import Message
-from wizard.probes import ProbeResult
+from wizard.measure import probes
+from wizard.measure.probes import ProbeResult
 from wizard.redact import redact
 
 # Sides: which login the error is about.

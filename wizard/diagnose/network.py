@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from wizard import probes
 from wizard.diagnose.classify import Input, family
 from wizard.diagnose.core import (
     CONFIRMED,
@@ -26,7 +25,8 @@ from wizard.diagnose.core import (
 from wizard.diagnose.dispatch import handles, run
 from wizard.diagnose.investigation import FDW, SUPABASE, Endpoint, Investigation
 from wizard.i18n import Message
-from wizard.probes import ProbeResult
+from wizard.measure import probes
+from wizard.measure.probes import ProbeResult
 
 _SUPABASE_DIRECT = re.compile(r"^db\.[a-z0-9]+\.supabase\.co$", re.I)
 

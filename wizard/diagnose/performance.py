@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wizard import probes
 from wizard.diagnose.core import (
     CONFIRMED,
     LIKELY,
@@ -21,6 +20,7 @@ from wizard.diagnose.core import (
 from wizard.diagnose.dispatch import handles
 from wizard.diagnose.investigation import SUPABASE, Investigation
 from wizard.i18n import Message
+from wizard.measure import probes
 
 
 def _foreign_tables(conn: Any, server: str) -> list[tuple[str, str, float]]:

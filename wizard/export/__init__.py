@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wizard.dwhost.pgfiles.postgresql_conf import quote_value
 from wizard.export.facts import FETCH_DEFAULT, PASSWORD_VARIABLE, Facts, offline_facts
 from wizard.export.sections import Meta, Section, local_sections, supabase_sections, text
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message, current_language
-from wizard.pgfiles.postgresql_conf import quote_value
 from wizard.safetext import sql_comment
 
 LOCAL_SCRIPT = "setup-postgresql-local-fdw.sql"

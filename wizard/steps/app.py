@@ -1,7 +1,7 @@
 """Phase 3, the app's side: does the app read the FDW data through the API, does its Storage
 fallback hold, does the health-check Edge Function answer? All three only check (nothing to
 apply): they read the world the way the runbook's app does (section 4.1 ``useBIDataWithFDW``,
-section 5.1 ``fdw-health-check``) through :mod:`wizard.supabase_api`.
+section 5.1 ``fdw-health-check``) through :mod:`wizard.supabase.supabase_api`.
 
 Keys: ``supabase-anon-key`` sees what an anonymous visitor sees; ``supabase-service-key`` what
 the service role (Edge Functions) sees. The app's logged-in users run as ``authenticated``,
@@ -44,7 +44,7 @@ def _optional_secret(ctx: StepContext, name: str) -> str | None:
 
 def _keys(ctx: StepContext) -> list[tuple[str, str]]:
     """(role, key) for each configured key, anon first (it is what the app ships)."""
-    from wizard.supabase_api import key_role
+    from wizard.supabase.supabase_api import key_role
 
     found: list[tuple[str, str]] = []
     for name, default_role in ((ANON_KEY, "anon"), (SERVICE_KEY, "service_role")):
@@ -77,7 +77,7 @@ class RestCheck(Step):
     secret_keys = (ANON_KEY, SERVICE_KEY)
 
     def check(self, ctx: StepContext) -> CheckResult:
-        from wizard.supabase_api import APP_READ_LIMIT, SupabaseApiError, read_as_app
+        from wizard.supabase.supabase_api import APP_READ_LIMIT, SupabaseApiError, read_as_app
 
         config = ctx.config
         url = config.supabase.project_url.strip()
@@ -253,7 +253,7 @@ class Fallback(Step):
     settings_keys = ("fallback.bucket", "fallback.max_age_hours")
 
     def check(self, ctx: StepContext) -> CheckResult:
-        from wizard.supabase_api import SupabaseApiError
+        from wizard.supabase.supabase_api import SupabaseApiError
 
         config = ctx.config
         bucket = config.fallback.bucket
@@ -387,7 +387,7 @@ def _parse_time(value: Any) -> Modified:
 
 
 def _objects_from_api(url: str, key: str, bucket: str) -> dict[str, tuple[int, Modified]] | None:
-    from wizard.supabase_api import SupabaseApiError, list_bucket
+    from wizard.supabase.supabase_api import SupabaseApiError, list_bucket
 
     try:
         entries = list_bucket(url, key, bucket)
@@ -442,7 +442,7 @@ def _sample_problem(
     import httpx
 
     from wizard import redact
-    from wizard.supabase_api import DEFAULT_TIMEOUT_S
+    from wizard.supabase.supabase_api import DEFAULT_TIMEOUT_S
 
     redact.register(key)
     endpoint = f"{url.rstrip('/')}/storage/v1/object/{quote(bucket)}/{quote(name)}"
@@ -539,7 +539,7 @@ class HealthFunction(Step):
     requires = ("prereq.supabase-connection", "views.clientes-360")  # the function reads it
 
     def check(self, ctx: StepContext) -> CheckResult:
-        from wizard.supabase_api import SupabaseApiError, invoke_function
+        from wizard.supabase.supabase_api import SupabaseApiError, invoke_function
 
         config = ctx.config
         url = config.supabase.project_url.strip()

@@ -6,7 +6,8 @@ refuses, in its own ``apply`` (whatever driver calls it, even ``apply --yes``), 
 
 1. the operator typed the confirmation word (``cleanup.confirm_word`` in the catalogs; a driver
    passes it with :func:`authorize`, which is consumed by one deletion);
-2. the monitoring gate passed (``wizard.monitor.monitor_gate``), or the operator overrode it on
+2. the monitoring gate passed (``wizard.measure.monitor.monitor_gate``), or the operator
+   overrode it on
    purpose (``authorize(..., skip_monitor_gate=True)``; recorded in the plan and the audit log);
 3. a verified backup exists (file checksum and row count against its manifest, and the state's
    own record of the checksum) and, with the table locked, the rows about to be removed are
@@ -22,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wizard import backup
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -41,6 +41,7 @@ from wizard.i18n import LANGUAGES, Message, t
 from wizard.plan import SettingRisk, is_value
 from wizard.sql_text import compose
 from wizard.step_context import StepContext
+from wizard.supabase import backup
 
 DEFAULT_MODE = "delete-bi-rows"
 DEFAULT_SCOPE = "removed"
@@ -143,12 +144,12 @@ def request_restore(ctx: StepContext, path: Path | None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The monitoring gate (wizard.monitor, owned by the validation phase)
+# The monitoring gate (wizard.measure.monitor, owned by the validation phase)
 
 
 def monitor_gate(ctx: StepContext) -> tuple[bool, Message]:
     """(passed, why). A gate that errors counts as not passed."""
-    from wizard.monitor import monitor_gate as gate
+    from wizard.measure.monitor import monitor_gate as gate
 
     try:
         passed, detail = gate(ctx)
@@ -160,7 +161,7 @@ def monitor_gate(ctx: StepContext) -> tuple[bool, Message]:
 def _gate_message(detail: Any) -> Message:
     if isinstance(detail, Message):
         return detail
-    if isinstance(detail, dict) and "required_hours" in detail:  # wizard.monitor's summary
+    if isinstance(detail, dict) and "required_hours" in detail:  # wizard.measure.monitor's summary
         incidents = detail.get("incidents")
         return Message(
             "cleanup.gate.summary",

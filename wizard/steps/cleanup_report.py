@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard import backup
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message, t
 from wizard.sql_text import compose
@@ -26,6 +25,7 @@ from wizard.steps.cleanup import (
     settings,
     storage_usage,
 )
+from wizard.supabase import backup
 
 
 class Report(Step):

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from wizard import discovery, faults
+from wizard import faults
+from wizard.dwhost import discovery
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -67,7 +68,7 @@ class ConfSettingsStep(Step):
         raise NotImplementedError
 
     def _read(self, facts: discovery.LocalFacts) -> Any:
-        from wizard.pgfiles.postgresql_conf import ConfFile
+        from wizard.dwhost.pgfiles.postgresql_conf import ConfFile
 
         try:
             return ConfFile.read(facts.config_file)
@@ -84,7 +85,7 @@ class ConfSettingsStep(Step):
         self, ctx: StepContext
     ) -> tuple[discovery.LocalFacts, dict[str, str], dict[str, str]]:
         """(facts, wanted values that differ, their current file values)."""
-        from wizard.pgfiles.postgresql_conf import auto_conf_shadows
+        from wizard.dwhost.pgfiles.postgresql_conf import auto_conf_shadows
 
         facts = discovery.discover_local(ctx.local_conn())
         conf = self._read(facts)
@@ -123,7 +124,7 @@ class ConfSettingsStep(Step):
         self, ctx: StepContext, plan: Plan, facts: discovery.LocalFacts, differ: dict[str, str]
     ) -> None:
         """File edits (grouped per file) and ALTER SYSTEM for values postgresql.auto.conf holds."""
-        from wizard.pgfiles.postgresql_conf import (
+        from wizard.dwhost.pgfiles.postgresql_conf import (
             ConfFile,
             SettingInIncludedFile,
             auto_conf_shadows,
@@ -273,7 +274,7 @@ class Tls(ConfSettingsStep):
 
     @staticmethod
     def _conf_path(path: Path, facts: discovery.LocalFacts) -> str:
-        from wizard.pgfiles.postgresql_conf import pg_path
+        from wizard.dwhost.pgfiles.postgresql_conf import pg_path
 
         # Inside the data dir a relative name survives moving the cluster; '/' even on Windows.
         try:
@@ -292,7 +293,7 @@ class Tls(ConfSettingsStep):
         }
 
     def _pair_problem(self, ctx: StepContext, facts: discovery.LocalFacts) -> Message | None:
-        from wizard.tls import inspect_pair
+        from wizard.dwhost.tls import inspect_pair
 
         cert, key, _ = self._paths(ctx, facts)
         if not cert.exists() or not key.exists():
@@ -344,7 +345,7 @@ class Tls(ConfSettingsStep):
         return plan
 
     def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
-        from wizard.tls import generate_self_signed
+        from wizard.dwhost.tls import generate_self_signed
 
         generated = [a for a in plan.actions if isinstance(a, GeneratedFile)]
         result = ApplyResult()

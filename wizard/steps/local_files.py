@@ -27,7 +27,7 @@ Judge = Callable[[Any], list[str]]
 
 def conf_judge(conn: Any) -> list[str]:
     """Errors PostgreSQL sees in postgresql.conf and its includes (restart-only is fine)."""
-    from wizard.pgfiles.judge import conf_errors
+    from wizard.dwhost.pgfiles.judge import conf_errors
 
     return sorted(
         f"{e.sourcefile}:{e.sourceline}: {e.name or ''} {e.error}"
@@ -38,7 +38,7 @@ def conf_judge(conn: Any) -> list[str]:
 def hba_judge(conn: Any) -> list[str]:
     """Errors PostgreSQL sees in pg_hba.conf. A hostssl line while ssl is still off in the
     running server is not an error when the file already turns ssl on (local.reload will)."""
-    from wizard.pgfiles.judge import file_settings, hba_errors
+    from wizard.dwhost.pgfiles.judge import file_settings, hba_errors
 
     ssl_pending = any(
         (s.name or "").lower() == "ssl" and (s.setting or "").lower() in ("on", "true", "1")
@@ -170,8 +170,8 @@ TRUE_WORDS = frozenset({"on", "true", "yes", "1"})  # how postgresql.conf spells
 def still_used(ctx: StepContext, paths: list[Path]) -> Message | None:
     """Why ``paths`` must stay (None: nothing the server reads uses them), judged on the files
     as they are now, read by the server itself (pg_file_settings)."""
-    from wizard import discovery
-    from wizard.pgfiles.judge import file_settings
+    from wizard.dwhost import discovery
+    from wizard.dwhost.pgfiles.judge import file_settings
 
     conn = ctx.local_conn()
     errors = conf_judge(conn)

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from wizard import discovery
+from wizard.dwhost import discovery
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -34,7 +34,7 @@ LABEL_REJECT = "Supabase FDW reader: TLS only"
 
 
 def wanted_rules(ctx: StepContext) -> list[Any]:
-    from wizard.pgfiles.pg_hba import HbaRule, hba_quote
+    from wizard.dwhost.pgfiles.pg_hba import HbaRule, hba_quote
 
     cfg = ctx.config
     database = hba_quote(cfg.local.database)
@@ -63,7 +63,7 @@ def _server_judgement(conn: Any) -> tuple[list[str], list[str]]:
     start); pg_hba_file_rules shows it with its fields filled in and an error text. Any real
     error leaves the fields empty. The type tells them apart in every server language.
     """
-    from wizard.pgfiles.judge import hba_errors
+    from wizard.dwhost.pgfiles.judge import hba_errors
 
     errors: list[str] = []
     ssl_off: list[str] = []
@@ -78,7 +78,7 @@ def _server_judgement(conn: Any) -> tuple[list[str], list[str]]:
 
 def _ssl_on_in_files(conn: Any) -> bool:
     """Whether postgresql.conf (and its includes, auto.conf) turn ssl on: the last line wins."""
-    from wizard.pgfiles.judge import file_settings
+    from wizard.dwhost.pgfiles.judge import file_settings
 
     value = None
     for row in file_settings(conn):  # ordered by seqno
@@ -107,7 +107,7 @@ class Hba(Step):
     )
 
     def _file(self, ctx: StepContext) -> tuple[discovery.LocalFacts, Any]:
-        from wizard.pgfiles.pg_hba import HbaFile
+        from wizard.dwhost.pgfiles.pg_hba import HbaFile
 
         facts = discovery.discover_local(ctx.local_conn())
         try:
@@ -246,8 +246,8 @@ class Hba(Step):
         result.changes = [Message("step.local.files.restored", {"path": p}) for p in restored]
         if kept:
             # Someone edited pg_hba.conf after us: remove only our rules, keep their work.
+            from wizard.dwhost.pgfiles.pg_hba import HbaFile
             from wizard.fileio import atomic_write_bytes
-            from wizard.pgfiles.pg_hba import HbaFile
 
             for path_text in kept:
                 hba = HbaFile.read(path_text)

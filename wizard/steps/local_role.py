@@ -10,6 +10,7 @@ import secrets as pysecrets
 from typing import Any
 
 from wizard import db, sql_text
+from wizard.dwhost.scram import make_verifier, verifier_matches
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -22,7 +23,6 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message
-from wizard.scram import make_verifier, verifier_matches
 from wizard.step_context import StepContext
 
 PASSWORD_BYTES = 32  # token_urlsafe(32) -> 43 characters

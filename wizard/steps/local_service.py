@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard import discovery, faults
+from wizard import faults
+from wizard.dwhost import discovery
 from wizard.engine import (
     ApplyResult,
     CheckResult,
@@ -45,7 +46,7 @@ RESTART_SETTINGS = ("listen_addresses", "port")
 
 
 def _file_values(conn: Any) -> dict[str, str]:
-    from wizard.pgfiles.judge import file_settings
+    from wizard.dwhost.pgfiles.judge import file_settings
 
     values: dict[str, str] = {}
     for row in file_settings(conn):  # ordered by seqno: the last occurrence wins
@@ -58,10 +59,10 @@ def _bin_dir(ctx: StepContext, data_dir: Path | None = None) -> Path | None:
     configured = ctx.config.local.bin_dir
     if configured != "auto":
         return Path(configured)
-    from wizard.pgcluster import ClusterError, find_pg_binaries
+    from wizard.testbed.pgcluster import ClusterError, find_pg_binaries
 
     if data_dir is not None:  # the server's own binaries (its service's, its major's)
-        from wizard.platform import server_bin_dir
+        from wizard.dwhost.platform import server_bin_dir
 
         own = server_bin_dir(str(data_dir), service=ctx.config.local.service)
         if own:
@@ -116,7 +117,7 @@ def target_port(ctx: StepContext, facts: discovery.LocalFacts) -> int:
 
 def service_control(ctx: StepContext, facts: discovery.LocalFacts, port: int | None = None) -> Any:
     """The server's service control; ``port`` is where it must accept after a restart."""
-    from wizard.platform import service_control_for
+    from wizard.dwhost.platform import service_control_for
 
     local = ctx.config.local
     return service_control_for(
@@ -296,7 +297,7 @@ class Reload(Step):
             result.incomplete = True
 
     def _accepting(self, ctx: StepContext) -> bool:
-        from wizard.platform.service import probe_postgres
+        from wizard.dwhost.platform.service import probe_postgres
 
         local = ctx.config.local
         ports = [local.port]
@@ -321,7 +322,7 @@ class Reload(Step):
 
     def _offline_control(self, ctx: StepContext) -> Any:
         """Service control without a connection to ask the server where its files are."""
-        from wizard.platform import service_control_for
+        from wizard.dwhost.platform import service_control_for
 
         local = ctx.config.local
         data_dir = self._known_data_dir(ctx)
@@ -336,7 +337,7 @@ class Reload(Step):
 
     def _port_of_files(self, ctx: StepContext, data_dir: Path, fallback: int | None) -> int | None:
         """The port the files on disk will give the server (``postgres -C port``)."""
-        from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
+        from wizard.dwhost.pgfiles.judge import PostgresCheckFailed, postgres_check
 
         bins = _bin_dir(ctx, data_dir)
         if bins is None:
@@ -359,8 +360,8 @@ class Reload(Step):
     ) -> _BringBack:
         """Start the server on each candidate set of files in turn ({} = the files as they
         are) until it runs and PostgreSQL reports no error in them."""
+        from wizard.dwhost.platform import PlatformError
         from wizard.journal import put_back
-        from wizard.platform import PlatformError
 
         back = _BringBack()
         for files in candidates:
@@ -411,8 +412,8 @@ class Reload(Step):
             journal.keep_for_recovery()
 
     def _restart(self, ctx: StepContext, result: ApplyResult) -> None:
-        from wizard.pgfiles.judge import PostgresCheckFailed, postgres_check
-        from wizard.platform import PlatformError
+        from wizard.dwhost.pgfiles.judge import PostgresCheckFailed, postgres_check
+        from wizard.dwhost.platform import PlatformError
 
         facts = discovery.discover_local(ctx.local_conn())
         bins = _bin_dir(ctx, facts.data_directory)
@@ -537,8 +538,8 @@ class Firewall(Step):
     )
 
     def _plan(self, ctx: StepContext) -> tuple[Any, Any] | None:
-        from wizard.exposure import classify_ip
-        from wizard.platform import current
+        from wizard.dwhost.exposure import classify_ip
+        from wizard.dwhost.platform import current
 
         exposure = ctx.config.exposure
         listen = discovery.normalize_listen(exposure.listen_addresses)
@@ -595,7 +596,7 @@ class Firewall(Step):
         return result
 
     def undo(self, ctx: StepContext) -> ApplyResult:
-        from wizard.platform import current
+        from wizard.dwhost.platform import current
 
         result = ApplyResult()
         if not ctx.recall(self.id).get("created"):

@@ -86,7 +86,7 @@ class SupabaseConnection(Step):
                 Message("step.prereq.supabase-connection.no_host.fix"),
             )
         from wizard import db
-        from wizard.supabase_dsn import DIRECT_HOST
+        from wizard.supabase.supabase_dsn import DIRECT_HOST
 
         try:
             conn = ctx.supabase_conn()
@@ -152,7 +152,7 @@ class Exposure(Step):
     first_run_keys = ("exposure.public_host", "exposure.public_port")
 
     def check(self, ctx: StepContext) -> CheckResult:
-        from wizard.exposure import classify_host, lookup_public_ip
+        from wizard.dwhost.exposure import classify_host, lookup_public_ip
 
         exposure = ctx.config.exposure
         notes = [
@@ -212,8 +212,8 @@ class Elevation(Step):
 
     def check(self, ctx: StepContext) -> CheckResult:
 
-        from wizard.discovery import discover_local
-        from wizard.platform import check_elevation
+        from wizard.dwhost.discovery import discover_local
+        from wizard.dwhost.platform import check_elevation
         from wizard.write_errors import write_problem
 
         facts = discover_local(ctx.local_conn())

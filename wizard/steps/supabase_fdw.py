@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard import db, latency, sql_text
+from wizard import db, sql_text
 from wizard.config import Config
 from wizard.engine import (
     ApplyResult,
@@ -33,8 +33,9 @@ from wizard.engine import (
     StepError,
 )
 from wizard.i18n import Message
+from wizard.measure import latency
+from wizard.measure.probes import fdw_login_error
 from wizard.plan import SettingRisk, has_item
-from wizard.probes import fdw_login_error
 from wizard.step_context import StepContext
 
 API_ROLES = ("anon", "authenticated", "service_role")
@@ -217,9 +218,10 @@ def measured_rtt(ctx: StepContext) -> tuple[float | None, str]:
 
 def auto_fetch_size(ctx: StepContext, current: int | None = None) -> AutoFetch:
     """fetch_size for ``fetch_size: auto``: from the round trip and the row width
-    (:func:`wizard.latency.recommend_fetch_size`), kept at ``current`` (the server's value)
+    (:func:`wizard.measure.latency.recommend_fetch_size`), kept at ``current`` (the server's value)
     while a new measure stays within the hysteresis band
-    (:func:`wizard.latency.settled_fetch_size`), so that a noisy round trip does not make the
+    (:func:`wizard.measure.latency.settled_fetch_size`), so that a noisy round trip does not
+    make the
     server "differ" on every run. Round trip unknown: the batch budget (the WAN choice)."""
     width = row_width(ctx)
     rtt, source = measured_rtt(ctx)

@@ -22,9 +22,9 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from wizard import latency, monitor
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.measure import latency, monitor
 from wizard.step_context import StepContext
 from wizard.steps.validate_offline import VIEW_REQUIRES, Offline
 from wizard.steps.validate_reuse import (

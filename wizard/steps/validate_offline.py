@@ -4,7 +4,7 @@ The app's read of a BI view as PostgREST runs it (authenticated, its role settin
 request.path, the pre-request function of supabase.read-bound) while the foreign server points
 — inside a transaction that is always rolled back — at an outage: refused (a port nobody
 listens on), partitioned (packets to and from the port dropped by nftables: no RST, no ACK —
-:mod:`wizard.partition`, Linux + root + nft only, else reported as not measurable here) and
+:mod:`wizard.testbed.partition`, Linux + root + nft only, else reported as not measurable here) and
 hung (a listener that never answers), each for a fresh connection and for a warm one (made
 through a proxy to the DW that then freezes, drops it or is cut off). Every read must end,
 with an error the app acts on, within ``fdw.api_read_bound_s``, or the app's Storage fallback
@@ -19,9 +19,9 @@ import contextlib
 import threading
 from typing import Any
 
-from wizard import monitor, outage, partition
 from wizard.engine import CheckResult, Status, Step
 from wizard.i18n import Message
+from wizard.measure import monitor, outage
 from wizard.step_context import StepContext
 from wizard.steps.validate_reuse import (
     APP_ROLE,
@@ -31,6 +31,7 @@ from wizard.steps.validate_reuse import (
     fingerprint,
     reusable,
 )
+from wizard.testbed import partition
 
 OFFLINE_MARGIN_S = 0.5  # over fdw.api_read_bound_s: the API's own work (HTTP, pool, JSON)
 OFFLINE_CAP_EXTRA_S = 6.0  # how much longer than the bound (8 s role timeout + 1) to wait
@@ -71,7 +72,7 @@ class Offline(Step):
         cfg = ctx.config
         if getattr(ctx, PREFETCH_ATTR, None) is not None or reusable(ctx, cls.id, fp):
             return
-        from wizard.blackhole import is_loopback
+        from wizard.testbed.blackhole import is_loopback
 
         if not cfg.validation.offline_probe_host.strip() and not is_loopback(cfg.supabase.host):
             return  # nothing to measure until validation.offline_probe_host is set
@@ -80,13 +81,13 @@ class Offline(Step):
         pending.start()
 
     def _measure(self, ctx: StepContext, conn: Any, progress: Any) -> CheckResult:
-        from wizard.blackhole import is_loopback
         from wizard.steps.supabase_bound import (
             VIEW_NAMES,
             bound_seconds,
             role_settings,
         )
         from wizard.steps.supabase_fdw import current_server
+        from wizard.testbed.blackhole import is_loopback
 
         cfg = ctx.config
         server = current_server(conn, cfg.fdw.server_name)

@@ -19,8 +19,8 @@ from typing import Any
 
 import psycopg
 
-from wizard.pgcluster import Cluster, PgBinaries, free_loopback_port
-from wizard.pgfiles.postgresql_conf import ConfFile
+from wizard.dwhost.pgfiles.postgresql_conf import ConfFile
+from wizard.testbed.pgcluster import Cluster, PgBinaries, free_loopback_port
 
 HERE = Path(__file__).resolve().parent
 PASSWORD = "pgfiles-test-pw"

@@ -12,7 +12,7 @@ DEFAULT_NAME = "arquitetura-fdw.md"
 STEP_ID = "cleanup.document"
 API_ROLES = ("anon", "authenticated", "service_role")
 READER_ROLES = ("postgres", "anon", "authenticated", "service_role")
-FIREWALL_RULE = "fdw-wizard-postgresql"  # wizard.platform.firewall.RULE_NAME
+FIREWALL_RULE = "fdw-wizard-postgresql"  # wizard.dwhost.platform.firewall.RULE_NAME
 VIEW_KEYS = (("clientes_360", "v_clientes_360"), ("frota_360", "v_frota_360"))
 
 # What undoes each part, in the order a rollback would run: (part key, --only ids, state ids).

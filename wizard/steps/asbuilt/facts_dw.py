@@ -16,7 +16,7 @@ def certificate(path: Path) -> dict[str, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
-    from wizard.tls import cert_names
+    from wizard.dwhost.tls import cert_names
 
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     names = cert_names(cert)
@@ -37,9 +37,9 @@ def certificate(path: Path) -> dict[str, Any]:
 def hba_added(facts: Any, conn: Any) -> dict[str, Any]:
     """The rules the wizard added to pg_hba.conf (the ones under its marker line), where they
     are (file, line) and what the server reads there (pg_hba_file_rules)."""
-    from wizard.pgfiles.judge import hba_rules
-    from wizard.pgfiles.pg_hba import MARKER as HBA_MARKER
-    from wizard.pgfiles.pg_hba import HbaFile
+    from wizard.dwhost.pgfiles.judge import hba_rules
+    from wizard.dwhost.pgfiles.pg_hba import MARKER as HBA_MARKER
+    from wizard.dwhost.pgfiles.pg_hba import HbaFile
 
     path = Path(facts.hba_file)
     hba = HbaFile.read(path)
@@ -70,7 +70,7 @@ def hba_added(facts: Any, conn: Any) -> dict[str, Any]:
 
 
 def dw_facts(ctx: StepContext) -> dict[str, Any]:
-    from wizard import discovery
+    from wizard.dwhost import discovery
     from wizard.steps.local_service import Firewall
 
     cfg = ctx.config

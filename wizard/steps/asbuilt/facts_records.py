@@ -39,7 +39,7 @@ def measurement_facts(ctx: StepContext) -> dict[str, Any]:
 
 
 def monitoring_facts(ctx: StepContext) -> dict[str, Any]:
-    from wizard import monitor
+    from wizard.measure import monitor
 
     log = monitor.HealthLog.for_config(ctx.config_path)
     summary = monitor.summarize(
@@ -57,7 +57,8 @@ def metric_facts(ctx: StepContext) -> dict[str, Any]:
 
 def record_facts(ctx: StepContext) -> dict[str, Any]:
     """Backups and the wizard's own records: where they are, whether they are still there."""
-    from wizard import monitor, paths
+    from wizard import paths
+    from wizard.measure import monitor
     from wizard.steps.cleanup import BACKUP_ID, settings
     from wizard.steps.validate import measurements_path
 

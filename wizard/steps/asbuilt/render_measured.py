@@ -109,7 +109,7 @@ class MeasuredSections(MarkdownWriter):
             )
 
     def monitoring(self) -> None:
-        from wizard.monitor import hours_text
+        from wizard.measure.monitor import hours_text
 
         mon = self.section("mon.title", "monitor")
         if mon is None:
