@@ -229,13 +229,14 @@ def test_supabase_side_matches_the_catalogs(
     assert "- Check: done" in section(side, "### API read bound (PostgREST pre-request)")
 
 
-def test_security_measurements_metrics_backups_and_undo(
-    site: dict[str, Any], docs: dict[str, tuple[str, Path]]
-) -> None:
-    from wizard import monitor
+def test_security_measurements_metrics_backups_and_undo(site: dict[str, Any]) -> None:
+    from wizard.measure import monitor
     from wizard.steps.validate import measurements_path
 
     ctx = site["ctx"]
+    # Documents of its own: the measurements and the health log are compared as of now (any
+    # other test may have measured again or probed since the module's documents were written).
+    docs = {lang: write(site, lang, f"measured-{lang}.md") for lang in ("en", "pt-BR")}
     text = docs["en"][0]
     security = section(text, "## 4. Security choices")
     assert "| pg_hba.conf | `hostssl bluconecta_dw supabase_fdw_reader 127.0.0.1/32" in security
@@ -313,11 +314,10 @@ def test_a_revoked_grant_shows_and_the_step_follows_changes(site: dict[str, Any]
     runner, ctx = site["runner"], site["ctx"]
     document = Path(site["folder"]) / "arquitetura-fdw.md"  # cleanup.document_path's default
     # The last document `fdw-wizard document --out` wrote counts while it is current.
-    last = Path(site["folder"]).resolve() / "as-built-pt-BR.md"
+    _text, last = write(site, "pt-BR", "revoked-grant-start.md")
     counted = runner.status(["cleanup.document"]).outcomes[-1]
-    assert counted.status is Status.DONE and counted.facts["path"] == str(last)
-    for name in ("as-built-pt-BR.md", "as-built-en.md"):
-        (Path(site["folder"]) / name).unlink()
+    assert counted.status is Status.DONE and counted.facts["path"] == str(last.resolve())
+    last.unlink()
     assert runner.status(["cleanup.document"]).outcomes[-1].status is Status.PENDING
     with supa(site) as conn:
         conn.execute(f"REVOKE SELECT ON {VIEW} FROM authenticated")
@@ -392,8 +392,8 @@ def test_tui_offers_it_on_the_dashboard_and_in_cleanup(site: dict[str, Any]) -> 
     from screens.cleanup import CleanupScreen
     from screens.dashboard import DashboardScreen
     from tests.tui_helpers import idle, screen_text
+    from wizard.dwhost.platform.elevation import Elevation
     from wizard.i18n import Message, current_language, set_language
-    from wizard.platform.elevation import Elevation
 
     env = {
         "keyring": None,

@@ -27,7 +27,7 @@ from tests.conftest import sandbox_config_for
 from wizard import exitcodes
 from wizard.config import save_config
 from wizard.session import open_session
-from wizard.testbed import TestBed
+from wizard.testbed.bed import TestBed
 
 pytestmark = pytest.mark.clusters
 
@@ -157,6 +157,12 @@ def reader_password(site: dict[str, Any]) -> str:
     return value
 
 
+def apply_phases(site: dict[str, Any], only: str) -> None:
+    """Phases applied by the CLI, as an operator would; each test sets the state it needs."""
+    result = run(site, "apply", "--only", only, "--yes", "--json")
+    assert result.returncode == exitcodes.OK, result.stdout.decode()[-3000:]
+
+
 def test_controls_the_scan_sees_statements_and_nested_utility_text(site: dict[str, Any]) -> None:
     """Without these, a clean scan could only mean the settings did not take."""
     bed: TestBed = site["bed"]
@@ -236,11 +242,14 @@ def test_stats_exposure_is_reported_and_removed_once_postgres_may_reset(
     the plan warns (a security risk to confirm) and names the remedy, apply counts what stayed,
     the check keeps saying so; once postgres may reset, the step removes those entries."""
     bed: TestBed = site["bed"]
+    # Phase 1 in place and Phase 2 rolled back: the mappings are created again here.
+    apply_phases(site, "prereq,local")
     password = reader_password(site).encode("utf-8")
+    rolled = run(site, "rollback", "--only", "supabase,views", "--yes", "--json")
+    assert rolled.returncode in (exitcodes.OK, exitcodes.OPERATOR), rolled.stdout.decode()
     with bed.supabase.connect(dbname="postgres") as admin:
         admin.execute("REVOKE ALL ON ALL ROUTINES IN SCHEMA extensions FROM postgres")
     try:
-        # The previous test rolled Phase 2 back: the mappings are created again here.
         applied = run(site, "apply", "--only", "supabase", "--yes", "--json", "--lang", "en")
         steps = {s["step"]: s for s in json.loads(applied.stdout)["steps"]}
         mapping = steps["supabase.user-mappings"]
@@ -297,32 +306,42 @@ def test_pgaudit_before_16_is_paused_for_the_mapping_or_nothing_is_created(
         version = _value(admin, "SHOW server_version_num")
     if found is None or int(version) >= 160000:
         pytest.skip("pgaudit 1.x is not installed for this PostgreSQL (e.g. postgresql-15-pgaudit)")
+    # The mapping to drop is there: Phases 1-3 applied (before pgaudit is loaded).
+    apply_phases(site, PHASES_1_TO_3)
     with bed.supabase.connect(dbname="postgres") as admin:
         admin.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements', 'pgaudit'")
     bed.supabase.cluster.restart()
-    with bed.supabase.connect(dbname="postgres") as admin:
-        admin.execute("ALTER SYSTEM SET pgaudit.log = 'ddl'")
-        admin.execute("SELECT pg_reload_conf()")
-    password = reader_password(site).encode("utf-8")
-    with bed.supabase.connect(user="postgres") as sp:
-        sp.execute("DROP USER MAPPING FOR authenticated SERVER bluconecta_dw_server")
+    try:
+        with bed.supabase.connect(dbname="postgres") as admin:
+            admin.execute("ALTER SYSTEM SET pgaudit.log = 'ddl'")
+            admin.execute("SELECT pg_reload_conf()")
+        password = reader_password(site).encode("utf-8")
+        with bed.supabase.connect(user="postgres") as sp:
+            sp.execute("DROP USER MAPPING FOR authenticated SERVER bluconecta_dw_server")
 
-    refused = run(site, "apply", "--only", "supabase.user-mappings", "--yes", "--json")
-    assert refused.returncode == exitcodes.FAILED, refused.stdout.decode()
-    step = json.loads(refused.stdout)["steps"][-1]
-    assert step["message"]["key"] == "step.supabase.user-mappings.pgaudit_refused", step
+        refused = run(site, "apply", "--only", "supabase.user-mappings", "--yes", "--json")
+        assert refused.returncode == exitcodes.FAILED, refused.stdout.decode()
+        step = json.loads(refused.stdout)["steps"][-1]
+        assert step["message"]["key"] == "step.supabase.user-mappings.pgaudit_refused", step
 
-    with bed.supabase.connect(dbname="postgres") as admin:
-        admin.execute("GRANT SET ON PARAMETER pgaudit.log TO postgres")
-    planned = run(site, "apply", "--only", "supabase.user-mappings", "--dry-run", "--json")
-    plan = json.loads(planned.stdout)["steps"][-1]["plan"]
-    notes = {a["description"]["key"] for a in plan["actions"] if a["kind"] == "note"}
-    assert "step.supabase.user-mappings.pgaudit_paused" in notes
-    applied = run(site, "apply", "--only", "supabase.user-mappings", "--yes", "--json")
-    assert applied.returncode == exitcodes.OK, applied.stdout.decode()
+        with bed.supabase.connect(dbname="postgres") as admin:
+            admin.execute("GRANT SET ON PARAMETER pgaudit.log TO postgres")
+        planned = run(site, "apply", "--only", "supabase.user-mappings", "--dry-run", "--json")
+        plan = json.loads(planned.stdout)["steps"][-1]["plan"]
+        notes = {a["description"]["key"] for a in plan["actions"] if a["kind"] == "note"}
+        assert "step.supabase.user-mappings.pgaudit_paused" in notes
+        mapped = run(site, "apply", "--only", "supabase.user-mappings", "--yes", "--json")
+        assert mapped.returncode == exitcodes.OK, mapped.stdout.decode()
 
-    logs = _flushed_logs(bed, "scan-after-pgaudit")
-    assert b"AUDIT: SESSION" in logs["supabase"] and b"DROP USER MAPPING" in logs["supabase"]
-    assert password not in logs["supabase"]
-    for _command, output in site["outputs"]:
-        assert password not in output
+        logs = _flushed_logs(bed, "scan-after-pgaudit")
+        assert b"AUDIT: SESSION" in logs["supabase"] and b"DROP USER MAPPING" in logs["supabase"]
+        assert password not in logs["supabase"]
+        for _command, output in site["outputs"]:
+            assert password not in output
+    finally:
+        # The module's other tests run without pgaudit (and postgres without its grant).
+        with bed.supabase.connect(dbname="postgres") as admin:
+            admin.execute("REVOKE SET ON PARAMETER pgaudit.log FROM postgres")
+            admin.execute("ALTER SYSTEM RESET pgaudit.log")
+            admin.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        bed.supabase.cluster.restart()
