@@ -91,7 +91,7 @@ def test_every_message_key_of_the_engine_exists() -> None:
 
     root = Path(__file__).resolve().parent.parent / "wizard"
     text = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "diagnose").glob("*.py")))
-    text += (root / "probes.py").read_text(encoding="utf-8")
+    text += (root / "measure" / "probes.py").read_text(encoding="utf-8")
     text += (root / "commands" / "doctor.py").read_text(encoding="utf-8")
     # Every literal that looks like a key: msg(...), fix(...), the FIX_STEPS table, t(...).
     used = set(re.findall(r'"((?:diagnose|probes)\.[a-z_.0-9-]+)"', text))
