@@ -26,12 +26,12 @@ import pytest
 from tests.conftest import sandbox_config_for
 from wizard.config import save_config
 from wizard.engine import Risk, Status
-from wizard.pgcluster import ClusterError, PgBinaries, find_pg_binaries
 from wizard.session import open_session
-from wizard.standin import StandIn
 from wizard.steps.app_storage import FallbackRead
 from wizard.steps.supabase_bound import BOUND_FUNCTION, ReadBound, role_settings
-from wizard.testbed import TestBed, start_testbed, traversable_tempdir
+from wizard.testbed.bed import TestBed, start_testbed, traversable_tempdir
+from wizard.testbed.pgcluster import ClusterError, PgBinaries, find_pg_binaries
+from wizard.testbed.standin import StandIn
 
 pytestmark = pytest.mark.clusters
 
@@ -98,7 +98,7 @@ def dw_hung(bed: TestBed) -> Iterator[None]:
 
 def partition_or_skip() -> None:
     """Skip (with the reason) where a partition cannot be made: not Linux, not root, no nft."""
-    from wizard.partition import unavailable
+    from wizard.testbed.partition import unavailable
 
     reason = unavailable()
     if reason is not None:
@@ -110,7 +110,7 @@ def partition_or_skip() -> None:
 def dw_partitioned(bed: TestBed) -> Iterator[None]:
     """Drop every packet to and from the DW's port on loopback (nftables): the link is gone —
     no RST, no ACK, unlike :func:`dw_hung`. Always healed on the way out."""
-    from wizard.partition import Partition
+    from wizard.testbed.partition import Partition
 
     partition_or_skip()
     with Partition(bed.dw.port) as cut:
@@ -310,8 +310,20 @@ def test_warm_and_fresh_reads_end_within_the_bound(site: Site, outage: str) -> N
 
 def test_fallback_read_policy_for_the_app_role(site: Site) -> None:
     step = FallbackRead()
+    # The app's tests (the app_code fixture) need the policy: put back what was found.
+    was_done = step.check(site.ctx).status == Status.DONE
     with contextlib.suppress(Exception):
         step.undo(site.ctx)
+    try:
+        _fallback_read_policy_round_trip(site, step)
+    finally:
+        if was_done and step.check(site.ctx).status != Status.DONE:
+            step.apply(site.ctx, step.plan(site.ctx))
+            assert step.verify(site.ctx).status == Status.DONE
+
+
+def _fallback_read_policy_round_trip(site: Site, step: FallbackRead) -> None:
+    """Pending, planned as a security risk, applied (visible to the app, not to anon), undone."""
     first = step.check(site.ctx)
     assert first.status == Status.PENDING, first.message.render("en")
     assert first.facts["visible"] == 0 and first.facts["objects"] == 18
@@ -365,8 +377,8 @@ def app_code(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """export-app's files, biData compiled to JavaScript, and what the app needs on the site:
     the fallback JSONs in Storage, readable by authenticated (step app.fallback-read)."""
     from tests.test_export_app import compile_app
-    from wizard.app_export import export_app
-    from wizard.standin import write_fallback_files
+    from wizard.supabase.app_export import export_app
+    from wizard.testbed.standin import write_fallback_files
 
     out = tmp_path_factory.mktemp("app")
     export_app(site.ctx.config, out)
@@ -494,6 +506,6 @@ def test_health_function_under_deno_reports_the_outage(site: Site, app_code: Pat
 
 
 def _free_port() -> int:
-    from wizard.pgcluster import free_loopback_port
+    from wizard.testbed.pgcluster import free_loopback_port
 
     return free_loopback_port()
