@@ -38,7 +38,7 @@ def test_log_survives_a_restart_in_another_process(data_dir: Path, tmp_path: Pat
     log.append(rec(1, False, "could not connect to server"))
     code = (
         "import sys; from pathlib import Path; from datetime import datetime, UTC;"
-        "from wizard import monitor;"
+        "from wizard.measure import monitor;"
         "log = monitor.HealthLog.for_config(Path(sys.argv[1]));"
         "log.append(monitor.Record(datetime(2026, 1, 20, 8, 2, tzinfo=UTC), True, 4.0))"
     )
