@@ -15,7 +15,6 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from types import TracebackType
 from typing import Any
 
 
@@ -85,12 +84,7 @@ class Blackhole:
     def __enter__(self) -> Blackhole:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -113,12 +107,7 @@ class RefusedPort:
     def __enter__(self) -> RefusedPort:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

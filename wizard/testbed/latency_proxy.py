@@ -15,24 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import threading
 from concurrent.futures import Future
+
+from wizard.testbed.blackhole import is_loopback
 
 __all__ = ["LatencyProxy"]
 
 CHUNK_BYTES = 64 * 1024
 QUEUE_CHUNKS = 64  # at most 4 MiB in flight per direction and connection
 LISTEN_HOST = "127.0.0.1"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class LatencyProxy:
@@ -51,7 +43,7 @@ class LatencyProxy:
         max_connections: int = 64,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        if not _is_loopback(target_host):
+        if not is_loopback(target_host):
             raise ValueError(f"the latency proxy forwards to loopback only, not {target_host!r}")
         if not 0 < target_port < 65536:
             raise ValueError(f"target port must be 1-65535, got {target_port}")
