@@ -310,7 +310,7 @@ class Runner:
                 )
             report.outcomes.append(outcome)
             self._record(outcome, "undo" if restore else "apply")
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            self._finish(step, outcome)
         if self.journal is not None and any(o.status is not Status.DONE for o in report.outcomes):
             self.journal.keep_for_recovery()  # still to be recovered: offer it again next time
         return report
@@ -516,7 +516,7 @@ class Runner:
                 outcome = StepOutcome(
                     step.id, Status.BLOCKED, Message("engine.blocked", {"step": blocker})
                 )
-                self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+                self._finish(step, outcome)
             else:
                 outcome = self._apply_one(step, dry_run=dry_run, confirm=confirm)
                 waits_for = self._pending_upstream(step, results) if dry_run else []
@@ -539,28 +539,29 @@ class Runner:
         self.emit(Event("run-finished", data={"exit_code": report.exit_code}))
         return report
 
+    def _finish(self, step: Step, outcome: StepOutcome) -> StepOutcome:
+        """Say that ``step`` finished (its status and message), and give its outcome back."""
+        self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+        return outcome
+
     def _apply_one(self, step: Step, *, dry_run: bool, confirm: Confirm | None) -> StepOutcome:
         started = _now_ms()
         checked = self._check_one(step)
         if checked.status in (Status.DONE, Status.NOT_APPLICABLE, Status.MANUAL):
             # Idempotent by construction: nothing to do for a step already in its target state.
-            self.emit(Event("step-finished", step.id, checked.status, checked.message))
-            return checked
+            return self._finish(step, checked)
         if checked.status is Status.FAILED and checked.error:
-            self.emit(Event("step-finished", step.id, checked.status, checked.message))
-            return checked
+            return self._finish(step, checked)
         try:
             plan = step.plan(self.ctx)
         except Exception as exc:
             outcome = self._failure(step, exc, started)
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
-            return outcome
+            return self._finish(step, outcome)
         self.emit(Event("plan-ready", step.id, data={"plan": plan.to_json()}))
         if not plan.changes_something:
             # Nothing the wizard can change: the check's verdict stands (e.g. a failed login).
             checked.plan = plan
-            self.emit(Event("step-finished", step.id, checked.status, checked.message))
-            return checked
+            return self._finish(step, checked)
         if dry_run:
             outcome = StepOutcome(
                 step.id,
@@ -570,8 +571,7 @@ class Runner:
                 details=[checked.message],
                 duration_ms=int(_now_ms() - started),
             )
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
-            return outcome
+            return self._finish(step, outcome)
         if plan.risks and (confirm is None or not confirm(step, plan)):
             outcome = StepOutcome(
                 step.id,
@@ -581,16 +581,14 @@ class Runner:
                 operator_action=True,
                 duration_ms=int(_now_ms() - started),
             )
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
-            return outcome
+            return self._finish(step, outcome)
         try:
             result = step.apply(self.ctx, plan)
         except Exception as exc:
             outcome = self._failure(step, exc, started)
             outcome.plan = plan
             outcome.backups = list(getattr(exc, "backups", []))
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
-            return outcome
+            return self._finish(step, outcome)
         try:
             verified = step.verify(self.ctx)
         except Exception as exc:
@@ -611,8 +609,7 @@ class Runner:
         outcome.changes = result.changes
         outcome.backups = result.backups
         outcome.duration_ms = int(_now_ms() - started)
-        self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
-        return outcome
+        return self._finish(step, outcome)
 
     def confirm_manual(self, ids: Iterable[str]) -> RunReport:
         """Record the operator's word that manual steps are done (state + audit)."""
@@ -635,7 +632,7 @@ class Runner:
             )
             report.outcomes.append(outcome)
             self._record(outcome, "apply")
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            self._finish(step, outcome)
         return report
 
     def undo(
@@ -673,6 +670,6 @@ class Runner:
             outcome.duration_ms = int(_now_ms() - started)
             report.outcomes.append(outcome)
             self._record(outcome, "undo")
-            self.emit(Event("step-finished", step.id, outcome.status, outcome.message))
+            self._finish(step, outcome)
         self.emit(Event("run-finished", data={"exit_code": report.exit_code}))
         return report
