@@ -36,9 +36,10 @@ PY = sys.executable
 HEAVY = ("psycopg", "cryptography", "supabase", "textual", "keyring", "pydantic", "yaml")
 SUBPROCESS_TIMEOUT_S = 120
 
-FRAME_CHILD = textwrap.dedent(
+# Both children build the app the same way: a bare Textual app, or what `fdw-wizard` (run_tui)
+# builds, the config read after the first frame.
+APP_CHILD = textwrap.dedent(
     """
-    import asyncio, sys
     from pathlib import Path
     kind, config_path = sys.argv[1], sys.argv[2]
     if kind == "bare":
@@ -51,10 +52,16 @@ FRAME_CHILD = textwrap.dedent(
 
         app = Bare()
     else:
-        # What `fdw-wizard` (run_tui) does: the config is read after the first frame.
         from screens.app import WizardApp
         app = WizardApp(Path(config_path), lang="en", defer_config=True)
+    """
+)
 
+FRAME_CHILD = (
+    "import asyncio, sys\n"
+    + APP_CHILD
+    + textwrap.dedent(
+        """
     async def main():
         async with app.run_test(size=(120, 40)) as pilot:
             # The first paint of the screen the user sees (the wizard pushes its first
@@ -68,13 +75,14 @@ FRAME_CHILD = textwrap.dedent(
 
     asyncio.run(main())
     """
+    )
 )
 
-STALL_CHILD = textwrap.dedent(
-    """
-    import asyncio, json, sys, time
-    from pathlib import Path
-    kind, config_path = sys.argv[1], sys.argv[2]
+STALL_CHILD = (
+    "import asyncio, json, sys, time\n"
+    + APP_CHILD
+    + textwrap.dedent(
+        """
     gaps = []
     last = [0.0]
 
@@ -83,19 +91,6 @@ STALL_CHILD = textwrap.dedent(
         if last[0]:
             gaps.append(now - last[0])
         last[0] = now
-
-    if kind == "bare":
-        from textual.app import App
-        from textual.widgets import Static
-
-        class Bare(App):
-            def compose(self):
-                yield Static("hello")
-
-        app = Bare()
-    else:
-        from screens.app import WizardApp
-        app = WizardApp(Path(config_path), lang="en", defer_config=True)
 
     async def main():
         async with app.run_test(size=(120, 40)) as pilot:
@@ -123,6 +118,7 @@ STALL_CHILD = textwrap.dedent(
            "seconds": time.perf_counter() - t0}
     print("STALL " + json.dumps(out), flush=True)
     """
+    )
 )
 
 
