@@ -186,6 +186,21 @@ def remembered_backup(ctx: StepContext) -> tuple[Path | None, dict[str, Any]]:
     return (Path(path) if path else None), memory
 
 
+def _require_verified_one(
+    verification: backup.Verification, path: Path, memory: dict[str, Any]
+) -> None:
+    """Raises when the file's checksum is not the one recorded when the backup was verified."""
+    if verification.sha256 != memory.get("sha256"):
+        raise backup.BackupError(
+            "tampered",
+            Message(
+                "cleanup.err.not_the_verified_one",
+                {"path": str(path), "sha256": verification.sha256[:16]},
+            ),
+            Message("cleanup.fix.new_backup"),
+        )
+
+
 def verified_backup(ctx: StepContext, conn: Any, mode: str) -> backup.Verification:
     """The remembered backup, checked against its manifest, the state's own record of its
     checksum, the mode and the live rows; raises an operator-facing error naming the fix."""
@@ -196,15 +211,7 @@ def verified_backup(ctx: StepContext, conn: Any, mode: str) -> backup.Verificati
             Message("cleanup.fix.new_backup"),
         )
     verification = backup.quick_verify(conn, path, mode=mode)
-    if verification.sha256 != memory.get("sha256"):
-        raise backup.BackupError(
-            "tampered",
-            Message(
-                "cleanup.err.not_the_verified_one",
-                {"path": str(path), "sha256": verification.sha256[:16]},
-            ),
-            Message("cleanup.fix.new_backup"),
-        )
+    _require_verified_one(verification, path, memory)
     if verification.manifest.mode != mode:
         raise OperatorActionNeeded(
             Message(
@@ -326,15 +333,7 @@ class Backup(Step):
                 sha256=memory.get("sha256"),
                 mark=memory.get("live_mark") if memory.get("mode") == cfg.mode else None,
             )
-            if verification.sha256 != memory.get("sha256"):
-                raise backup.BackupError(
-                    "tampered",
-                    Message(
-                        "cleanup.err.not_the_verified_one",
-                        {"path": str(path), "sha256": verification.sha256[:16]},
-                    ),
-                    Message("cleanup.fix.new_backup"),
-                )
+            _require_verified_one(verification, path, memory)
         except backup.BackupError as exc:
             details = [exc.fix] if exc.fix is not None else []
             return CheckResult(Status.FAILED, exc.message, details, facts)

@@ -194,29 +194,9 @@ class Offline(Step):
         facts["refused"] = refused.to_json() if refused else None
         for case in cases:
             details.append(self._case_line(case, bound))
-        if any(not c.cleaned for c in cases):
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.left_behind", {"server": cfg.fdw.server_name}),
-                details,
-                facts,
-            )
-        broken = next((c for c in cases if c.problem), None)
-        if broken is not None:
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.problem", {"error": broken.problem}),
-                details,
-                facts,
-            )
-        answered = next((c for c in cases if c.answered), None)
-        if answered is not None:
-            return CheckResult(
-                Status.FAILED,
-                Message("step.validate.offline.answered", {"address": answered.address}),
-                details,
-                facts,
-            )
+        failure = self._failure(cases, cfg.fdw.server_name)
+        if failure is not None:
+            return CheckResult(Status.FAILED, failure, details, facts)
         slow = [c for c in cases if not c.within(bound, OFFLINE_MARGIN_S)]
         if slow:
             worst = max(slow, key=lambda c: c.seconds if c.seconds is not None else 1e9)
@@ -248,6 +228,19 @@ class Offline(Step):
             details,
             facts,
         )
+
+    @staticmethod
+    def _failure(cases: list[outage.Outage], server: str) -> Message | None:
+        """The first of: a case left its server behind, a case failed, the app answered."""
+        if any(not c.cleaned for c in cases):
+            return Message("step.validate.offline.left_behind", {"server": server})
+        broken = next((c for c in cases if c.problem), None)
+        if broken is not None:
+            return Message("step.validate.offline.problem", {"error": broken.problem})
+        answered = next((c for c in cases if c.answered), None)
+        if answered is not None:
+            return Message("step.validate.offline.answered", {"address": answered.address})
+        return None
 
     @staticmethod
     def _case_line(case: outage.Outage, bound: float) -> Message:
