@@ -10,7 +10,6 @@ probe raises for a failure of the thing it probes. Nothing here decides what the
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 import struct
 import threading
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.dwhost.pgfiles.pg_hba import is_ip as is_ip  # re-exported: diagnose asks probes.is_ip
 from wizard.errors import StepError
 from wizard.i18n import Message
 from wizard.redact import redact, redact_obj
@@ -81,14 +81,6 @@ def skipped(probe: str, reason: Message) -> ProbeResult:
 
 def _ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
-
-
-def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ __all__ = [
     "HbaRule",
     "InvalidHbaRule",
     "hba_quote",
+    "is_ip",
 ]
 
 CONN_TYPES = ("local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
@@ -305,7 +306,7 @@ def _parse_logical(text: str, start: int, end: int) -> HbaEntry:
         token = fields[index][0]
         index += 1
         value = token.value
-        if value in ADDRESS_KEYWORDS or ("/" not in value and not _is_ip(value)):
+        if value in ADDRESS_KEYWORDS or ("/" not in value and not is_ip(value)):
             address = value  # keyword or host name (".example.com" matches a suffix)
         elif "/" in value:
             if _network(value) is None:
@@ -338,7 +339,8 @@ def _parse_logical(text: str, start: int, end: int) -> HbaEntry:
     return HbaEntry(start, end, "rule", rule=rule)
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """An IP address literal (v4 or v6), not a host name nor a network."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -625,7 +627,7 @@ def _validate(rule: HbaRule) -> None:
         address is not None
         and address not in ADDRESS_KEYWORDS
         and _network(address) is None
-        and ("/" in address or _is_ip(address))
+        and ("/" in address or is_ip(address))
     ):
         raise fail(f"address {rule.address!r} (use CIDR, e.g. 203.0.113.5/32)")
     if not rule.databases or not rule.users:
