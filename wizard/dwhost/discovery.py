@@ -39,6 +39,11 @@ class LocalFacts:
         return path if path.is_absolute() else self.data_directory / path
 
 
+def _first_column(conn: Any, query: str) -> list[Any]:
+    """The first column of every row ``query`` returns."""
+    return [r[0] for r in conn.execute(query).fetchall()]
+
+
 def discover_local(conn: Any) -> LocalFacts:
     names = (
         "server_version",
@@ -59,19 +64,14 @@ def discover_local(conn: Any) -> LocalFacts:
             "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(names),)
         ).fetchall()
     )
-    pending = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM pg_settings WHERE pending_restart ORDER BY name"
-        ).fetchall()
-    ]
-    shadowed = [
-        r[0]
-        for r in conn.execute(
-            "SELECT DISTINCT name FROM pg_file_settings"
-            " WHERE sourcefile LIKE '%%postgresql.auto.conf' ORDER BY name"
-        ).fetchall()
-    ]
+    pending = _first_column(
+        conn, "SELECT name FROM pg_settings WHERE pending_restart ORDER BY name"
+    )
+    shadowed = _first_column(
+        conn,
+        "SELECT DISTINCT name FROM pg_file_settings"
+        " WHERE sourcefile LIKE '%%postgresql.auto.conf' ORDER BY name",
+    )
     return LocalFacts(
         version=rows["server_version"],
         version_num=int(rows["server_version_num"]),
