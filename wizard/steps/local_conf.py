@@ -33,6 +33,7 @@ from wizard.steps.local_files import (
     conf_judge,
     defer_delete,
     journal_change,
+    read_dw_file,
     request_reload,
     restore_originals,
     still_used,
@@ -70,16 +71,7 @@ class ConfSettingsStep(Step):
     def _read(self, facts: discovery.LocalFacts) -> Any:
         from wizard.dwhost.pgfiles.postgresql_conf import ConfFile
 
-        try:
-            return ConfFile.read(facts.config_file)
-        except OSError as exc:
-            raise StepError(
-                Message(
-                    "step.local.files.unreadable",
-                    {"path": str(facts.config_file), "detail": str(exc)},
-                ),
-                Message("step.local.files.unreadable.fix"),
-            ) from None
+        return read_dw_file(ConfFile.read, facts.config_file)
 
     def differences(
         self, ctx: StepContext

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wizard import faults
 from wizard.engine import FileEdit, StepError
@@ -50,6 +50,20 @@ def hba_judge(conn: Any) -> list[str]:
             continue
         errors.append(f"line {rule.line_number}: {rule.error}")
     return sorted(errors)
+
+
+_Read = TypeVar("_Read")
+
+
+def read_dw_file(read: Callable[[Path], _Read], path: Path) -> _Read:
+    """An editor's read of a file on the DW host; an unreadable file stops the step, named."""
+    try:
+        return read(path)
+    except OSError as exc:
+        raise StepError(
+            Message("step.local.files.unreadable", {"path": str(path), "detail": str(exc)}),
+            Message("step.local.files.unreadable.fix"),
+        ) from None
 
 
 def digest(data: bytes) -> str:

@@ -22,12 +22,11 @@ from wizard.engine import (
     Risk,
     Status,
     Step,
-    StepError,
 )
 from wizard.i18n import Message
 from wizard.plan import SettingRisk, any_open_network, is_value
 from wizard.step_context import StepContext
-from wizard.steps.local_files import hba_judge, restore_originals, write_judged
+from wizard.steps.local_files import hba_judge, read_dw_file, restore_originals, write_judged
 
 LABEL_ACCEPT = "Supabase FDW reader"
 LABEL_REJECT = "Supabase FDW reader: TLS only"
@@ -110,16 +109,7 @@ class Hba(Step):
         from wizard.dwhost.pgfiles.pg_hba import HbaFile
 
         facts = discovery.discover_local(ctx.local_conn())
-        try:
-            return facts, HbaFile.read(facts.hba_file)
-        except OSError as exc:
-            raise StepError(
-                Message(
-                    "step.local.files.unreadable",
-                    {"path": str(facts.hba_file), "detail": str(exc)},
-                ),
-                Message("step.local.files.unreadable.fix"),
-            ) from None
+        return facts, read_dw_file(HbaFile.read, facts.hba_file)
 
     def _unreached(self, ctx: StepContext, hba: Any) -> list[Any]:
         """Wanted rules that are missing, or that an earlier rule would pre-empt."""
