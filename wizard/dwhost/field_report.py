@@ -28,10 +28,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import Any, Unpack
 
 from wizard import redact
-from wizard.dwhost.platform.runner import CommandResult, CommandRunner, SubprocessRunner
+from wizard.dwhost.platform.runner import (
+    CommandResult,
+    CommandRunner,
+    RunOptions,
+    SubprocessRunner,
+)
 
 FORMAT = "fdw-wizard-field-report/1"
 MANIFEST = "manifest.json"
@@ -63,6 +68,10 @@ __all__ = [
 ]
 
 
+# What a command's capture copies, field for field, from its CommandResult.
+_COMMAND_FIELDS = ("returncode", "stdout", "stderr", "duration_s", "timed_out", "not_found")
+
+
 @dataclass
 class Capture:
     """One thing captured: a command's result, or data read through Python (registry, stat,
@@ -83,18 +92,9 @@ class Capture:
     @staticmethod
     def of_command(name: str, parser: str, result: Any, data: Any = None) -> Capture:
         """A command's result (a platform.runner CommandResult), as captured."""
+        copied = {attr: getattr(result, attr) for attr in _COMMAND_FIELDS}
         return Capture(
-            name=name,
-            kind="command",
-            parser=parser,
-            argv=list(result.argv),
-            returncode=result.returncode,
-            stdout=result.stdout,
-            stderr=result.stderr,
-            duration_s=result.duration_s,
-            timed_out=result.timed_out,
-            not_found=result.not_found,
-            data=data,
+            name=name, kind="command", parser=parser, argv=list(result.argv), data=data, **copied
         )
 
     def redacted(self) -> Capture:
@@ -480,23 +480,16 @@ class RecordingRunner:
         self.prefix = prefix
         self.started = time.monotonic()
 
-    def run(
-        self,
-        argv: list[str],
-        *,
-        timeout: float,
-        input_text: str | None = None,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
+    def run(self, argv: list[str], **options: Unpack[RunOptions]) -> CommandResult:
         at = time.monotonic() - self.started
-        result = self.inner.run(argv, timeout=timeout, input_text=input_text, env=env)
+        result = self.inner.run(argv, **options)
         number = sum(1 for c in self.col.captures if c.name.startswith(self.prefix + ".")) + 1
         self.col.captures.append(
             Capture.of_command(
                 f"{self.prefix}.{number:02d}",
                 "wizard.dwhost.platform ServiceControl.restart (timing run)",
                 result,
-                data={"at_s": round(at, 3), "timeout_s": timeout},
+                data={"at_s": round(at, 3), "timeout_s": options["timeout"]},
             )
         )
         return result

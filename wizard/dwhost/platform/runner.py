@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath, PureWindowsPath
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, Any, Protocol, Required, TypedDict, TypeVar
 
 from wizard.errors import StepError
 from wizard.i18n import Message
@@ -154,6 +154,14 @@ class CommandRunner(Protocol):
         """Run argv (no shell) and wait at most ``timeout`` seconds; never raises for a
         failing, missing or timed-out command: that is in the result."""
         ...
+
+
+class RunOptions(TypedDict, total=False):
+    """The keywords of :meth:`CommandRunner.run`, for a runner that passes them on unchanged."""
+
+    timeout: Required[float]
+    input_text: str | None
+    env: dict[str, str] | None
 
 
 T = TypeVar("T")
