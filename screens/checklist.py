@@ -4,15 +4,15 @@ Execução" per phase (live), and the actions that drive the engine."""
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
+from screens.keys import BACK_CANCEL, LANGUAGE, key_table
+from screens.keys import key as key_entry
 from screens.symbols import CHECKING, NA_MARK, RUNNING, SYMBOL, UNKNOWN, status_label, symbol
 from wizard.engine import Event, Status
 from wizard.i18n import t
@@ -48,31 +48,20 @@ def phase_status(statuses: list[str]) -> str:
 
 class ChecklistScreen(WizardScreen):
     CSS_PATH = "checklist.tcss"
-    KEYS = (
-        ("Enter", "tui.key.open"),
-        ("a", "tui.key.apply"),
-        ("p", "tui.key.apply_phase"),
-        ("r", "tui.key.recheck"),
-        ("w", "tui.key.why"),
-        ("t", "tui.key.troubleshoot"),
-        ("d", "tui.key.dashboard"),
-        ("c", "tui.key.cleanup"),
-        ("l", "tui.key.log"),
-        ("Esc", "tui.key.back_cancel"),
-        ("F2", "tui.key.language"),
+    KEYS, BINDINGS = key_table(
+        key_entry("Enter", "tui.key.open"),
+        key_entry("a", "tui.key.apply", ("a", "apply_step")),
+        key_entry("p", "tui.key.apply_phase", ("p", "apply_phase")),
+        key_entry("r", "tui.key.recheck", ("r", "recheck")),
+        key_entry("w", "tui.key.why", ("w", "why")),
+        key_entry("t", "tui.key.troubleshoot", ("t", "troubleshoot")),
+        key_entry("d", "tui.key.dashboard", ("d", "dashboard")),
+        key_entry("c", "tui.key.cleanup", ("c", "cleanup")),
+        key_entry("l", "tui.key.log", ("l", "toggle_log")),
+        BACK_CANCEL,
+        LANGUAGE,
+        hidden=[("A", "apply_all")],
     )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "apply_step", show=False),
-        Binding("p", "apply_phase", show=False),
-        Binding("A", "apply_all", show=False),
-        Binding("r", "recheck", show=False),
-        Binding("w", "why", show=False),
-        Binding("t", "troubleshoot", show=False),
-        Binding("d", "dashboard", show=False),
-        Binding("c", "cleanup", show=False),
-        Binding("l", "toggle_log", show=False),
-        Binding("escape", "back", show=False),
-    ]
 
     def __init__(self, mode: str = "guided") -> None:
         super().__init__()

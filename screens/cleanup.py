@@ -11,17 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from screens.common import (
-    BACK_CANCEL,
-    DOCUMENT,
-    LANGUAGE,
-    LiveLog,
-    WizardScreen,
-    key,
-    key_table,
-    say,
-    styled_status,
-)
+from screens.common import LiveLog, WizardScreen, say, styled_status
+from screens.keys import BACK_CANCEL, DOCUMENT, LANGUAGE, key, key_table
 from wizard import cleanup_flow
 from wizard.engine import Plan
 from wizard.i18n import t

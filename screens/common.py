@@ -40,6 +40,22 @@ def message_from_json(data: Any) -> Message | None:
     return None
 
 
+def place_config_errors(
+    messages: Iterable[Message],
+    keys: set[str],
+    errors: dict[str, list[Message]],
+    general: list[Message],
+) -> None:
+    """A form's config errors: each under the field whose key it names (an item's [index] cut
+    off) when the form has that field, else with the general ones."""
+    for message in messages:
+        where = str(message.params.get("key", "")).split("[", 1)[0]
+        if where in keys:
+            errors.setdefault(where, []).append(message)
+        else:
+            general.append(message)
+
+
 def styled_status(status: str) -> Text:
     return Text(status_label(status), style=STYLE.get(status, ""))
 
@@ -217,39 +233,6 @@ class BusyChanged(ScreenNews):
     """A run started or ended."""
 
 
-# -- keys: the key bar and the bindings, declared once ------------------------------------------
-
-# (what the key bar shows, its label's catalog key, the bindings behind it)
-KeyEntry = tuple[str, str, tuple[Binding, ...]]
-
-
-def key(shown: str, label: str, *bindings: Binding | tuple[str, str]) -> KeyEntry:
-    """One key of a screen: ``key("x", "tui.key.dedupe", ("x", "dedupe"))``; a binding given
-    as (key, action) is hidden from Textual's footer (the KeyBar shows the keys)."""
-    return (shown, label, tuple(_binding(b) for b in bindings))
-
-
-def _binding(given: Binding | tuple[str, str]) -> Binding:
-    return given if isinstance(given, Binding) else Binding(given[0], given[1], show=False)
-
-
-BACK_CANCEL = key("Esc", "tui.key.back_cancel", ("escape", "back"))
-BACK = key("Esc", "tui.key.back", ("escape", "back"))
-LANGUAGE = key("F2", "tui.key.language")  # bound by the app (every screen)
-DOCUMENT = key("o", "document.tui.key", ("o", "document"))
-
-
-def key_table(
-    *entries: KeyEntry, hidden: Sequence[Binding | tuple[str, str]] = ()
-) -> tuple[tuple[tuple[str, str], ...], list[BindingType]]:
-    """(KEYS for the key bar, BINDINGS for Textual) from one list; ``hidden``: bindings the
-    key bar does not list."""
-    shown = tuple((entry[0], entry[1]) for entry in entries)
-    bindings: list[BindingType] = [b for entry in entries for b in entry[2]]
-    bindings += [_binding(b) for b in hidden]
-    return shown, bindings
-
-
 class WizardScreen(Screen[Any]):
     """Base of every full screen: the F1 key list, ``back``, and the app's messages turned
     into the hooks a screen overrides (``refresh_texts``, ``engine_events``, ...)."""
@@ -258,25 +241,20 @@ class WizardScreen(Screen[Any]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "show_keys", show=False)]
     AUTO_FOCUS = None  # each screen focuses what the operator needs first, in on_mount
 
-    @on(LanguageChanged)
-    def _language_changed(self) -> None:
-        self.refresh_texts()
-
-    @on(ConfigLoaded)
-    def _config_loaded(self) -> None:
-        self.config_loaded()
-
-    @on(EngineNews)
-    def _engine_news(self, message: EngineNews) -> None:
-        self.engine_events(message.events)
-
-    @on(EngineIdle)
-    def _engine_idle(self) -> None:
-        self.engine_idle()
-
-    @on(BusyChanged)
-    def _busy_changed(self) -> None:
-        self.busy_changed()
+    @on(ScreenNews)
+    def _news(self, news: ScreenNews) -> None:
+        """The app's message, turned into the hook a screen overrides."""
+        match news:
+            case LanguageChanged():
+                self.refresh_texts()
+            case ConfigLoaded():
+                self.config_loaded()
+            case EngineNews():
+                self.engine_events(news.events)
+            case EngineIdle():
+                self.engine_idle()
+            case BusyChanged():
+                self.busy_changed()
 
     def config_loaded(self) -> None:
         """The app read its config after the first frame."""

@@ -18,17 +18,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from screens.charts import Probe, latency_bar, ms_text, timeline
-from screens.common import (
-    BACK_CANCEL,
-    DOCUMENT,
-    LANGUAGE,
-    WizardScreen,
-    key,
-    key_table,
-    say,
-    styled_status,
-)
+from screens.common import WizardScreen, say, styled_status
 from screens.facts import latency_rows
+from screens.keys import BACK_CANCEL, DOCUMENT, LANGUAGE, key, key_table
 from screens.theme import legacy_console
 from wizard import validation_view as view
 from wizard.i18n import current_language, t

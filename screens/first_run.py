@@ -5,18 +5,20 @@ the YAML)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Checkbox, Input, Static
 from textual.worker import Worker, WorkerState
 
-from screens.common import WizardScreen, say
+from screens.common import LanguageChanged, WizardScreen, place_config_errors, say
+from screens.keys import BACK, LANGUAGE, key_table
+from screens.keys import key as key_entry
 from screens.symbols import ERROR_MARK
 from wizard.i18n import Message, t
 
@@ -78,16 +80,12 @@ class MarkedCheckbox(Checkbox):
 
 class FirstRunScreen(WizardScreen):
     CSS_PATH = "first_run.tcss"
-    KEYS = (
-        ("Tab", "tui.key.next_field"),
-        ("Ctrl+S", "tui.key.save"),
-        ("Esc", "tui.key.back"),
-        ("F2", "tui.key.language"),
+    KEYS, BINDINGS = key_table(
+        key_entry("Tab", "tui.key.next_field"),
+        key_entry("Ctrl+S", "tui.key.save", Binding("ctrl+s", "save", show=False, priority=True)),
+        BACK,
+        LANGUAGE,
     )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", show=False, priority=True),
-        Binding("escape", "back", show=False),
-    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -174,12 +172,7 @@ class FirstRunScreen(WizardScreen):
             config = parse_config(yaml.safe_dump(data, sort_keys=False), self.wapp.config_path)
         except ConfigError as exc:
             keys = {k for k, _ in self.fields}
-            for message in exc.messages:
-                where = str(message.params.get("key", "")).split("[", 1)[0]
-                if where in keys:
-                    self.errors.setdefault(where, []).append(message)
-                else:
-                    self.general.append(message)
+            place_config_errors(exc.messages, keys, self.errors, self.general)
         for key in self.required:
             if not str(get_path(data, key) or "").strip():
                 self.errors.setdefault(key, []).append(Message("tui.form.required", {"key": key}))
@@ -269,9 +262,7 @@ class FirstRunScreen(WizardScreen):
 
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
-            refresh = getattr(self.app.screen, "refresh_texts", None)
-            if refresh is not None:
-                refresh()
+            self.wapp.tell_screens(LanguageChanged)  # the screen below re-renders its texts
         else:
             self.app.switch_screen(WelcomeScreen())
 

@@ -10,7 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from screens.common import KeyBar, key, key_table, say
+from screens.common import KeyBar, say
+from screens.keys import key, key_table
 from wizard.i18n import Message, t
 
 FINISH = "finish"

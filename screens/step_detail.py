@@ -3,36 +3,46 @@ preview, and Apply / Verify / Skip / Undo / Confirm / Why."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from screens.common import LiveLog, WizardScreen, say, styled_status
+from screens.keys import BACK_CANCEL, LANGUAGE, key, key_table
 from screens.plan_view import plan_text
 from screens.step_settings import SettingsPanel
 from wizard.engine import Event, Plan, Risk, Status
 from wizard.i18n import t
 
+# Every key of the screen (the bindings); the key bar shows those that fit the step (KEYS).
+_APPLY = key("a", "tui.key.apply", ("a", "apply"))
+_VERIFY = key("v", "tui.key.verify", ("v", "verify"))
+_SKIP = key("s", "tui.key.skip", ("s", "skip"))
+_UNDO = key("u", "tui.key.undo", ("u", "undo"))
+_CONFIRM = key("m", "tui.key.confirm_manual", ("m", "confirm_manual"))
+_WHY = key("w", "tui.key.why", ("w", "why"))
+_PREVIEW = key("p", "tui.key.preview", ("p", "preview"))
+_NEXT = key("n", "tui.key.next_step", ("n", "next_step"))
+_EDIT = key("e", "tui.key.edit_settings", ("e", "edit_settings"))
+
 
 class StepDetailScreen(WizardScreen):
     CSS_PATH = "step_detail.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "apply", show=False),
-        Binding("v", "verify", show=False),
-        Binding("s", "skip", show=False),
-        Binding("u", "undo", show=False),
-        Binding("m", "confirm_manual", show=False),
-        Binding("w", "why", show=False),
-        Binding("p", "preview", show=False),
-        Binding("n", "next_step", show=False),
-        Binding("e", "edit_settings", show=False),
-        Binding("ctrl+s", "save_settings", show=False, priority=True),
-        Binding("escape", "back", show=False),
-    ]
+    BINDINGS = key_table(
+        _APPLY,
+        _VERIFY,
+        _SKIP,
+        _UNDO,
+        _CONFIRM,
+        _WHY,
+        _PREVIEW,
+        _NEXT,
+        _EDIT,
+        BACK_CANCEL,
+        hidden=[Binding("ctrl+s", "save_settings", show=False, priority=True)],
+    )[1]
 
     def __init__(self, step_id: str, *, apply_now: bool = False) -> None:
         super().__init__()
@@ -52,20 +62,11 @@ class StepDetailScreen(WizardScreen):
 
     @property
     def KEYS(self) -> list[tuple[str, str]]:  # type: ignore[override]
-        keys = [("a", "tui.key.apply"), ("v", "tui.key.verify"), ("p", "tui.key.preview")]
-        if self.manual:
-            keys = [("m", "tui.key.confirm_manual"), ("v", "tui.key.verify")]
+        entries = [_CONFIRM, _VERIFY] if self.manual else [_APPLY, _VERIFY, _PREVIEW]
         if self.has_settings:
-            keys.append(("e", "tui.key.edit_settings"))
-        keys += [
-            ("n", "tui.key.next_step"),
-            ("s", "tui.key.skip"),
-            ("u", "tui.key.undo"),
-            ("w", "tui.key.why"),
-            ("Esc", "tui.key.back_cancel"),
-            ("F2", "tui.key.language"),
-        ]
-        return keys
+            entries.append(_EDIT)
+        entries += [_NEXT, _SKIP, _UNDO, _WHY, BACK_CANCEL, LANGUAGE]
+        return [(entry[0], entry[1]) for entry in entries]
 
     def compose(self) -> ComposeResult:
         yield Static(markup=False, id="title", classes="title")
@@ -259,11 +260,7 @@ class StepDetailScreen(WizardScreen):
             return
         app = self.wapp
         # The engine and every plan were built from the old values: start again from the file.
-        reload = getattr(app, "reload_config", None)  # lighter, when the app offers it
-        if reload is not None:
-            reload(config)
-        else:
-            app.use_config(config, app.config_path)
+        app.reload_config(config)
         panel.reset()
         self._previewed = False
         self.notify(t("tui.settings.saved", path=str(app.config_path)))

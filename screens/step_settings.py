@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
 
-from screens.common import say
+from screens.common import place_config_errors, say
 from screens.symbols import ERROR_MARK, WARN_MARK
 from wizard.config_edit import (
     FieldSpec,
@@ -180,12 +180,7 @@ class SettingsPanel(Vertical):
             )
         except ConfigError as exc:
             keys = {s.key for s in self.specs}
-            for message in exc.messages:
-                where = str(message.params.get("key", "")).split("[", 1)[0]
-                if where in keys:
-                    self.errors.setdefault(where, []).append(message)
-                else:
-                    self.general.append(message)
+            place_config_errors(exc.messages, keys, self.errors, self.general)
         self.render_messages()
         return result
 

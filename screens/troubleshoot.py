@@ -14,7 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.common import BACK, LANGUAGE, WizardScreen, key, key_table, optional_module, say
+from screens.common import WizardScreen, optional_module, say
+from screens.keys import BACK, LANGUAGE, key, key_table
 from wizard.i18n import Message, t
 
 

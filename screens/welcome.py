@@ -14,7 +14,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from screens.common import LANGUAGE, WizardScreen, key, key_table, say
+from screens.common import WizardScreen, say
+from screens.keys import LANGUAGE, key, key_table
 from wizard.i18n import current_language, t
 
 MODES = ("guided", "resume", "troubleshoot", "sandbox")
