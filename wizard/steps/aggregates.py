@@ -26,6 +26,7 @@ before any of these exist. An aggregate whose source table is not in ``fdw.table
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +36,12 @@ from wizard.engine import (
     CheckResult,
     NoteAction,
     Plan,
-    Risk,
     SqlAction,
     Status,
     Step,
 )
 from wizard.i18n import Message
+from wizard.plan import Risk
 from wizard.step_context import StepContext
 from wizard.steps.supabase_fdw import API_ROLES
 
@@ -208,6 +209,28 @@ def statements(
                 view=a.view, role=role)  # fmt: skip
     out.append(("supabase", sql.SQL(NOTIFY_RELOAD), Message("step.views.notify")))
     return out
+
+
+def _drop_in_agg_schema(
+    conn: Any, kind: str, names: list[str], schema: bool, said: Callable[[str], Message]
+) -> list[Message]:
+    """Drops the remembered objects of one side (Supabase's foreign tables, the DW's
+    materialized views) in bi_agg, then bi_agg itself when this step made it there."""
+    from psycopg import sql
+
+    agg = sql.Identifier(AGG_SCHEMA)
+    dropped = []
+    for name in names:
+        conn.execute(
+            sql.SQL("DROP {} IF EXISTS {}.{}").format(sql.SQL(kind), agg, sql.Identifier(name))
+        )
+        dropped.append(said(f"{AGG_SCHEMA}.{name}"))
+    if schema:
+        with contextlib.suppress(Exception):  # RESTRICT: a schema others use stays
+            with conn.transaction():
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {}").format(agg))
+            dropped.append(said(AGG_SCHEMA))
+    return dropped
 
 
 class Aggregates(Step):
@@ -502,38 +525,26 @@ class Aggregates(Step):
         if not any(memory.get(k) for k in ("dw_schema", "dw_views", "schema", "foreign", "views")):
             return ApplyResult([Message("step.supabase.kept", {"object": AGG_SCHEMA})])
         conn = ctx.supabase_conn()
-        agg = sql.Identifier(AGG_SCHEMA)
         view_schema = sql.Identifier(_view_cfg(ctx).schema_name)
         for view in memory.get("views") or []:
             conn.execute(
                 sql.SQL("DROP VIEW IF EXISTS {}.{}").format(view_schema, sql.Identifier(view))
             )
             result.changes.append(Message("step.supabase.dropped", {"object": view}))
-        for name in memory.get("foreign") or []:
-            conn.execute(
-                sql.SQL("DROP FOREIGN TABLE IF EXISTS {}.{}").format(agg, sql.Identifier(name))
-            )
-            result.changes.append(
-                Message("step.supabase.dropped", {"object": f"{AGG_SCHEMA}.{name}"})
-            )
-        if memory.get("schema"):
-            with contextlib.suppress(Exception):  # RESTRICT: a schema others use stays
-                with conn.transaction():
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {}").format(agg))
-                result.changes.append(Message("step.supabase.dropped", {"object": AGG_SCHEMA}))
+        result.changes += _drop_in_agg_schema(
+            conn,
+            "FOREIGN TABLE",
+            memory.get("foreign") or [],
+            bool(memory.get("schema")),
+            lambda name: Message("step.supabase.dropped", {"object": name}),
+        )
         conn.execute(NOTIFY_RELOAD)
-        local = ctx.local_conn()
-        for name in memory.get("dw_views") or []:
-            local.execute(
-                sql.SQL("DROP MATERIALIZED VIEW IF EXISTS {}.{}").format(agg, sql.Identifier(name))
-            )
-            result.changes.append(
-                Message("step.aggregates.dw_dropped", {"view": f"{AGG_SCHEMA}.{name}"})
-            )
-        if memory.get("dw_schema"):
-            with contextlib.suppress(Exception):
-                with local.transaction():
-                    local.execute(sql.SQL("DROP SCHEMA IF EXISTS {}").format(agg))
-                result.changes.append(Message("step.aggregates.dw_dropped", {"view": AGG_SCHEMA}))
+        result.changes += _drop_in_agg_schema(
+            ctx.local_conn(),
+            "MATERIALIZED VIEW",
+            memory.get("dw_views") or [],
+            bool(memory.get("dw_schema")),
+            lambda name: Message("step.aggregates.dw_dropped", {"view": name}),
+        )
         ctx.remember(self.id, dw_schema=None, dw_views=None, schema=None, foreign=None, views=None)
         return result

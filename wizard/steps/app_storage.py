@@ -72,22 +72,12 @@ class FallbackRead(Step):
                 [],
                 facts,
             )
+        params = {"role": APP_ROLE, "count": total, "bucket": bucket}
         if visible >= total:
-            return CheckResult(
-                Status.DONE,
-                Message(
-                    "step.app.fallback-read.ok",
-                    {"role": APP_ROLE, "count": total, "bucket": bucket},
-                ),
-                [],
-                facts,
-            )
+            return CheckResult(Status.DONE, Message("step.app.fallback-read.ok", params), [], facts)
         return CheckResult(
             Status.PENDING,
-            Message(
-                "step.app.fallback-read.hidden",
-                {"role": APP_ROLE, "visible": visible, "count": total, "bucket": bucket},
-            ),
+            Message("step.app.fallback-read.hidden", {**params, "visible": visible}),
             [Message("step.app.fallback-read.why")],
             facts,
         )

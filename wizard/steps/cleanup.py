@@ -31,14 +31,13 @@ from wizard.engine import (
     NotUndoable,
     OperatorActionNeeded,
     Plan,
-    Risk,
     SqlAction,
     Status,
     Step,
     StepError,
 )
 from wizard.i18n import LANGUAGES, Message, t
-from wizard.plan import SettingRisk, is_value
+from wizard.plan import Risk, SettingRisk, is_value
 from wizard.sql_text import compose
 from wizard.step_context import StepContext
 from wizard.supabase import backup

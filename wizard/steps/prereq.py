@@ -127,16 +127,10 @@ class SupabaseConnection(Step):
         }
         target = {"host": supa.host, "port": supa.port, "user": supa.user, "version": version}
         if fdw_available is None:
-            return CheckResult(
-                Status.FAILED,
-                Message("step.prereq.supabase-connection.no_fdw", target),
-                facts=facts,
-            )
-        return CheckResult(
-            Status.DONE,
-            Message("step.prereq.supabase-connection.ok", target),
-            facts=facts,
-        )
+            status, said = Status.FAILED, Message("step.prereq.supabase-connection.no_fdw", target)
+        else:
+            status, said = Status.DONE, Message("step.prereq.supabase-connection.ok", target)
+        return CheckResult(status, said, facts=facts)
 
 
 class Exposure(Step):
@@ -178,29 +172,14 @@ class Exposure(Step):
             "port": exposure.public_port,
         }
         if verdict.kind == "empty":
-            return CheckResult(
-                Status.MANUAL, Message("step.prereq.exposure.empty"), details=notes, facts=facts
-            )
-        if verdict.kind == "loopback" and ctx.config.sandbox:
-            return CheckResult(
-                Status.DONE,
-                Message("step.prereq.exposure.rehearsal", params),
-                details=notes,
-                facts=facts,
-            )
-        if verdict.kind == "public":
-            return CheckResult(
-                Status.DONE,
-                Message("step.prereq.exposure.public", params),
-                details=notes,
-                facts=facts,
-            )
-        return CheckResult(
-            Status.FAILED,
-            Message(f"step.prereq.exposure.{verdict.kind}", params),
-            details=notes,
-            facts=facts,
-        )
+            status, said = Status.MANUAL, Message("step.prereq.exposure.empty")
+        elif verdict.kind == "loopback" and ctx.config.sandbox:
+            status, said = Status.DONE, Message("step.prereq.exposure.rehearsal", params)
+        elif verdict.kind == "public":
+            status, said = Status.DONE, Message("step.prereq.exposure.public", params)
+        else:
+            status, said = Status.FAILED, Message(f"step.prereq.exposure.{verdict.kind}", params)
+        return CheckResult(status, said, details=notes, facts=facts)
 
 
 class Elevation(Step):

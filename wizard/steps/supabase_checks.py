@@ -239,15 +239,8 @@ class TestQueries(Step):
         details += lints
         facts = {"counts": counts, "lints": len(lints), "joins": joins}
         if failed:
-            return CheckResult(
-                Status.FAILED, Message("step.supabase.test-queries.failed"), details, facts
-            )
-        return CheckResult(
-            Status.DONE,
-            Message(
-                "step.supabase.test-queries.ok",
-                {"count": len(counts), "roles": ", ".join(readers) or "-", "lints": len(lints)},
-            ),
-            details,
-            facts,
-        )
+            status, said = Status.FAILED, Message("step.supabase.test-queries.failed")
+        else:
+            params = {"count": len(counts), "roles": ", ".join(readers) or "-", "lints": len(lints)}
+            status, said = Status.DONE, Message("step.supabase.test-queries.ok", params)
+        return CheckResult(status, said, details, facts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from wizard import db, sql_text
 from wizard.engine import ApplyResult, CheckResult, Plan, Risk, SqlAction, Status, Step
@@ -252,14 +252,34 @@ class ViewStep(Step):
     phase = "views"
     requires = ("supabase.grants",)
     risks = frozenset({Risk.SECURITY})
-    view_name: str
-    template: str
-    config_key: str
+    # Its section of fdw-wizard.yaml (views.<config_key>); the view's name, its template and
+    # its settings follow from it (see __init_subclass__).
+    config_key: ClassVar[str]
+    view_name: ClassVar[str]
+    template: ClassVar[str]
     # Foreign tables the view joins with a local table (their fetch_size is tuned, see above).
     locally_joined: tuple[str, ...] = ()
     # The view's driving foreign table, when it joins foreign tables of one server: it gets
     # use_remote_estimate so that the join is shipped to the DW (see REMOTE_ESTIMATE_OPTION).
     remote_estimate: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A view step names its config section; the rest is the same rule for every view:
+        v_<key>, views/v_<key>.sql, the settings views.<key>.*, and their security risks
+        (running as the owner, a grant to anon)."""
+        super().__init_subclass__(**kwargs)
+        key = cls.config_key
+        cls.view_name = f"v_{key}"
+        cls.template = f"views/v_{key}.sql"
+        cls.settings_keys = tuple(
+            f"views.{key}.{name}" for name in ("enabled", "schema", "security_invoker", "grant_to")
+        )
+        cls.setting_risks = (
+            SettingRisk(
+                f"views.{key}.security_invoker", Risk.SECURITY, "security_definer", is_value(False)
+            ),
+            SettingRisk(f"views.{key}.grant_to", Risk.SECURITY, "anon_grant", has_item("anon")),
+        )
 
     def _cost_gaps(self, ctx: StepContext) -> dict[str, str]:
         """{server cost option: its current value ("" when unset)} for each one below what a
@@ -612,24 +632,9 @@ class ViewStep(Step):
 
 
 class Clientes360(ViewStep):
+    """Runbook 3.1: Supabase's clientes joined with the DW's dim_clientes (through the FDW)."""
+
     id = "views.clientes-360"
-    settings_keys = (
-        "views.clientes_360.enabled",
-        "views.clientes_360.schema",
-        "views.clientes_360.security_invoker",
-        "views.clientes_360.grant_to",
-    )
-    setting_risks = (
-        SettingRisk(
-            "views.clientes_360.security_invoker",
-            Risk.SECURITY,
-            "security_definer",
-            is_value(False),
-        ),
-        SettingRisk("views.clientes_360.grant_to", Risk.SECURITY, "anon_grant", has_item("anon")),
-    )
-    view_name = "v_clientes_360"
-    template = "views/v_clientes_360.sql"
     config_key = "clientes_360"
     locally_joined = ("dim_clientes",)
 
@@ -638,24 +643,9 @@ class Clientes360(ViewStep):
 
 
 class Frota360(ViewStep):
+    """Runbook 3.2: the fleet with its client's name and city (the join is shipped to the DW)."""
+
     id = "views.frota-360"
-    settings_keys = (
-        "views.frota_360.enabled",
-        "views.frota_360.schema",
-        "views.frota_360.security_invoker",
-        "views.frota_360.grant_to",
-    )
-    setting_risks = (
-        SettingRisk(
-            "views.frota_360.security_invoker",
-            Risk.SECURITY,
-            "security_definer",
-            is_value(False),
-        ),
-        SettingRisk("views.frota_360.grant_to", Risk.SECURITY, "anon_grant", has_item("anon")),
-    )
-    view_name = "v_frota_360"
-    template = "views/v_frota_360.sql"
     config_key = "frota_360"
     remote_estimate = ("dim_frota",)
 
