@@ -620,6 +620,11 @@ class UserMappings(Step):
         missing, _present, broken, usage = self._state(ctx)
         exposure, entries = self._stats(ctx)
         plan = Plan(self.id)
+
+        def add(statement: Any, key: str, **params: Any) -> None:
+            said = Message(f"step.supabase.user-mappings.{key}", params)
+            plan.actions.append(SqlAction("supabase", statement.as_string(conn), said))
+
         ctx.secret("reader")  # asked for now: a missing secret stops the plan, not the apply
         for role in missing + list(broken):
             if role in broken:
@@ -628,34 +633,15 @@ class UserMappings(Step):
                 drop = sql.SQL("DROP USER MAPPING FOR {} SERVER {}").format(
                     sql.Identifier(role), sql.Identifier(server)
                 )
-                plan.actions.append(
-                    SqlAction(
-                        "supabase",
-                        drop.as_string(conn),
-                        Message("step.supabase.user-mappings.replace", {"role": role}),
-                    )
-                )
+                add(drop, "replace", role=role)
             # The placeholder: the real password is sent out of band by apply.
-            text = mapping_statement(cfg, role, PASSWORD_PLACEHOLDER).as_string(conn)
-            key = "create" if role in missing else "update"
-            plan.actions.append(
-                SqlAction(
-                    "supabase", text, Message(f"step.supabase.user-mappings.{key}", {"role": role})
-                )
-            )
+            mapping = mapping_statement(cfg, role, PASSWORD_PLACEHOLDER)
+            add(mapping, "create" if role in missing else "update", role=role)
         for role in usage:
-            text = (
-                sql.SQL("REVOKE USAGE ON FOREIGN SERVER {} FROM {}")
-                .format(sql.Identifier(server), sql.Identifier(role))
-                .as_string(conn)
+            revoke = sql.SQL("REVOKE USAGE ON FOREIGN SERVER {} FROM {}").format(
+                sql.Identifier(server), sql.Identifier(role)
             )
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    text,
-                    Message("step.supabase.user-mappings.revoke_usage", {"role": role}),
-                )
-            )
+            add(revoke, "revoke_usage", role=role)
         if "anon" in cfg.fdw.map_roles and "anon" in missing:
             plan.risks.add(Risk.SECURITY)
             plan.warnings.append(Message("step.supabase.user-mappings.anon_warning"))
@@ -663,21 +649,14 @@ class UserMappings(Step):
             self._plan_secret_channel(plan, exposure)
         if exposure.can_reset and exposure.pgss_schema is not None:
             for userid, dbid, queryid in entries:
-                text = sql_text.render(
-                    conn,
+                reset = sql_text.compose(
                     "supabase/secret_reset_entry.sql",
                     schema=exposure.pgss_schema,
                     userid=userid,
                     dbid=dbid,
                     queryid=queryid,
                 )
-                plan.actions.append(
-                    SqlAction(
-                        "supabase",
-                        text,
-                        Message("step.supabase.user-mappings.stats_reset", {"queryid": queryid}),
-                    )
-                )
+                add(reset, "stats_reset", queryid=queryid)
         return plan
 
     def _plan_secret_channel(self, plan: Plan, exposure: SecretExposure) -> None:

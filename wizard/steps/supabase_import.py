@@ -188,6 +188,11 @@ class Import(Step):
         schema = cfg.fdw.target_schema
         state = self._state(ctx)
         plan = Plan(self.id)
+
+        def add(statement: Any, key: str, **params: Any) -> None:
+            said = Message(f"step.supabase.import.{key}", params)
+            plan.actions.append(SqlAction("supabase", statement.as_string(conn), said))
+
         if schema in exposed_schemas(conn):
             plan.risks.add(Risk.SECURITY)
             plan.warnings.append(Message("step.supabase.import.exposed", {"schema": schema}))
@@ -195,12 +200,7 @@ class Import(Step):
             conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (schema,))
         )[0]
         if not exists:
-            text = schema_statement(schema).as_string(conn)
-            plan.actions.append(
-                SqlAction(
-                    "supabase", text, Message("step.supabase.import.schema", {"schema": schema})
-                )
-            )
+            add(schema_statement(schema), "schema", schema=schema)
         drifted = list(state["drifted"])
         if drifted:
             # Our views depend on the tables; the views steps recreate them right after.
@@ -208,40 +208,24 @@ class Import(Step):
                 (cfg.views.clientes_360, OUR_VIEWS[0]),
                 (cfg.views.frota_360, OUR_VIEWS[1]),
             ):
-                text = (
-                    sql.SQL("DROP VIEW IF EXISTS {}.{}")
-                    .format(sql.Identifier(view_cfg.schema_name), sql.Identifier(view))
-                    .as_string(conn)
+                drop = sql.SQL("DROP VIEW IF EXISTS {}.{}").format(
+                    sql.Identifier(view_cfg.schema_name), sql.Identifier(view)
                 )
-                plan.actions.append(
-                    SqlAction(
-                        "supabase", text, Message("step.supabase.import.drop_view", {"view": view})
-                    )
-                )
+                add(drop, "drop_view", view=view)
             for table in drifted:
-                text = (
-                    sql.SQL("DROP FOREIGN TABLE {}.{}")
-                    .format(sql.Identifier(schema), sql.Identifier(table))
-                    .as_string(conn)
+                drop = sql.SQL("DROP FOREIGN TABLE {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
                 )
-                plan.actions.append(
-                    SqlAction(
-                        "supabase", text, Message("step.supabase.import.reimport", {"table": table})
-                    )
-                )
+                add(drop, "reimport", table=table)
         to_import = state["new"] + drifted
         if to_import:
             collate = "false" if self._collations_differ(ctx) else "true"
-            text = import_statement(cfg, to_import, collate).as_string(conn)
-            plan.actions.append(
-                SqlAction(
-                    "supabase",
-                    text,
-                    Message(
-                        "step.supabase.import.import",
-                        {"count": len(to_import), "schema": schema, "collate": collate},
-                    ),
-                )
+            add(
+                import_statement(cfg, to_import, collate),
+                "import",
+                count=len(to_import),
+                schema=schema,
+                collate=collate,
             )
         return plan
 
