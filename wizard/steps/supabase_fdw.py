@@ -15,6 +15,7 @@ at track = 'all', pgaudit before 16.0 — is detected at check/plan time and dea
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +189,10 @@ def row_width(ctx: StepContext) -> int:
     return max((int(r[1] or 0) for r in rows), default=0) or 200
 
 
+SERVER_STEP_ID = "supabase.server"
+PROBE_REUSE_S = 30 * 60  # how long a TCP-connect probe of the round trip stands
+
+
 def measured_rtt(ctx: StepContext) -> tuple[float | None, str]:
     """(round trip in ms, where it comes from): validate.latency's last measurement of this
     path (kept beside the state file, whatever its age: a round trip does not change when the
@@ -204,6 +209,18 @@ def measured_rtt(ctx: StepContext) -> tuple[float | None, str]:
             value = net.get("rtt_ms")
             if isinstance(value, int | float) and value >= 0:
                 return float(value), "validate"
+    # A probe of this path made in the last PROBE_REUSE_S: the plan, the apply's verify and
+    # the next status judge the same number (a loaded machine's second probe could cross the
+    # LAN/WAN line and leave the step "differs" right after it was applied).
+    memory = ctx.recall(SERVER_STEP_ID)
+    probe = memory.get("rtt_probe")
+    if (
+        isinstance(probe, dict)
+        and probe.get("address") == address
+        and isinstance(probe.get("rtt_ms"), int | float)
+        and 0 <= time.time() - float(probe.get("at", 0)) < PROBE_REUSE_S
+    ):
+        return float(probe["rtt_ms"]), "probe"
     known = []
     for host, port in (
         (cfg.exposure.public_host, cfg.exposure.public_port),
@@ -213,7 +230,11 @@ def measured_rtt(ctx: StepContext) -> tuple[float | None, str]:
         times = [latency.tcp_rtt_ms(host, port, attempts=1, timeout_s=2.0)[0] for _ in range(3)]
         if any(t is not None for t in times):
             known.append(min(t for t in times if t is not None))
-    return (max(known), "probe") if known else (None, "none")
+    if not known:
+        return None, "none"
+    rtt = max(known)
+    ctx.remember(SERVER_STEP_ID, rtt_probe={"address": address, "rtt_ms": rtt, "at": time.time()})
+    return rtt, "probe"
 
 
 def auto_fetch_size(ctx: StepContext, current: int | None = None) -> AutoFetch:
@@ -278,7 +299,7 @@ def current_server(conn: Any, name: str) -> tuple[str, dict[str, str]] | None:
 class Server(Step):
     """Runbook: "CREATE SERVER bluconecta_dw_server ..."."""
 
-    id = "supabase.server"
+    id = SERVER_STEP_ID
     phase = "supabase"
     requires = ("supabase.extension", "prereq.exposure")
     settings_keys = (
