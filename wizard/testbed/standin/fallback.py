@@ -27,22 +27,12 @@ def write_fallback_files(
     (a JSON array of rows, as the ETL writes it) and upsert its ``storage.objects`` row with the
     real size, a fresh lastModified and the eTag. ``supabase`` must be allowed to write
     storage.objects (supabase_admin or postgres). Returns bytes written per table."""
-    from psycopg import sql
-
-    from wizard.fileio import atomic_write_bytes
-
     folder = Path(storage_dir) / bucket
     folder.mkdir(parents=True, exist_ok=True)
     sizes: dict[str, int] = {}
     for table in tables:
-        row = dw.execute(
-            sql.SQL("SELECT coalesce(json_agg(t), '[]')::text FROM {} t").format(
-                sql.Identifier(source_schema, table)
-            )
-        ).fetchone()
-        data = str(row[0] if row else "[]").encode("utf-8")
-        atomic_write_bytes(folder / f"{table}.json", data, backup=False)
-        sizes[table] = len(data)
+        size, etag = _export_table(dw, source_schema, table, folder / f"{table}.json")
+        sizes[table] = size
         supabase.execute(
             "INSERT INTO storage.objects (bucket_id, name, created_at, updated_at,"
             " last_accessed_at, metadata)"
@@ -57,10 +47,50 @@ def write_fallback_files(
             {
                 "bucket": bucket,
                 "name": f"{table}.json",
-                "etag": '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"',
-                "size": len(data),
+                "etag": '"' + etag + '"',
+                "size": size,
             },
         )
     if not supabase.autocommit:
         supabase.commit()
     return sizes
+
+
+def _export_table(
+    dw: psycopg.Connection[Any], schema: str, table: str, target: Path
+) -> tuple[int, str]:
+    """Write one table as a JSON array, row by row through a server-side cursor (a scale-20
+    table is hundreds of MB: never held whole), into a temp file that replaces ``target`` once
+    complete. Returns (bytes, md5 hex) of what was written."""
+    import os
+    import tempfile
+
+    from psycopg import sql
+
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    query = sql.SQL("SELECT row_to_json(t)::text FROM {} t").format(sql.Identifier(schema, table))
+    fd, temp = tempfile.mkstemp(prefix=f".{table}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, dw.transaction():
+            with dw.cursor(name=f"fallback_{table}") as cursor:
+                cursor.itersize = 2000
+                cursor.execute(query)
+                separator = b"["
+                for (line,) in cursor:
+                    chunk = separator + str(line).encode("utf-8")
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    separator = b",\n"
+            tail = b"]" if size else b"[]"
+            out.write(tail)
+            digest.update(tail)
+            size += len(tail)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return size, digest.hexdigest()
