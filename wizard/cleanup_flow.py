@@ -17,6 +17,7 @@ from typing import Any
 from wizard import exitcodes
 from wizard.engine import Plan, Risk, RunReport, Status, Step, StepOutcome
 from wizard.i18n import Message, t
+from wizard.step_context import StepContext
 from wizard.steps import cleanup as steps
 
 BACKUP_ID = steps.BACKUP_ID
@@ -67,7 +68,7 @@ def available(step_ids: set[str]) -> bool:
     return all(s in step_ids for s in SEQUENCE)
 
 
-def remembered_backup(ctx: Any) -> tuple[Any, dict[str, Any]]:
+def remembered_backup(ctx: StepContext) -> tuple[Any, dict[str, Any]]:
     """(path, memory) of the last verified backup (path None: none yet)."""
     return steps.remembered_backup(ctx)
 
@@ -80,7 +81,7 @@ def own_word(step: Step, plan: Plan) -> str | None:
     return None
 
 
-def accept_word(ctx: Any, step: Step, word: str | None) -> bool:
+def accept_word(ctx: StepContext, step: Step, word: str | None) -> bool:
     """A confirmation with a typed word: the deletion checks the word itself, so it is handed
     it (armed for one run); any other step is confirmed by the typing alone."""
     if step.id == DEDUPE_ID:
@@ -100,7 +101,7 @@ class CleanupFlow:
     """One cleanup on one session (``ctx`` + ``runner``). ``skip_monitor_gate``: the operator
     overrode the monitoring gate on purpose (recorded by the deletion's plan and audit)."""
 
-    def __init__(self, ctx: Any, runner: Any, *, skip_monitor_gate: bool = False) -> None:
+    def __init__(self, ctx: StepContext, runner: Any, *, skip_monitor_gate: bool = False) -> None:
         self.ctx = ctx
         self.runner = runner
         self.skip_monitor_gate = skip_monitor_gate

@@ -43,6 +43,7 @@ from wizard.plan import SettingRisk as SettingRisk
 from wizard.plan import SqlAction as SqlAction
 from wizard.plan import Status as Status
 from wizard.redact import redact
+from wizard.step_context import StepContext
 
 # ---------------------------------------------------------------------------------------------
 # Steps
@@ -81,27 +82,27 @@ class Step(ABC):
         return Message(f"step.{self.id}.help")
 
     @abstractmethod
-    def check(self, ctx: Any) -> CheckResult:
+    def check(self, ctx: StepContext) -> CheckResult:
         """Read the world, change nothing."""
 
-    def plan(self, ctx: Any) -> Plan:
+    def plan(self, ctx: StepContext) -> Plan:
         """What apply would do. Default: nothing (check-only steps)."""
         return Plan(self.id)
 
-    def apply(self, ctx: Any, plan: Plan) -> ApplyResult:
+    def apply(self, ctx: StepContext, plan: Plan) -> ApplyResult:
         """Do exactly ``plan``. Check-only steps have nothing to do."""
         if plan.changes_something:
             raise NotImplementedError(f"{self.id} planned changes but has no apply")
         return ApplyResult()
 
-    def verify(self, ctx: Any) -> CheckResult:
+    def verify(self, ctx: StepContext) -> CheckResult:
         """Prove the effect from outside; by default a fresh check."""
         return self.check(ctx)
 
-    def undo(self, ctx: Any) -> ApplyResult:
+    def undo(self, ctx: StepContext) -> ApplyResult:
         raise NotUndoable(Message("engine.not_undoable", {"step": self.id}))
 
-    def confirm(self, ctx: Any) -> ApplyResult:
+    def confirm(self, ctx: StepContext) -> ApplyResult:
         """A manual step records the operator's word that it is done."""
         raise UnknownStep(Message("engine.not_manual", {"step": self.id}))
 
@@ -210,7 +211,7 @@ class Runner:
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: StepContext,
         steps: Sequence[Step],
         *,
         state: Any | None = None,

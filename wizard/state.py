@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from wizard import paths
-from wizard.engine import StepOutcome
 from wizard.fileio import append_line, atomic_write_bytes
+from wizard.outcome import StepOutcome
 from wizard.redact import redact, redact_obj
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from wizard.engine import Step
 from wizard.i18n import Message
+from wizard.step_context import StepContext
 
 # Objects a step creates whole (memory ``created: true``): (message key, its name from config).
 _CREATED: dict[str, tuple[str, Any]] = {
@@ -41,7 +42,7 @@ class UndoPreview:
         return {"step": self.step_id, "will": [m.to_json() for m in self.messages()]}
 
 
-def preview(ctx: Any, step: Step, steps: list[Step] | None = None) -> UndoPreview:
+def preview(ctx: StepContext, step: Step, steps: list[Step] | None = None) -> UndoPreview:
     """What ``step.undo`` would do now (``steps``: the checklist, to name the step that puts
     restored files into effect). A preview that cannot be read says so: it never stands in
     the way of the undo itself."""
@@ -52,7 +53,7 @@ def preview(ctx: Any, step: Step, steps: list[Step] | None = None) -> UndoPrevie
         return UndoPreview(step.id, [Message("undo.preview.unreadable", {"error": error})])
 
 
-def _preview(ctx: Any, step: Step, steps: list[Step] | None) -> UndoPreview:
+def _preview(ctx: StepContext, step: Step, steps: list[Step] | None) -> UndoPreview:
     found = UndoPreview(step.id)
     if type(step).undo is Step.undo:
         found.lines.append(Message("undo.preview.not_undoable"))
@@ -71,7 +72,7 @@ def _preview(ctx: Any, step: Step, steps: list[Step] | None) -> UndoPreview:
     return found
 
 
-def _recall(ctx: Any, step_id: str) -> dict[str, Any]:
+def _recall(ctx: StepContext, step_id: str) -> dict[str, Any]:
     try:
         memory = ctx.recall(step_id)
     except Exception:  # a state file it cannot read: the undo will say so itself
@@ -103,7 +104,7 @@ def _files(memory: dict[str, Any], found: UndoPreview) -> bool:
     return restored
 
 
-def _service(ctx: Any, memory: dict[str, Any]) -> str:
+def _service(ctx: StepContext, memory: dict[str, Any]) -> str:
     local = getattr(getattr(ctx, "config", None), "local", None)
     service = getattr(local, "service", "auto")
     if service and service != "auto":
@@ -111,7 +112,7 @@ def _service(ctx: Any, memory: dict[str, Any]) -> str:
     return str(memory.get("data_directory") or getattr(local, "data_dir", "-"))
 
 
-def _objects(ctx: Any, step: Step, memory: dict[str, Any]) -> list[Message]:
+def _objects(ctx: StepContext, step: Step, memory: dict[str, Any]) -> list[Message]:
     """The SQL objects, options, records and files the step created, from its memory."""
     cfg = ctx.config
     out: list[Message] = []
@@ -160,7 +161,7 @@ def _objects(ctx: Any, step: Step, memory: dict[str, Any]) -> list[Message]:
     return out
 
 
-def _rows(ctx: Any, step: Step) -> list[Message]:
+def _rows(ctx: StepContext, step: Step) -> list[Message]:
     """The deletion's undo: the rows of its backup go back into the table."""
     from wizard import cleanup_flow
 

@@ -7,11 +7,12 @@ imports every domain module, so the table is full before anyone can call :func:`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from wizard.diagnose.classify import SYMPTOM_IDS, Input, family, text_of
 from wizard.diagnose.core import RANK, Diagnosis, unexplained
 from wizard.diagnose.investigation import Investigation
+from wizard.step_context import StepContext
 
 Handler = Callable[[Investigation], list[Diagnosis]]
 H = TypeVar("H", bound=Handler)
@@ -33,7 +34,7 @@ def handles(*families: str) -> Callable[[H], H]:
     return register
 
 
-def run(ctx: Any, inp: Input) -> list[Diagnosis]:
+def run(ctx: StepContext, inp: Input) -> list[Diagnosis]:
     """Diagnose ``inp`` on ``ctx`` (also called again by a handler that found, on a real login,
     an error of another family)."""
     inv = Investigation(ctx, inp)
@@ -52,7 +53,7 @@ def run(ctx: Any, inp: Input) -> list[Diagnosis]:
 
 
 def diagnose(
-    ctx: Any,
+    ctx: StepContext,
     *,
     error: str | BaseException | None = None,
     sqlstate: str | None = None,

@@ -14,6 +14,7 @@ from wizard.i18n import Message
 from wizard.measure import probes
 from wizard.measure.probes import ProbeResult
 from wizard.redact import redact
+from wizard.step_context import StepContext
 
 # Sides: which login the error is about.
 DW_LOCAL = "dw-local"  # the wizard's superuser login to the DW
@@ -45,7 +46,7 @@ class Endpoint:
 
 
 class Investigation:
-    def __init__(self, ctx: Any, inp: Input) -> None:
+    def __init__(self, ctx: StepContext, inp: Input) -> None:
         self.ctx = ctx
         self.cfg = ctx.config
         self.inp = inp

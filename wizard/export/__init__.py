@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from wizard.dwhost.pgfiles.postgresql_conf import quote_value
 from wizard.export.facts import FETCH_DEFAULT, PASSWORD_VARIABLE, Facts, offline_facts
@@ -21,6 +20,7 @@ from wizard.export.sections import Meta, Section, local_sections, supabase_secti
 from wizard.fileio import atomic_write_bytes
 from wizard.i18n import Message, current_language
 from wizard.safetext import sql_comment
+from wizard.step_context import StepContext
 
 LOCAL_SCRIPT = "setup-postgresql-local-fdw.sql"
 SUPABASE_SCRIPT = "setup-fdw-supabase.sql"
@@ -72,7 +72,7 @@ class _Writer:
         self.lines += ["", "COMMIT;", ""]
 
 
-def local_script(ctx: Any, facts: Facts, lang: str) -> str:
+def local_script(ctx: StepContext, facts: Facts, lang: str) -> str:
     from wizard.steps.local_hba import wanted_rules
 
     cfg = ctx.config
@@ -102,7 +102,7 @@ def local_script(ctx: Any, facts: Facts, lang: str) -> str:
     return "\n".join(out.lines)
 
 
-def supabase_script(ctx: Any, facts: Facts, lang: str) -> str:
+def supabase_script(ctx: StepContext, facts: Facts, lang: str) -> str:
     out = _Writer(lang)
     out.header(
         SUPABASE_SCRIPT,
@@ -116,7 +116,7 @@ def supabase_script(ctx: Any, facts: Facts, lang: str) -> str:
 
 
 def export_scripts(
-    ctx: Any, out_dir: Path, *, with_secrets: bool = False, lang: str | None = None
+    ctx: StepContext, out_dir: Path, *, with_secrets: bool = False, lang: str | None = None
 ) -> ExportResult:
     """Write both scripts into ``out_dir`` without connecting to either server."""
     lang = lang or current_language()

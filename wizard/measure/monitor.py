@@ -28,6 +28,7 @@ from typing import Any
 from wizard import paths
 from wizard.fileio import append_line
 from wizard.redact import redact
+from wizard.step_context import StepContext
 
 GAP_MIN_S = 15 * 60  # an unobserved stretch longer than this is not "healthy"
 PROBE_TIMEOUT_S = 10.0  # the client gives up on a probe after this (a hung connect on PG15)
@@ -236,13 +237,13 @@ def summarize(
 # -- the probe ----------------------------------------------------------------------------------
 
 
-def probe_table(ctx: Any) -> tuple[str, str]:
+def probe_table(ctx: StepContext) -> tuple[str, str]:
     tables = list(ctx.config.fdw.tables)
     name = "dim_clientes" if "dim_clientes" in tables else (tables[0] if tables else "dim_clientes")
     return ctx.config.fdw.target_schema, name
 
 
-def open_supabase(ctx: Any) -> Any:
+def open_supabase(ctx: StepContext) -> Any:
     """A connection of the probe's own (not the context's cached one: a hung probe is
     abandoned with its connection)."""
     return ctx.open_supabase()
@@ -255,7 +256,7 @@ class Prober:
     and connection are left to die) and no new one starts while it hangs."""
 
     def __init__(
-        self, ctx: Any, *, timeout_s: float = PROBE_TIMEOUT_S, role: str = "authenticated"
+        self, ctx: StepContext, *, timeout_s: float = PROBE_TIMEOUT_S, role: str = "authenticated"
     ):
         self.ctx = ctx
         self.timeout_s = timeout_s
@@ -318,7 +319,7 @@ class Prober:
         self._conn = None
 
 
-def monitor_gate(ctx: Any) -> tuple[bool, dict[str, Any]]:
+def monitor_gate(ctx: StepContext) -> tuple[bool, dict[str, Any]]:
     """The cleanup gate: (ok, summary) — ok when the health log shows an incident-free,
     still-running stretch of at least ``validation.monitor_window_hours``."""
     summary = summarize(
