@@ -105,11 +105,11 @@ def _files(memory: dict[str, Any], found: UndoPreview) -> bool:
 
 
 def _service(ctx: StepContext, memory: dict[str, Any]) -> str:
-    local = getattr(getattr(ctx, "config", None), "local", None)
-    service = getattr(local, "service", "auto")
+    local = ctx.config.local
+    service = local.service
     if service and service != "auto":
         return str(service)
-    return str(memory.get("data_directory") or getattr(local, "data_dir", "-"))
+    return str(memory.get("data_directory") or local.data_dir or "-")
 
 
 def _objects(ctx: StepContext, step: Step, memory: dict[str, Any]) -> list[Message]:

@@ -31,7 +31,6 @@ VIEWS: tuple[tuple[str, str], ...] = (
 STORAGE_GOAL_BYTES = 10 * 1000 * 1000
 _FDW_DOWN = ("dw_unreachable", "fdw_down")
 CHECK_READ_LIMIT = 10  # rows per relation and key when app.rest-check only checks
-HEALTH_REUSE_MINUTES = 30.0  # validation.reuse_minutes when the config has none
 
 
 def _optional_secret(ctx: StepContext, name: str) -> str | None:
@@ -122,7 +121,7 @@ class RestCheck(Step):
         # The hook's whole read (10,000 rows per relation and key) grows with the warehouse: it
         # runs when measurements are asked for (`fdw-wizard validate`); other checks read a few
         # rows, which proves the same path, grants and FDW login.
-        full = bool(getattr(ctx, "fresh_measurements", False))
+        full = ctx.fresh_measurements
         limit = APP_READ_LIMIT if full else CHECK_READ_LIMIT
         if not full:
             details.append(Message("app.rest.sampled", {"limit": limit, "full": APP_READ_LIMIT}))
@@ -616,7 +615,7 @@ class HealthFunction(Step):
         ``validation.reuse_minutes`` and measurements are not asked for: the runbook's function
         counts a whole view, which grows with the warehouse, and `status` only checks (an outage
         still shows in app.rest-check, which reads the views every time)."""
-        if getattr(ctx, "fresh_measurements", False):
+        if ctx.fresh_measurements:
             return None
         seen = ctx.recall(self.id).get("healthy")
         if not isinstance(seen, dict) or (seen.get("url"), seen.get("role")) != (url, role):
@@ -626,7 +625,7 @@ class HealthFunction(Step):
         except (KeyError, ValueError):
             return None
         minutes = (datetime.now(UTC) - at).total_seconds() / 60
-        limit = float(getattr(ctx.config.validation, "reuse_minutes", HEALTH_REUSE_MINUTES))
+        limit = float(ctx.config.validation.reuse_minutes)
         if not 0 <= minutes < limit:
             return None
         details = [Message(d["key"], d.get("params") or {}) for d in seen.get("details") or []]

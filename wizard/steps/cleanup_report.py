@@ -146,7 +146,7 @@ def _state(ok: bool | None) -> str:
 
 
 def _step_status(ctx: StepContext, step_id: str) -> str | None:
-    state = getattr(ctx, "state", None)
+    state = ctx.state
     if state is None:
         return None
     entry = state.steps().get(step_id)

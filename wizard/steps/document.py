@@ -43,7 +43,7 @@ class Document(Step):
 
     def check(self, ctx: StepContext) -> CheckResult:
         path = self._path(ctx)
-        state = getattr(ctx, "state", None)
+        state = ctx.state
         changed = asbuilt.last_change(state.steps() if state is not None else {})
         facts: dict[str, Any] = {
             "path": str(path),

@@ -407,7 +407,7 @@ class Reload(Step):
 
     @staticmethod
     def _keep_for_recovery(ctx: StepContext) -> None:
-        journal = getattr(ctx, "journal", None)
+        journal = ctx.journal
         if journal is not None:
             journal.keep_for_recovery()
 
@@ -438,7 +438,7 @@ class Reload(Step):
         file_port = _file_values(ctx.local_conn()).get("port")
         control = service_control(ctx, facts, int(file_port) if file_port else facts.port)
         # Known-good files to fall back on: as before this run, else as before the wizard.
-        journal = getattr(ctx, "journal", None)
+        journal = ctx.journal
         pre_run = journal.pre_run() if journal is not None else {}
         first_edits: dict[Path, bytes | None] = dict(originals(ctx, FILE_STEPS))
         ctx.remember(

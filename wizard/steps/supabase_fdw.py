@@ -199,16 +199,14 @@ def measured_rtt(ctx: StepContext) -> tuple[float | None, str]:
     setup does), else a few TCP connects now (cheap: one round trip each), else unknown."""
     cfg = ctx.config
     address = f"{cfg.exposure.public_host}:{cfg.exposure.public_port}"
-    config_path = getattr(ctx, "config_path", None)
-    if config_path is not None:
-        from wizard.steps.validate_reuse import load_measurements
+    from wizard.steps.validate_reuse import load_measurements
 
-        stored = load_measurements(config_path).get("validate.latency")
-        net = (stored.get("facts") or {}).get("network") if isinstance(stored, dict) else None
-        if isinstance(net, dict) and net.get("dw_address") == address:
-            value = net.get("rtt_ms")
-            if isinstance(value, int | float) and value >= 0:
-                return float(value), "validate"
+    stored = load_measurements(ctx.config_path).get("validate.latency")
+    net = (stored.get("facts") or {}).get("network") if isinstance(stored, dict) else None
+    if isinstance(net, dict) and net.get("dw_address") == address:
+        value = net.get("rtt_ms")
+        if isinstance(value, int | float) and value >= 0:
+            return float(value), "validate"
     # A probe of this path made in the last PROBE_REUSE_S: the plan, the apply's verify and
     # the next status judge the same number (a loaded machine's second probe could cross the
     # LAN/WAN line and leave the step "differs" right after it was applied).

@@ -23,17 +23,16 @@ from wizard.i18n import Message
 from wizard.step_context import StepContext
 
 APP_ROLE = "authenticated"
-REUSE_MINUTES_DEFAULT = 30.0  # validation.reuse_minutes until the config model has the field
 # Steps whose changes make an earlier measurement stale (their changed_at is fingerprinted).
 SETUP_PREFIXES = ("local.", "supabase.", "views.", "app.health-function")
 
 
 def reuse_minutes(ctx: StepContext) -> float:
-    return float(getattr(ctx.config.validation, "reuse_minutes", REUSE_MINUTES_DEFAULT))
+    return float(ctx.config.validation.reuse_minutes)
 
 
 def wants_fresh(ctx: StepContext) -> bool:
-    return bool(getattr(ctx, "fresh_measurements", False))
+    return ctx.fresh_measurements
 
 
 def measurements_path(config_path: Path) -> Path:

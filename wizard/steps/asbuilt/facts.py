@@ -22,7 +22,7 @@ def collect(ctx: StepContext) -> dict[str, Any]:
     """Every fact the document states, read now. Sections that cannot be read say why."""
     from wizard import __version__
 
-    state = getattr(ctx, "state", None)
+    state = ctx.state
     steps = state.steps() if state is not None else {}
     return {
         "meta": {

@@ -88,7 +88,7 @@ def record_facts(ctx: StepContext) -> dict[str, Any]:
         backup_dir = str(settings(ctx).backup_dir)
     except Exception:
         backup_dir = None
-    state = getattr(ctx, "state", None)
+    state = ctx.state
     return {
         "files": files,
         "clientes": clientes,

@@ -67,6 +67,8 @@ def _export_table(
 
     from psycopg import sql
 
+    from wizard.fileio import replace_with_retry
+
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
     query = sql.SQL("SELECT row_to_json(t)::text FROM {} t").format(sql.Identifier(schema, table))
@@ -89,7 +91,7 @@ def _export_table(
             size += len(tail)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temp, target)
+        replace_with_retry(Path(temp), target)  # Windows: the stand-in may be reading it
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
