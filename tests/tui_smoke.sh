@@ -26,6 +26,18 @@ trap cleanup EXIT
 
 screen() { tmux capture-pane -p -t "$SESSION"; }
 
+# diagnose: what a failed wait needs to be understood from the CI log alone: the CLI's view
+# of every step, and the tail of each sandbox server's log.
+diagnose() {
+    [ -n "${CONFIG:-}" ] || return 0
+    echo "----- status (CLI) -----"
+    env NO_COLOR=1 "$WIZARD" status --config "$CONFIG" --lang en 2>&1 | grep -v "^ *\[OK\]" | head -40 || true
+    local log
+    for log in $(find "$WORK/sandbox" -name '*.log' -newer "$WORK" 2>/dev/null | head -6); do
+        echo "----- $log (tail) -----"; tail -15 "$log"
+    done
+}
+
 # wait_for TEXT SECONDS: poll the screen until TEXT shows, or fail.
 wait_for() {
     local text="$1" limit="$2" waited=0
@@ -33,6 +45,7 @@ wait_for() {
         if [ "$waited" -ge $((limit * 10)) ]; then
             echo "tui_smoke: FAILED waiting ${limit}s for: $text" >&2
             echo "----- screen -----" >&2; screen >&2; echo "------------------" >&2
+            diagnose >&2
             exit 1
         fi
         sleep 0.1; waited=$((waited + 1))
