@@ -65,6 +65,54 @@ def test_fresh_request_measures_again(site: dict[str, Any]) -> None:
     assert report["validate.latency"].facts["reused"] is False
 
 
+def _prefetch_threads() -> list[Any]:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "fdw-offline-prefetch" and t.is_alive()]
+
+
+def test_a_latency_run_alone_leaves_no_offline_measurement_behind(site: dict[str, Any]) -> None:
+    """`--only validate.latency` reads without the offline test: a measurement nobody
+    collects would run on after the command (and slow the next one's timings)."""
+    ctx, runner = open_session(site["config"], site["path"])
+    ctx.fresh_measurements = True
+    try:
+        report = by_id(runner.status(["validate.latency"]))
+        assert report["validate.latency"].facts["reused"] is False  # it did measure
+        assert _prefetch_threads() == [] and ctx.background == {}
+    finally:
+        ctx.close()
+
+
+def test_the_end_of_a_run_stops_an_uncollected_offline_measurement(
+    site: dict[str, Any],
+) -> None:
+    """Started for validate.offline, which then never ran (blocked, cancelled): the run's
+    end stops it (no case after the one under way) instead of leaving it running."""
+    import time
+
+    from wizard.steps.validate_offline import Offline
+    from wizard.steps.validate_reuse import fingerprint
+
+    ctx, _ = open_session(site["config"], site["path"])
+    ctx.fresh_measurements = True
+    try:
+        ctx.run_step_ids = frozenset({"validate.latency", "validate.offline"})
+        Offline.prefetch(ctx, fingerprint(ctx))
+        work = ctx.background["validate.offline"]
+        assert _prefetch_threads() != []
+        time.sleep(0.5)  # inside its first case
+        started = time.monotonic()
+        ctx.end_run()
+        stopped_in = time.monotonic() - started
+        assert _prefetch_threads() == [] and ctx.background == {}
+        assert getattr(work, "result", None) is None or len(work.result.facts["cases"]) < 6
+        # One case at most (the bound, + the API's own work), not the six cases' ~20 s.
+        assert stopped_in < site["config"].fdw.api_read_bound_s + 6, stopped_in
+    finally:
+        ctx.close()
+
+
 def test_a_change_to_the_setup_retires_the_measurement(site: dict[str, Any]) -> None:
     site["runner"].status(IDS)
     bed: TestBed = site["bed"]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from wizard.journal import RunJournal
     from wizard.secrets import SecretStore
     from wizard.state import StateStore
+    from wizard.step_context import BackgroundWork
 
 
 def make_secret_store(config: Config, config_path: Path, *, interactive: bool) -> SecretStore:
@@ -54,6 +55,12 @@ class Context:
         self.journal: RunJournal | None = None
         # True: validation steps measure again instead of reusing a recent measurement.
         self.fresh_measurements = False
+        # The ids the running status/apply will reach (set by the Runner): a step starts work
+        # for a later step in the background only when that step is part of the run.
+        self.run_step_ids: frozenset[str] = frozenset()
+        # Work a step started for a later step of the same run (e.g. validate.offline's
+        # measurement overlapping validate.latency's reads), by key; stopped when the run ends.
+        self.background: dict[str, BackgroundWork] = {}
         self._connections: dict[str, psycopg.Connection[Any]] = {}
         # The port the local server answered on: local.port, or exposure.listen_port after
         # local.reload moved the server there (None until the first connection).
@@ -216,7 +223,17 @@ class Context:
                 with contextlib.suppress(Exception):
                     conn.close()
 
+    def end_run(self) -> None:
+        """Stop the background work the run did not collect (a step it was started for was
+        blocked, or the run was cancelled): nothing outlives the run that started it."""
+        while self.background:
+            _, work = self.background.popitem()
+            with contextlib.suppress(Exception):
+                work.stop()
+        self.run_step_ids = frozenset()
+
     def close(self) -> None:
+        self.end_run()
         for conn in self._connections.values():
             if not conn.closed:
                 conn.close()

@@ -102,6 +102,12 @@ class Step(ABC):
     def undo(self, ctx: StepContext) -> ApplyResult:
         raise NotUndoable(Message("engine.not_undoable", {"step": self.id}))
 
+    def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
+        """What this step's undo removes that :mod:`wizard.undo_preview` cannot read from the
+        step's memory alone (the one object it created whole, the rows of a backup). Called
+        before an undo is confirmed; reads, never changes."""
+        return []
+
     def confirm(self, ctx: StepContext) -> ApplyResult:
         """A manual step records the operator's word that it is done."""
         raise UnknownStep(Message("engine.not_manual", {"step": self.id}))
@@ -441,10 +447,28 @@ class Runner:
         if callable(begin):
             begin()
 
+    @contextmanager
+    def _run_of(self, selected: list[Step]) -> Iterator[None]:
+        """The steps of this run, told to the context (a step may start work in the
+        background for a later one of them); whatever of that work the run did not collect
+        is stopped when the run ends, however it ends."""
+        self.ctx.run_step_ids = frozenset(s.id for s in selected)
+        try:
+            yield
+        finally:
+            end = getattr(self.ctx, "end_run", None)
+            if callable(end):
+                end()
+            self.ctx.run_step_ids = frozenset()
+
     def status(self, only: Iterable[str] | None = None) -> RunReport:
         """Every selected step's check; a step whose prerequisite is not done is 'blocked'."""
         self._begin()
         selected = select_steps(self.steps, only)
+        with self._run_of(selected):
+            return self._status_selected(selected)
+
+    def _status_selected(self, selected: list[Step]) -> RunReport:
         report = RunReport("status")
         interrupted = self.interrupted_run()
         if interrupted is not None:
@@ -495,6 +519,12 @@ class Runner:
             return report
 
     def _apply_selected(
+        self, selected: list[Step], *, dry_run: bool, confirm: Confirm | None
+    ) -> RunReport:
+        with self._run_of(selected):
+            return self._apply_steps(selected, dry_run=dry_run, confirm=confirm)
+
+    def _apply_steps(
         self, selected: list[Step], *, dry_run: bool, confirm: Confirm | None
     ) -> RunReport:
         report = RunReport("dry-run" if dry_run else "apply")

@@ -22,6 +22,14 @@ if TYPE_CHECKING:  # types only: no import at run time, so no import loop
     from wizard.state import StateStore
 
 
+class BackgroundWork(Protocol):
+    """Work a step runs in a thread for a later step of the same run."""
+
+    def stop(self) -> None:
+        """Ask it to end and wait (bounded) until it has: called when the run ends."""
+        ...
+
+
 class StepContext(Protocol):
     config: Config
     config_path: Path
@@ -32,6 +40,8 @@ class StepContext(Protocol):
     journal: RunJournal | None
     fresh_measurements: bool
     local_port: int | None
+    run_step_ids: frozenset[str]
+    background: dict[str, BackgroundWork]
 
     def progress(self, step_id: str, message: Message) -> None: ...
 

@@ -16,13 +16,6 @@ from wizard.engine import Step
 from wizard.i18n import Message
 from wizard.step_context import StepContext
 
-# Objects a step creates whole (memory ``created: true``): (message key, its name from config).
-_CREATED: dict[str, tuple[str, Any]] = {
-    "supabase.extension": ("undo.preview.drop.extension", lambda cfg: "postgres_fdw"),
-    "supabase.server": ("undo.preview.drop.server", lambda cfg: cfg.fdw.server_name),
-    "local.firewall": ("undo.preview.drop.firewall", lambda cfg: "-"),
-}
-
 
 @dataclass
 class UndoPreview:
@@ -122,11 +115,7 @@ def _objects(ctx: StepContext, step: Step, memory: dict[str, Any]) -> list[Messa
             out.append(
                 Message("undo.preview.drop.mapping", {"name": role, "server": cfg.fdw.server_name})
             )
-    elif created and step.id in _CREATED:
-        key, name = _CREATED[step.id]
-        out.append(Message(key, {"name": name(cfg)}))
-    elif created and (view := getattr(step, "view_name", None)):
-        out.append(Message("undo.preview.drop.view", {"name": str(view)}))
+    out.extend(step.undo_says(ctx, memory))
     if memory.get("role"):
         out.append(Message("undo.preview.role", {"name": memory["role"]}))
     names = _names(memory.get("imported")) or _names(memory.get("foreign"))
@@ -157,21 +146,7 @@ def _objects(ctx: StepContext, step: Step, memory: dict[str, Any]) -> list[Messa
         out.append(Message("undo.preview.unconfirm", {"at": memory["confirmed_at"]}))
     if isinstance(memory.get("path"), str) and not memory.get("files"):
         out.append(Message("undo.preview.remove_file", {"path": memory["path"]}))
-    out.extend(_rows(ctx, step))
     return out
-
-
-def _rows(ctx: StepContext, step: Step) -> list[Message]:
-    """The deletion's undo: the rows of its backup go back into the table."""
-    from wizard import cleanup_flow
-
-    if step.id != cleanup_flow.DEDUPE_ID:
-        return []
-    path, memory = cleanup_flow.remembered_backup(ctx)
-    if path is None:
-        return []
-    rows = memory.get("removable_rows", "?")
-    return [Message("undo.preview.rows", {"path": str(path), "rows": rows})]
 
 
 def _names(value: Any) -> list[str]:

@@ -632,6 +632,14 @@ class Dedupe(Step):
         )
         return ApplyResult(changes=changes, backups=[str(verification.data_path)])
 
+    def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
+        """The rows of the verified backup go back into the table."""
+        path, backup_memory = remembered_backup(ctx)
+        if path is None:
+            return []
+        rows = backup_memory.get("removable_rows", "?")
+        return [Message("undo.preview.rows", {"path": str(path), "rows": rows})]
+
     def undo(self, ctx: StepContext) -> ApplyResult:
         chosen = getattr(ctx, _RESTORE_ATTR, None)
         path = Path(chosen) if chosen else remembered_backup(ctx)[0]

@@ -595,6 +595,11 @@ class Firewall(Step):
         ctx.remember(self.id, created=True)
         return result
 
+    def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
+        return (
+            [Message("undo.preview.drop.firewall", {"name": "-"})] if memory.get("created") else []
+        )
+
     def undo(self, ctx: StepContext) -> ApplyResult:
         from wizard.dwhost.platform import current
 

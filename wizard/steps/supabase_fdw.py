@@ -127,6 +127,11 @@ class Extension(Step):
         ctx.remember(self.id, created=True)
         return result
 
+    def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
+        if not memory.get("created"):
+            return []
+        return [Message("undo.preview.drop.extension", {"name": "postgres_fdw"})]
+
     def undo(self, ctx: StepContext) -> ApplyResult:
         if not ctx.recall(self.id).get("created"):
             # Kept, so nothing changes: reported as "nothing to undo", not as a change.
@@ -415,6 +420,11 @@ class Server(Step):
         if created:
             ctx.remember(self.id, created=True)
         return result
+
+    def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
+        if not memory.get("created"):
+            return []
+        return [Message("undo.preview.drop.server", {"name": ctx.config.fdw.server_name})]
 
     def undo(self, ctx: StepContext) -> ApplyResult:
         name = ctx.config.fdw.server_name

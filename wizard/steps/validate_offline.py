@@ -38,7 +38,6 @@ OFFLINE_CAP_EXTRA_S = 6.0  # how much longer than the bound (8 s role timeout + 
 OFFLINE_CASES = tuple(
     (kind, session) for session in outage.SESSIONS for kind in outage.OUTAGE_KINDS
 )
-PREFETCH_ATTR = "_validate_offline_prefetch"
 VIEW_REQUIRES = ("views.clientes-360", "views.frota-360")
 
 
@@ -53,8 +52,9 @@ class Offline(Step):
     def check(self, ctx: StepContext) -> CheckResult:
         fp = fingerprint(ctx)
         entry = reusable(ctx, self.id, fp)
-        pending: _Prefetch | None = getattr(ctx, PREFETCH_ATTR, None)
-        setattr(ctx, PREFETCH_ATTR, None)
+        pending = ctx.background.pop(self.id, None)
+        if not isinstance(pending, _Prefetch):
+            pending = None
         if entry is not None:
             return _reused_result(entry)
         if pending is not None and pending.fingerprint == fp:
@@ -68,19 +68,30 @@ class Offline(Step):
     @classmethod
     def prefetch(cls, ctx: StepContext, fp: str) -> None:
         """Start this step's measurement in the background (on connections of its own) when
-        its check would measure: validate.latency calls it before its reads."""
+        this run will check it and the check would measure: validate.latency calls it before
+        its reads. A run without validate.offline (``--only validate.latency``) starts nothing:
+        a measurement nobody collects would only slow the reads it overlaps."""
         cfg = ctx.config
-        if getattr(ctx, PREFETCH_ATTR, None) is not None or reusable(ctx, cls.id, fp):
+        if cls.id not in ctx.run_step_ids or cls.id in ctx.background:
+            return
+        if reusable(ctx, cls.id, fp):
             return
         from wizard.testbed.blackhole import is_loopback
 
         if not cfg.validation.offline_probe_host.strip() and not is_loopback(cfg.supabase.host):
             return  # nothing to measure until validation.offline_probe_host is set
         pending = _Prefetch(ctx, fp)
-        setattr(ctx, PREFETCH_ATTR, pending)
+        ctx.background[cls.id] = pending
         pending.start()
 
-    def _measure(self, ctx: StepContext, conn: Any, progress: Any) -> CheckResult:
+    def _measure(
+        self,
+        ctx: StepContext,
+        conn: Any,
+        progress: Any,
+        stopping: threading.Event | None = None,
+    ) -> CheckResult:
+        """Every outage case in turn (``stopping`` set: no further case is started)."""
         from wizard.steps.supabase_bound import (
             VIEW_NAMES,
             bound_seconds,
@@ -151,6 +162,8 @@ class Offline(Step):
         not_measured: list[dict[str, str]] = []
         no_partition = partition.unavailable() if shares_loopback else None
         for kind, session in OFFLINE_CASES:
+            if stopping is not None and stopping.is_set():
+                break
             label = f"{kind}, {session}"
             if not shares_loopback and not (kind == "hung" and session == "fresh"):
                 details.append(Message("step.validate.offline.not_here", {"kind": label}))
@@ -276,7 +289,8 @@ class _Prefetch:
 
     It uses connections of its own (the context's is busy with the reads) and reports no
     progress (the events belong to the step that runs); validate.offline collects it. Left
-    uncollected (``--only validate.latency``), it ends by itself: its objects live only in a
+    uncollected (the step was blocked, the run cancelled), the run's end stops it: no case
+    starts after that, the one under way ends within its cap, and its objects lived only in a
     transaction that is rolled back."""
 
     def __init__(self, ctx: StepContext, fp: str) -> None:
@@ -285,8 +299,10 @@ class _Prefetch:
         self.started_at = _now()
         self.result: CheckResult | None = None
         self.error: BaseException | None = None
-        # Four cases, each capped at the role's timeout + OFFLINE_CAP_EXTRA_S (+5 s to free it).
-        self.cap_s = len(OFFLINE_CASES) * (8.0 + OFFLINE_CAP_EXTRA_S + 5.0) + 10.0
+        # Every case, each capped at the role's timeout + OFFLINE_CAP_EXTRA_S (+5 s to free it).
+        self.case_cap_s = 8.0 + OFFLINE_CAP_EXTRA_S + 5.0
+        self.cap_s = len(OFFLINE_CASES) * self.case_cap_s + 10.0
+        self._stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="fdw-offline-prefetch", daemon=True)
 
     def start(self) -> None:
@@ -296,7 +312,9 @@ class _Prefetch:
         conn = None
         try:
             conn = monitor.open_supabase(self.ctx)
-            self.result = Offline()._measure(self.ctx, conn, lambda step_id, message: None)
+            self.result = Offline()._measure(
+                self.ctx, conn, lambda step_id, message: None, self._stopping
+            )
         except Exception as exc:  # the step measures again in its own check
             self.error = exc
         finally:
@@ -307,3 +325,8 @@ class _Prefetch:
     def wait(self) -> CheckResult | None:
         self.thread.join(self.cap_s)
         return None if self.thread.is_alive() else self.result
+
+    def stop(self) -> None:
+        """No further case; wait for the one under way (bounded by its cap)."""
+        self._stopping.set()
+        self.thread.join(self.case_cap_s)

@@ -562,6 +562,11 @@ class ViewStep(Step):
             ctx.remember(self.id, estimated=sorted(set(before) | set(estimated)))
         return result
 
+    def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
+        if not memory.get("created") or isinstance(memory.get("created"), list):
+            return []
+        return [Message("undo.preview.drop.view", {"name": self.view_name})]
+
     def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
 
