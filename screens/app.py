@@ -456,14 +456,15 @@ class WizardApp(App[int]):
         def task(engine: Engine, worker: Worker[Any]) -> list[RunReport]:
             _, runner = engine.ensure()
             reports: list[RunReport] = []
-            for step_id in ids:
-                if worker.is_cancelled:
-                    break
-                report = runner.apply([step_id], dry_run=dry_run, confirm=self.confirm_in_ui)
-                reports.append(report)
-                statuses = {o.status for o in report.outcomes if o.step_id == step_id}
-                if not dry_run and statuses & {Status.FAILED, Status.SKIPPED}:
-                    break
+            with runner.sequence(ids):  # validate.latency's reads overlap validate.offline's
+                for step_id in ids:
+                    if worker.is_cancelled:
+                        break
+                    report = runner.apply([step_id], dry_run=dry_run, confirm=self.confirm_in_ui)
+                    reports.append(report)
+                    statuses = {o.status for o in report.outcomes if o.step_id == step_id}
+                    if not dry_run and statuses & {Status.FAILED, Status.SKIPPED}:
+                        break
             return reports
 
         label = t("tui.run.dry_run") if dry_run else t("tui.run.apply")

@@ -113,6 +113,27 @@ def test_the_end_of_a_run_stops_an_uncollected_offline_measurement(
         ctx.close()
 
 
+def test_runs_of_one_sequence_share_the_offline_measurement(site: dict[str, Any]) -> None:
+    """The TUI applies a phase one step per run, inside one sequence: the measurement
+    validate.latency starts is the one validate.offline collects, and the sequence's end
+    leaves nothing running."""
+    ctx, runner = open_session(site["config"], site["path"])
+    ctx.fresh_measurements = True
+    try:
+        with runner.sequence(IDS):
+            latency = by_id(runner.status(["validate.latency"]))["validate.latency"]
+            assert latency.facts["reused"] is False
+            assert "validate.offline" in ctx.background  # started, survived the run's end
+            offline = by_id(runner.status(["validate.offline"]))["validate.offline"]
+            assert ctx.background == {}  # collected
+        assert offline.status is Status.DONE and offline.facts["reused"] is False
+        # Measured while latency read: it started before the offline run did.
+        assert offline.facts["measured_at"] <= latency.facts["measured_at"]
+        assert _prefetch_threads() == []
+    finally:
+        ctx.close()
+
+
 def test_a_change_to_the_setup_retires_the_measurement(site: dict[str, Any]) -> None:
     site["runner"].status(IDS)
     bed: TestBed = site["bed"]

@@ -234,6 +234,7 @@ class Runner:
         self.sink = sink
         self.lock = lock  # wizard.runlock.RunLock: one changing run per config and server
         self.journal = journal  # wizard.journal.RunJournal: what a run changes, before it does
+        self._in_sequence = False  # inside sequence(): its runs share the background work
 
     # -- one changing run at a time, journaled ----------------------------------------------------
 
@@ -448,18 +449,41 @@ class Runner:
             begin()
 
     @contextmanager
+    def sequence(self, step_ids: Iterable[str]) -> Iterator[None]:
+        """Runs that belong together (the TUI applies the steps of a phase one run each): the
+        steps of all of them are the run's, so work started in the background for a later
+        step is collected by it, and stopped only when the sequence ends."""
+        if self._in_sequence:
+            yield
+            return
+        self._in_sequence = True
+        self.ctx.run_step_ids = frozenset(step_ids)
+        try:
+            yield
+        finally:
+            self._in_sequence = False
+            self._end_run()
+
+    @contextmanager
     def _run_of(self, selected: list[Step]) -> Iterator[None]:
         """The steps of this run, told to the context (a step may start work in the
         background for a later one of them); whatever of that work the run did not collect
-        is stopped when the run ends, however it ends."""
+        is stopped when the run ends, however it ends (inside a :meth:`sequence`: when the
+        sequence ends)."""
+        if self._in_sequence:
+            yield
+            return
         self.ctx.run_step_ids = frozenset(s.id for s in selected)
         try:
             yield
         finally:
-            end = getattr(self.ctx, "end_run", None)
-            if callable(end):
-                end()
-            self.ctx.run_step_ids = frozenset()
+            self._end_run()
+
+    def _end_run(self) -> None:
+        end = getattr(self.ctx, "end_run", None)
+        if callable(end):
+            end()
+        self.ctx.run_step_ids = frozenset()
 
     def status(self, only: Iterable[str] | None = None) -> RunReport:
         """Every selected step's check; a step whose prerequisite is not done is 'blocked'."""
