@@ -456,7 +456,7 @@ class WizardApp(App[int]):
         def task(engine: Engine, worker: Worker[Any]) -> list[RunReport]:
             _, runner = engine.ensure()
             reports: list[RunReport] = []
-            with runner.sequence(ids):  # validate.latency's reads overlap validate.offline's
+            with runner.sequence(ids):  # one step's background work serves a later one
                 for step_id in ids:
                     if worker.is_cancelled:
                         break
