@@ -9,11 +9,15 @@ Service test (`-m keyring_service`, run by `.ci/with-secret-service`) keeps the 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+
+_BASE: list[str] = []  # the session's temp dir, removed when the session ends
 
 
 def pytest_configure(config: object) -> None:
     base = tempfile.mkdtemp(prefix="fdw-wizard-env-")
+    _BASE.append(base)
     os.environ["FDW_WIZARD_DATA_DIR"] = os.path.join(base, "data")
     os.environ["FDW_WIZARD_LOCK_DIR"] = os.path.join(base, "locks")
     os.environ.setdefault("XDG_DATA_HOME", os.path.join(base, "xdg-data"))
@@ -24,3 +28,8 @@ def pytest_configure(config: object) -> None:
         if name.startswith("FDW_WIZARD_SECRET_"):
             del os.environ[name]  # an operator's automation secrets must not leak into tests
     os.environ.pop("FDW_WIZARD_LANG", None)
+
+
+def pytest_unconfigure(config: object) -> None:
+    while _BASE:
+        shutil.rmtree(_BASE.pop(), ignore_errors=True)
