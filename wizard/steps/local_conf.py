@@ -63,7 +63,8 @@ class ConfSettingsStep(Step):
     """A step whose target state is a set of postgresql.conf values."""
 
     phase = "local"
-    requires = ("prereq.local-connection",)
+    # Files under the data dir: only a process allowed to write them (and on the DW host).
+    requires = ("prereq.elevation",)
 
     def desired(self, ctx: StepContext, facts: discovery.LocalFacts) -> dict[str, str]:
         raise NotImplementedError

@@ -92,7 +92,7 @@ def _ssl_on_in_files(conn: Any) -> bool:
 class Hba(Step):
     id = "local.hba"
     phase = "local"
-    requires = ("prereq.local-connection",)
+    requires = ("prereq.elevation",)  # pg_hba.conf: only a process allowed to write it
     settings_keys = (
         "exposure.allowed_cidrs",
         "exposure.acknowledge_open_to_internet",

@@ -135,7 +135,7 @@ class Reload(Step):
 
     id = "local.reload"
     phase = "local"
-    requires = ("prereq.local-connection",)
+    requires = ("prereq.elevation",)  # the service: only a process allowed to restart it
     follows_changes_of = FILE_STEPS
     settings_keys = ("local.control", "local.service")
     risks = frozenset({Risk.RESTART})
@@ -530,7 +530,7 @@ class Firewall(Step):
 
     id = "local.firewall"
     phase = "local"
-    requires = ("prereq.local-connection",)
+    requires = ("prereq.elevation",)  # a firewall rule: administrators only
     settings_keys = ("exposure.listen_port", "exposure.allowed_cidrs")
     risks = frozenset({Risk.NETWORK})
     setting_risks = (
