@@ -38,8 +38,12 @@ SECRET = "s3cr3t-Value-never-shown-0123456789"
 
 
 class Ctx:
+    """The part of StepContext the Runner itself uses (these steps only need ``root``)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.run_step_ids: frozenset[str] = frozenset()
+        self.background: dict[str, Any] = {}
 
 
 class WriteFile(Step):

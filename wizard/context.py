@@ -11,6 +11,7 @@ from wizard import db
 from wizard.config import Config
 from wizard.engine import OperatorActionNeeded
 from wizard.i18n import Message
+from wizard.step_context import BackgroundWork, stop_background
 
 if TYPE_CHECKING:
     import psycopg
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from wizard.journal import RunJournal
     from wizard.secrets import SecretStore
     from wizard.state import StateStore
-    from wizard.step_context import BackgroundWork
 
 
 def make_secret_store(config: Config, config_path: Path, *, interactive: bool) -> SecretStore:
@@ -223,17 +223,8 @@ class Context:
                 with contextlib.suppress(Exception):
                     conn.close()
 
-    def end_run(self) -> None:
-        """Stop the background work the run did not collect (a step it was started for was
-        blocked, or the run was cancelled): nothing outlives the run that started it."""
-        while self.background:
-            _, work = self.background.popitem()
-            with contextlib.suppress(Exception):
-                work.stop()
-        self.run_step_ids = frozenset()
-
     def close(self) -> None:
-        self.end_run()
+        stop_background(self.background)  # nothing a run started outlives the session
         for conn in self._connections.values():
             if not conn.closed:
                 conn.close()

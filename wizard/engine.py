@@ -43,7 +43,7 @@ from wizard.plan import SettingRisk as SettingRisk
 from wizard.plan import SqlAction as SqlAction
 from wizard.plan import Status as Status
 from wizard.redact import redact
-from wizard.step_context import StepContext
+from wizard.step_context import StepContext, stop_background
 
 # ---------------------------------------------------------------------------------------------
 # Steps
@@ -107,6 +107,11 @@ class Step(ABC):
         step's memory alone (the one object it created whole, the rows of a backup). Called
         before an undo is confirmed; reads, never changes."""
         return []
+
+    @staticmethod
+    def said_if_created(memory: dict[str, Any], key: str, name: str) -> list[Message]:
+        """``undo_says`` of a step that created one object whole (memory ``created: true``)."""
+        return [Message(key, {"name": name})] if memory.get("created") is True else []
 
     def confirm(self, ctx: StepContext) -> ApplyResult:
         """A manual step records the operator's word that it is done."""
@@ -450,9 +455,10 @@ class Runner:
 
     @contextmanager
     def sequence(self, step_ids: Iterable[str]) -> Iterator[None]:
-        """Runs that belong together (the TUI applies the steps of a phase one run each): the
-        steps of all of them are the run's, so work started in the background for a later
-        step is collected by it, and stopped only when the sequence ends."""
+        """The steps a run (or runs that belong together: the TUI applies a phase one step per
+        run) will reach, told to the context: a step may start work in the background for a
+        later one of them. Whatever of that work was not collected is stopped when the
+        outermost sequence ends, however it ends; an inner one (each run inside) adds nothing."""
         if self._in_sequence:
             yield
             return
@@ -462,34 +468,14 @@ class Runner:
             yield
         finally:
             self._in_sequence = False
-            self._end_run()
-
-    @contextmanager
-    def _run_of(self, selected: list[Step]) -> Iterator[None]:
-        """The steps of this run, told to the context (a step may start work in the
-        background for a later one of them); whatever of that work the run did not collect
-        is stopped when the run ends, however it ends (inside a :meth:`sequence`: when the
-        sequence ends)."""
-        if self._in_sequence:
-            yield
-            return
-        self.ctx.run_step_ids = frozenset(s.id for s in selected)
-        try:
-            yield
-        finally:
-            self._end_run()
-
-    def _end_run(self) -> None:
-        end = getattr(self.ctx, "end_run", None)
-        if callable(end):
-            end()
-        self.ctx.run_step_ids = frozenset()
+            stop_background(self.ctx.background)
+            self.ctx.run_step_ids = frozenset()
 
     def status(self, only: Iterable[str] | None = None) -> RunReport:
         """Every selected step's check; a step whose prerequisite is not done is 'blocked'."""
         self._begin()
         selected = select_steps(self.steps, only)
-        with self._run_of(selected):
+        with self.sequence(s.id for s in selected):
             return self._status_selected(selected)
 
     def _status_selected(self, selected: list[Step]) -> RunReport:
@@ -545,7 +531,7 @@ class Runner:
     def _apply_selected(
         self, selected: list[Step], *, dry_run: bool, confirm: Confirm | None
     ) -> RunReport:
-        with self._run_of(selected):
+        with self.sequence(s.id for s in selected):
             return self._apply_steps(selected, dry_run=dry_run, confirm=confirm)
 
     def _apply_steps(

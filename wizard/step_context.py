@@ -8,6 +8,7 @@ every step and make import loops), and so a driver with no database can satisfy 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,6 +29,14 @@ class BackgroundWork(Protocol):
     def stop(self) -> None:
         """Ask it to end and wait (bounded) until it has: called when the run ends."""
         ...
+
+
+def stop_background(background: dict[str, BackgroundWork]) -> None:
+    """Stop every piece of background work nobody collected and forget it."""
+    while background:
+        _, work = background.popitem()
+        with contextlib.suppress(Exception):  # stopping one must not keep the others running
+            work.stop()
 
 
 class StepContext(Protocol):

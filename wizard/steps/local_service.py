@@ -596,9 +596,7 @@ class Firewall(Step):
         return result
 
     def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
-        return (
-            [Message("undo.preview.drop.firewall", {"name": "-"})] if memory.get("created") else []
-        )
+        return self.said_if_created(memory, "undo.preview.drop.firewall", "-")
 
     def undo(self, ctx: StepContext) -> ApplyResult:
         from wizard.dwhost.platform import current

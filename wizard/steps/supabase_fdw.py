@@ -128,9 +128,7 @@ class Extension(Step):
         return result
 
     def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
-        if not memory.get("created"):
-            return []
-        return [Message("undo.preview.drop.extension", {"name": "postgres_fdw"})]
+        return self.said_if_created(memory, "undo.preview.drop.extension", "postgres_fdw")
 
     def undo(self, ctx: StepContext) -> ApplyResult:
         if not ctx.recall(self.id).get("created"):
@@ -422,9 +420,7 @@ class Server(Step):
         return result
 
     def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
-        if not memory.get("created"):
-            return []
-        return [Message("undo.preview.drop.server", {"name": ctx.config.fdw.server_name})]
+        return self.said_if_created(memory, "undo.preview.drop.server", ctx.config.fdw.server_name)
 
     def undo(self, ctx: StepContext) -> ApplyResult:
         name = ctx.config.fdw.server_name

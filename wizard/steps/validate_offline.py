@@ -53,15 +53,17 @@ class Offline(Step):
         fp = fingerprint(ctx)
         entry = reusable(ctx, self.id, fp)
         pending = ctx.background.pop(self.id, None)
-        if not isinstance(pending, _Prefetch):
-            pending = None
+        usable = isinstance(pending, _Prefetch) and pending.fingerprint == fp and entry is None
+        if pending is not None and not usable:
+            pending.stop()  # taken out of the run's care: stopped here, never left running
         if entry is not None:
             return _reused_result(entry)
-        if pending is not None and pending.fingerprint == fp:
+        if isinstance(pending, _Prefetch) and usable:
             ctx.progress(self.id, Message("step.validate.offline.collecting"))
             result = pending.wait()
             if result is not None:
                 return _fresh(ctx, self.id, fp, result, pending.started_at)
+            pending.stop()  # past its cap: measure here instead, alone
         at = _now()
         return _fresh(ctx, self.id, fp, self._measure(ctx, ctx.supabase_conn(), ctx.progress), at)
 

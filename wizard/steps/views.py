@@ -563,9 +563,7 @@ class ViewStep(Step):
         return result
 
     def undo_says(self, ctx: StepContext, memory: dict[str, Any]) -> list[Message]:
-        if not memory.get("created") or isinstance(memory.get("created"), list):
-            return []
-        return [Message("undo.preview.drop.view", {"name": self.view_name})]
+        return self.said_if_created(memory, "undo.preview.drop.view", self.view_name)
 
     def undo(self, ctx: StepContext) -> ApplyResult:
         from psycopg import sql
