@@ -341,3 +341,34 @@ def test_manual_steps_are_declared_not_guessed() -> None:
     assert manual == ["app.hooks", "app.sync-flag", "app.etl", "app.dashboards"]
     assert all(type(s).confirm is not Step.confirm for s in all_steps() if s.manual)
     assert all(type(s).confirm is Step.confirm for s in all_steps() if not s.manual)
+
+
+class Buggy(Step):
+    """A check that hits a bug (no condition the wizard names), like keyring's thread race."""
+
+    id = "prereq.local-connection"
+    phase = "prereq"
+
+    def check(self, ctx: Any) -> CheckResult:
+        return self.iterate_a_set_while_it_grows()
+
+    def iterate_a_set_while_it_grows(self) -> CheckResult:
+        seen = {1}
+        for item in seen:
+            seen.add(item + 1)
+        raise AssertionError("unreachable: the loop raises")
+
+
+def test_an_unexpected_error_is_reported_with_where_it_happened(tmp_path: Path) -> None:
+    """The operator sees "unexpected error: ..."; the state file and the JSON report keep the
+    innermost frames too, so a failure seen once (in CI, at a site) can be traced to its line."""
+    report = make_runner(tmp_path, [Buggy()]).status()
+    outcome = report.outcomes[0]
+    assert outcome.status is Status.FAILED
+    assert outcome.message.key == "engine.unexpected_error"
+    assert "Set changed size during iteration" in outcome.message.render("en")
+    assert outcome.error is not None
+    assert outcome.error.startswith("RuntimeError: Set changed size during iteration (at ")
+    assert "test_engine.py:" in outcome.error and "iterate_a_set_while_it_grows" in outcome.error
+    recorded = StateStore(tmp_path / "fdw-wizard.yaml", tmp_path / "state.json").steps()
+    assert "iterate_a_set_while_it_grows" in recorded["prereq.local-connection"]["last_error"]

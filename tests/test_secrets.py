@@ -627,3 +627,63 @@ def test_real_secret_service_round_trip() -> None:
     finally:
         assert store.delete("reader") is True
     assert store.describe("reader") == "missing"
+
+
+_DISCOVERY_RACE = r"""
+import sys, threading
+import keyring.backend, keyring.util
+from wizard.secrets import SecretStore
+
+iterating, overlapped = threading.Event(), threading.Event()
+real_load, real_suppress = keyring.backend._load_plugins, keyring.util.suppress_exceptions
+
+def load_plugins():
+    if iterating.is_set():  # another thread is inside keyring's discovery at this moment
+        overlapped.set()
+    real_load()
+
+def slow_iteration(callables, exceptions=Exception):
+    # Hold the iteration over keyring's backend classes open (up to 1 s) so that a second
+    # discovery, if nothing serializes them, starts in the middle of it, as it did in the TUI.
+    iterating.set()
+    overlapped.wait(1.0)
+    yield from real_suppress(callables, exceptions)
+
+keyring.backend._load_plugins = load_plugins
+keyring.util.suppress_exceptions = slow_iteration
+errors = []
+
+def classify():
+    try:
+        SecretStore()._classify()
+    except Exception as exc:
+        errors.append(repr(exc))
+
+first = threading.Thread(target=classify)
+first.start()
+iterating.wait(5)
+second = threading.Thread(target=classify)
+second.start()
+first.join(); second.join()
+print("overlapped" if overlapped.is_set() else "serialized", errors)
+"""
+
+
+def test_keyring_discovery_is_serialized_across_threads(tmp_path: Path) -> None:
+    """The TUI's welcome probe and its first step ask for the keyring at the same moment.
+    keyring's discovery is not thread-safe (it iterates its set of backend classes while an
+    import in another thread adds to it: "Set changed size during iteration", which once
+    failed prereq.local-connection in CI). A fresh interpreter holds the first discovery open
+    and starts a second one: it must wait, not run inside the first."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)  # no keyringrc.cfg short-cuts the discovery
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", _DISCOVERY_RACE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "serialized []", done.stdout + done.stderr

@@ -42,6 +42,8 @@ for step_id, entry in StateStore(Path(sys.argv[1])).steps().items():
     message = entry.get("message") or {}
     text = Message(message["key"], message.get("params") or {}).render("en") if message.get("key") else ""
     print(f"{step_id}: {entry.get('status')}: {text}")
+    if entry.get("last_error"):
+        print(f"    error: {entry['last_error']}")
 PY
     echo "----- status (CLI) -----"
     env NO_COLOR=1 "$WIZARD" status --config "$CONFIG" --lang en 2>&1 | grep -v "^ *\[OK\]" | head -40 || true
@@ -52,15 +54,13 @@ PY
 }
 
 # wait_for TEXT SECONDS: poll the screen until TEXT shows, or fail.
-# wait_for TEXT SECONDS soft: the same, but return 1 (after printing why) instead of exiting.
 wait_for() {
-    local text="$1" limit="$2" soft="${3:-}" waited=0
+    local text="$1" limit="$2" waited=0
     while ! screen | grep -qF -- "$text"; do
         if [ "$waited" -ge $((limit * 10)) ]; then
             echo "tui_smoke: FAILED waiting ${limit}s for: $text" >&2
             echo "----- screen -----" >&2; screen >&2; echo "------------------" >&2
             diagnose >&2
-            [ -n "$soft" ] && return 1
             exit 1
         fi
         sleep 0.1; waited=$((waited + 1))
@@ -119,15 +119,7 @@ wait_for "O que você quer fazer?" 20
 wait_for "[OK] carregada (sandbox de ensaio)" 10
 keys 1                                   # guided setup
 wait_for "== Pré-requisitos ==" 10
-# The live check of every step finished. Once, in CI, prereq.local-connection failed here
-# and passed everywhere else (cause not found): a failure prints what the TUI recorded, then
-# one re-check (r) must pass; the warning stays in the log.
-if ! wait_for "[OK] 4/4" 60 soft; then
-    echo "tui_smoke: WARNING: the first check of the prerequisites failed; re-checking once" >&2
-    wait_for "Pronto." 60
-    keys r
-    wait_for "[OK] 4/4" 60
-fi
+wait_for "[OK] 4/4" 60                   # the live check of every step finished ...
 wait_for "Pronto." 60                    # ... and the run is over
 wait_for "[OK] concluído" 5
 keys Enter                               # the cursor waits on the first step left to do

@@ -13,6 +13,7 @@ messages are :class:`wizard.i18n.Message` and are rendered by the CLI or the TUI
 from __future__ import annotations
 
 import time
+import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -213,6 +214,12 @@ def interrupted_message(record: Any) -> Message:
 Confirm = Callable[[Step, Plan], bool]
 
 
+def _innermost_frames(exc: BaseException, depth: int = 4) -> str:
+    """``file:line function`` of the last frames of ``exc``'s traceback, innermost first."""
+    frames = traceback.extract_tb(exc.__traceback__)[-depth:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
 def _now_ms() -> float:
     return time.monotonic() * 1000
 
@@ -357,14 +364,17 @@ class Runner:
 
             classified = DbError(classify(str(exc)), "server", str(exc))
             message, fix = classified.message, classified.fix
+        error = f"{type(exc).__name__}: {exc}"
         if not isinstance(message, Message):
             message = Message("engine.unexpected_error", {"error": redact(str(exc))})
+            # A bug, not a condition we name: keep where it happened for the report.
+            error += f" (at {_innermost_frames(exc)})"
         return StepOutcome(
             step.id,
             Status.FAILED,
             message,
             fix=fix if isinstance(fix, Message) else None,
-            error=redact(f"{type(exc).__name__}: {exc}"),
+            error=redact(error),
             operator_action=bool(getattr(exc, "operator_action", False)),
             duration_ms=int(_now_ms() - started),
         )

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +47,12 @@ WINERROR_NO_LOGON_SESSION = 1312
 WINERROR_BAD_STUB_DATA = 1783
 
 Source = Literal["env", "keyring", "sandbox-file", "missing"]
+
+# keyring finds its backend lazily and not thread-safely: one thread iterates the set of backend
+# classes while another, importing a backend module, adds to it ("RuntimeError: Set changed size
+# during iteration"; the TUI's welcome probe and its first step both ask at startup). Everything
+# here that can make keyring discover or classify backends holds this lock.
+_KEYRING_DISCOVERY = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -338,7 +345,9 @@ def _backend_choices() -> list[str]:
     from keyring.backend import get_all_keyring
 
     names = set()
-    for found in get_all_keyring():
+    with _KEYRING_DISCOVERY:
+        found_all = get_all_keyring()
+    for found in found_all:
         cls = type(found)
         names.add(f"{cls.__module__}.{cls.__qualname__}")
     return sorted(names)
@@ -531,6 +540,10 @@ class SecretStore:
 
     def _classify(self) -> BackendReport:
         """Cheap checks only (no I/O against the keyring); cached per store."""
+        with _KEYRING_DISCOVERY:
+            return self._classify_unlocked()
+
+    def _classify_unlocked(self) -> BackendReport:
         if self._classified is not None:
             return replace(self._classified, chained=list(self._classified.chained))
         try:
