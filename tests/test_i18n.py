@@ -65,3 +65,33 @@ def test_language_detection(monkeypatch: object) -> None:
     assert normalize_language("PT-br") == "pt-BR"
     assert normalize_language("fr_FR") is None
     assert t("status.done", "pt-BR") == "concluído"
+
+
+# Row counts reach the tens of thousands (24,000 duplicated clientes rows in the sandbox): a
+# bare "{rows}" prints "24000", which a Brazilian may misread; ":n" groups it by the locale.
+ROW_COUNTS = {"rows", "removable", "live", "backup_rows", "live_rows", "expected_rows", "inserted"}
+
+
+def test_every_row_count_is_grouped_by_the_locale() -> None:
+    fmt = string.Formatter()
+    bare: list[str] = []
+    for lang in LANGUAGES:
+        for key, text in catalog(lang).items():
+            for _, name, spec, _ in fmt.parse(text):
+                if (
+                    name in ROW_COUNTS
+                    and spec not in ("n",)
+                    and not (spec or "").startswith("plural:")
+                ):
+                    bare.append(f"{lang} {key}: {{{name}}}")
+    assert bare == []
+
+
+def test_a_row_count_reads_right_in_portuguese() -> None:
+    from wizard.i18n import Message
+
+    pending = Message("step.cleanup.report.pending", {"met": 2, "total": 4, "rows": 24000})
+    assert pending.render("pt-BR").endswith("ainda faltam remover 24.000 linhas duplicadas")
+    assert pending.render("en").endswith("24,000 duplicated rows still to remove")
+    one = Message("step.cleanup.backup.none", {"rows": 1, "table": "public.clientes"})
+    assert one.render("pt-BR").startswith("ainda não há backup: 1 linha de public.clientes")
