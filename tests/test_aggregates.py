@@ -53,6 +53,9 @@ def test_declined_without_a_yes_and_the_plan_names_the_dw_risk(site: dict[str, A
         assert targets == {"local", "supabase"}
         sql = "\n".join(a.sql for a in plan.actions if hasattr(a, "sql"))
         assert "CREATE MATERIALIZED VIEW" in sql and "IMPORT FOREIGN SCHEMA" in sql
+        # The templates' comments are for developers, in English: the preview a pt-BR operator
+        # reads carries the catalog's words around the SQL, never those comments.
+        assert [line for line in sql.splitlines() if line.lstrip().startswith("--")] == []
         notes = [a for a in plan.actions if not hasattr(a, "sql")]
         assert any("REFRESH MATERIALIZED VIEW CONCURRENTLY" in str(n.to_json()) for n in notes)
         declined = by_id(runner.apply([STEP], confirm=lambda s, p: False))[STEP]

@@ -39,7 +39,17 @@ def compose(template: str, **params: Any) -> Any:
             )
         else:
             parts[name] = sql.Literal(value)
-    return sql.SQL(sql_templates.load(template).strip()).format(**parts)  # type: ignore[arg-type]
+    return sql.SQL(statement_of(sql_templates.load(template))).format(**parts)  # type: ignore[arg-type]
+
+
+def statement_of(template_text: str) -> str:
+    """A template without its leading ``--`` lines: they explain the SQL to whoever edits it
+    (in English); what runs, what a plan shows and what export-sql writes start at the
+    statement, and the operator's words come from the i18n catalogs."""
+    lines = template_text.strip().splitlines()
+    while lines and lines[0].lstrip().startswith("--"):
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def render(conn: Any, template: str, **params: Any) -> str:

@@ -55,12 +55,9 @@ class Section:
 
 
 def text(statement: Any) -> str:
-    """A statement as the script writes it: without its template's leading ``--`` lines (the
-    script's comments come from the i18n catalogs) and without a trailing semicolon."""
-    lines = str(statement.as_string(None)).strip().splitlines()
-    while lines and lines[0].lstrip().startswith("--"):
-        lines.pop(0)
-    return "\n".join(lines).rstrip().rstrip(";").rstrip()
+    """A statement as the script writes it (composed templates carry no comment lines: the
+    script's comments come from the i18n catalogs), without a trailing semicolon."""
+    return str(statement.as_string(None)).strip().rstrip(";").rstrip()
 
 
 def _aggregates(config: Any) -> bool:

@@ -178,10 +178,7 @@ class Read:
     def sql(self, conn: Any) -> str:
         from wizard import sql_text
 
-        text = sql_text.render(conn, self.template, table=self.relation, **self.params)
-        return "\n".join(
-            line for line in text.splitlines() if not line.lstrip().startswith("--")
-        ).strip()
+        return sql_text.render(conn, self.template, table=self.relation, **self.params).strip()
 
 
 def aggregate_columns(columns: dict[str, str]) -> tuple[str, str] | None:

@@ -109,9 +109,7 @@ def refresh_statements(ctx: StepContext, conn: Any) -> list[str]:
             "aggregates/refresh.sql",
             agg_schema=sql.Identifier(AGG_SCHEMA),
             view=sql.Identifier(a.name),
-        )
-        .split("\n", 1)[-1]
-        .strip()
+        ).strip()
         for a in wanted(ctx)
     ]
 

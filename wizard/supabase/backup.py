@@ -153,9 +153,9 @@ def removal_statement(mode: str) -> Any:
 
 
 def statement_text(conn: Any, composed: Any) -> str:
-    """A composed template as the operator reads it: no comment lines."""
+    """A composed template as the operator reads it (``compose`` leaves no comment lines)."""
     text: str = composed.as_string(conn)
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return text
 
 
 def _columns_sql(names: list[str]) -> Any:
