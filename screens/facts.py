@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from screens.common import message_from_json, say
+from wizard.validation_view import pushdown_words, read_label
 
 NAME_KEYS = ("relation", "name", "table", "view")
 
@@ -38,30 +39,6 @@ def _relation_dicts(facts: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield from _relation_dicts(value)
 
 
-def _pushdown_text(flags: Any) -> Any:
-    """The latency measurement's flags ({limit: pushed, ...}) in the operator's words."""
-    from wizard.i18n import t
-
-    if isinstance(flags, dict):
-        words = [
-            t(f"tui.pushdown.{kind}.{value}")
-            for kind, value in flags.items()
-            if value is not None and kind in ("limit", "aggregate", "join")
-        ]
-        return ", ".join(words) or "-"
-    return flags
-
-
-def read_label(read: Any) -> str:
-    """The latency measurement's read kinds (limit, count, aggregate) in the operator's words."""
-    from wizard.i18n import catalog, current_language, t
-
-    if not isinstance(read, str) or not read:
-        return ""
-    key = "tui.read." + read
-    return t(key) if key in catalog(current_language()) else read
-
-
 def latency_rows(facts: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per measured read: name, p50, p95, max, rows, pushdown (None if absent).
     The latency measurement's shape: relations[] -> {relation, reads[] -> {read, p50_ms, ...}}."""
@@ -80,7 +57,7 @@ def latency_rows(facts: dict[str, Any]) -> list[dict[str, Any]]:
                         "p95": read.get("p95_ms"),
                         "max": read.get("max_ms"),
                         "rows": read.get("rows"),
-                        "pushdown": _pushdown_text(read.get("pushdown")),
+                        "pushdown": pushdown_words(read.get("pushdown")),
                         "verdict": read.get("verdict"),
                     }
                 )
@@ -98,7 +75,7 @@ def latency_rows(facts: dict[str, Any]) -> list[dict[str, Any]]:
                 "p95": _pick(row, "p95_ms", "p95"),
                 "max": _pick(row, "max_ms", "max"),
                 "rows": _pick(row, "rows", "row_count"),
-                "pushdown": _pushdown_text(_pick(row, "pushdown", "pushed_down")),
+                "pushdown": pushdown_words(_pick(row, "pushdown", "pushed_down")),
                 "verdict": _pick(row, "verdict"),
             }
         )

@@ -62,9 +62,14 @@ def test_validate_json(site: Any) -> None:
 def test_validate_text_shows_tables(site: Any) -> None:
     result = run(site, "validate", "--lang", "pt-BR")
     assert result.returncode == exitcodes.OK, result.stderr
-    assert "bi.fat_faturamentos / aggregate" in result.stdout
-    assert "aggregate=not_pushed" in result.stdout
-    assert "DW fora do ar: hung, fresh" in result.stdout
+    # In the operator's words, no machine word of the measurement (issue 14: pt-BR throughout).
+    assert "bi.fat_faturamentos / total mensal" in result.stdout
+    assert "total no Supabase: as linhas viajam" in result.stdout
+    assert "DW fora do ar: travado (aceita a conexão e não responde), conexão nova" in (
+        result.stdout
+    )
+    for machine_word in ("/ aggregate", "not_pushed", "hung, fresh", " rows "):
+        assert machine_word not in result.stdout
 
 
 def test_watch_json_bounded(site: Any) -> None:

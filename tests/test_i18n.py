@@ -95,3 +95,20 @@ def test_a_row_count_reads_right_in_portuguese() -> None:
     assert pending.render("en").endswith("24,000 duplicated rows still to remove")
     one = Message("step.cleanup.backup.none", {"rows": 1, "table": "public.clientes"})
     assert one.render("pt-BR").startswith("ainda não há backup: 1 linha de public.clientes")
+
+
+def test_an_outage_kind_is_said_in_the_operators_words() -> None:
+    """validate.offline keeps machine labels ("hung, warm") in its facts; what it says uses
+    the catalog's words for each of them (a label the catalog lacks is shown as it is)."""
+    from wizard.i18n import Message
+
+    case = Message(
+        "step.validate.offline.case",
+        {"kind": "hung, warm", "seconds": 3.001, "status": 500, "sqlstate": "57014", "bound": 3},
+    )
+    said = case.render("pt-BR")
+    assert said.startswith("DW travado (aceita a conexão e não responde), conexão já aberta: ")
+    assert "3,001 s" in said and "hung" not in said and "warm" not in said
+    assert case.render("en").startswith("DW hung (accepts the connection, never answers), warm")
+    odd = Message("step.validate.offline.case_hung", {"kind": "flooded, fresh"})
+    assert odd.render("pt-BR").startswith("DW flooded, conexão nova: ")

@@ -16,3 +16,27 @@ DASHBOARD_EXTRA = (METRICS,)
 COMMAND = (FALLBACK, LATENCY, OFFLINE, MONITOR)
 # Waiting for the monitoring window is not a failure of validation.
 NOT_JUDGED = (MONITOR,)
+
+
+def pushdown_words(flags: object) -> object:
+    """The latency measurement's flags (``{limit: pushed, ...}``) in the operator's words."""
+    from wizard.i18n import t
+
+    if isinstance(flags, dict):
+        words = [
+            t(f"tui.pushdown.{kind}.{value}")
+            for kind, value in flags.items()
+            if value is not None and kind in ("limit", "aggregate", "join")
+        ]
+        return ", ".join(words) or "-"
+    return flags
+
+
+def read_label(read: object) -> str:
+    """The latency measurement's read kinds (limit, count, aggregate) in the operator's words."""
+    from wizard.i18n import catalog, current_language, t
+
+    if not isinstance(read, str) or not read:
+        return ""
+    key = "tui.read." + read
+    return t(key) if key in catalog(current_language()) else read

@@ -64,13 +64,16 @@ def latency_lines(facts: dict[str, Any]) -> list[str]:
             suggested=facts.get("recommended_fetch_size", "-"),
         )
     ]
-    head = f"  {t('validate.cli.header'):<44} {'p50':>9} {'p95':>9} {'max':>9} {'rows':>7}  "
+    head = (
+        f"  {t('validate.cli.header'):<44} {'p50':>9} {'p95':>9} {t('validate.cli.max'):>9}"
+        f" {t('validate.cli.rows'):>7}  "
+    )
     lines.append(head + t("validate.cli.pushdown"))
     for rel in facts.get("relations", []):
         for read in rel["reads"]:
-            flags = ", ".join(f"{k}={v}" for k, v in read["pushdown"].items() if v)
+            flags = view.pushdown_words(read["pushdown"])
             verdict = t("validate.cli.verdict." + read["verdict"])
-            name = f"{rel['relation']} / {read['read']}"
+            name = f"{rel['relation']} / {view.read_label(read['read'])}"
             rows = format_number(read.get("rows") or 0, current_language())
             lines.append(
                 f"  {name:<44} {_ms(read.get('p50_ms')):>9} {_ms(read.get('p95_ms')):>9}"

@@ -11,6 +11,7 @@ Every number the CLI or the TUI shows goes through here, in the operator's langu
 - ``{b:bytes}`` a size (decimal units: kB, MB, GB, as the runbook counts);
 - ``{p:pct}`` a percentage given as 0-100 (``99,5%``);
 - ``{s:dur}`` a duration given in seconds (``5,005 s``, ``2 min 5 s``, ``3 h 10 min``);
+- ``{k:term:prefix}`` a machine word (``hung``) in the catalog's words (``prefix.hung``);
 - ``{n:plural:linha|linhas}`` the word for ``n`` by the language's plural rule (CLDR: ``one``
   takes the first form, every other category the last; a middle form is ``many`` if given).
 """
@@ -137,6 +138,8 @@ class CatalogFormatter(string.Formatter):
         self.lang = lang
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith("term:"):
+            return terms(str(value), format_spec[len("term:") :], self.lang)
         number = _number(value)
         if format_spec.startswith("plural:"):
             count = number if number is not None else _as_float(value)
@@ -160,6 +163,15 @@ class CatalogFormatter(string.Formatter):
         if not format_spec and isinstance(number, float):
             return format_decimal(number, self.lang)
         return str(super().format_field(value, format_spec))
+
+
+def terms(value: str, prefix: str, lang: str) -> str:
+    """``{x:term:prefix}``: a machine word (or a comma-separated list: ``"hung, fresh"``) as the
+    catalog says each one under ``prefix.<word>``; a word the catalog lacks is shown as it is."""
+    from wizard.i18n import catalog
+
+    words = catalog(lang)
+    return ", ".join(words.get(f"{prefix}.{w.strip()}", w.strip()) for w in value.split(","))
 
 
 def _as_float(value: Any) -> float | None:
