@@ -112,3 +112,19 @@ def test_an_outage_kind_is_said_in_the_operators_words() -> None:
     assert case.render("en").startswith("DW hung (accepts the connection, never answers), warm")
     odd = Message("step.validate.offline.case_hung", {"kind": "flooded, fresh"})
     assert odd.render("pt-BR").startswith("DW flooded, conexão nova: ")
+
+
+def test_the_success_metrics_group_their_numbers() -> None:
+    from wizard.i18n import current_language, set_language
+    from wizard.steps.cleanup_report import _metric_message
+
+    before = current_language()
+    set_language("pt-BR")
+    try:
+        rows = {"id": "duplicated_rows", "mode": "delete-bi-rows", "before": None, "now": 24000}
+        said = _metric_message({**rows, "state": "not_met"}).render("pt-BR")
+        assert "no backup -, agora 24.000 — meta não atingida" in said
+        latency = {"id": "latency", "goal": 500, "now": 1234.5, "state": "not_met"}
+        assert "1.234 ms; meta abaixo de 500 ms" in _metric_message(latency).render("pt-BR")
+    finally:
+        set_language(before)

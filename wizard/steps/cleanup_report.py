@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.engine import CheckResult, Status, Step
-from wizard.i18n import Message, t
+from wizard.i18n import Message, current_language, t
+from wizard.i18n.format import format_number
 from wizard.sql_text import compose
 from wizard.step_context import StepContext
 from wizard.steps.cleanup import (
@@ -215,7 +216,11 @@ def _metric_message(metric: dict[str, Any]) -> Message:
         now = metric["now"]
         if metric["state"] == "not_measured":
             return Message("cleanup.metric.latency_unmeasured", {"goal": metric["goal"]})
-        shown = f"{now:.0f} ms" if isinstance(now, int | float) else t("status.done")
+        shown = (
+            f"{format_number(round(now), current_language())} ms"
+            if isinstance(now, int | float)
+            else t("status.done")
+        )
         return Message(
             "cleanup.metric.latency", {"now": shown, "goal": metric["goal"], "state": state}
         )
@@ -231,5 +236,6 @@ def _metric_message(metric: dict[str, Any]) -> Message:
     )
 
 
-def _dash(value: Any) -> str:
-    return "-" if value is None else str(value)
+def _dash(value: Any) -> Any:
+    """A count as it is (the catalog groups it: ``{now:n}``), "-" when not known."""
+    return "-" if value is None else value
