@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -143,10 +145,14 @@ class DashboardScreen(WizardScreen):
             count = row["rows"]
             # The relation's name on a line of its own (never folded), the read below it; at
             # 80 columns the pushdown verdict follows the read instead of a column of its own.
-            name = Text(str(row.get("relation", row["name"])), style="bold")
-            name.append("\n  " + str(row.get("read", "")), style="")
+            read = Text(str(row.get("read", "")))
             if not wide and pushdown_text != "-":
-                name.append(": " + pushdown_text, style="")
+                read.append(": " + pushdown_text)
+            # Padding, not leading spaces: a read that wraps keeps its indent on every line.
+            name = Group(
+                Text(str(row.get("relation", row["name"])), style="bold"),
+                Padding(read, (0, 0, 0, 2)),
+            )
             cells: list[Any] = [name]
             if wide:
                 cells.append(ms_text(_float(row["p50"])))
