@@ -356,9 +356,3 @@ class ChecklistScreen(WizardScreen):
         """Hide or show the live log (more checklist rows on a small console)."""
         log = self.query_one("#log", LiveLog)
         log.display = not log.display
-
-    def action_back(self) -> None:
-        if self.wapp.busy:
-            self.wapp.cancel_run()
-            return
-        self.app.pop_screen()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import time
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -233,6 +234,9 @@ class BusyChanged(ScreenNews):
     """A run started or ended."""
 
 
+KEYS_SECONDS = 12  # how long the F1 key list stays up
+
+
 class WizardScreen(Screen[Any]):
     """Base of every full screen: the F1 key list, ``back``, and the app's messages turned
     into the hooks a screen overrides (``refresh_texts``, ``engine_events``, ...)."""
@@ -240,6 +244,7 @@ class WizardScreen(Screen[Any]):
     KEYS: Sequence[tuple[str, str]] = ()
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "show_keys", show=False)]
     AUTO_FOCUS = None  # each screen focuses what the operator needs first, in on_mount
+    _keys_until = 0.0  # the F1 key list is up until then (time.monotonic)
 
     @on(ScreenNews)
     def _news(self, news: ScreenNews) -> None:
@@ -266,7 +271,10 @@ class WizardScreen(Screen[Any]):
         self.show_keys()
 
     def action_back(self) -> None:
-        """Esc: cancel the running engine task, else go back."""
+        """Esc: close the F1 key list if it is up, else cancel the running engine task, else
+        go back."""
+        if self.dismiss_keys():
+            return
         if self.wapp.busy:
             self.wapp.cancel_run()
             return
@@ -282,8 +290,18 @@ class WizardScreen(Screen[Any]):
     def show_keys(self) -> None:
         """F1: every key of this screen (the key bar shows those that fit on one line)."""
         for bar in self.query(KeyBar):
-            self.notify(bar.all_keys_text(), title=t("tui.keys_title"), timeout=12)
+            self.notify(bar.all_keys_text(), title=t("tui.keys_title"), timeout=KEYS_SECONDS)
+            self._keys_until = time.monotonic() + KEYS_SECONDS
             return
+
+    def dismiss_keys(self) -> bool:
+        """Esc while the F1 key list is up closes it (and the other notices), nothing else:
+        the operator who opened the list to read "Esc" must not be sent back a screen."""
+        if time.monotonic() >= self._keys_until:
+            return False
+        self._keys_until = 0.0
+        self.app.clear_notifications()
+        return True
 
     def refresh_texts(self) -> None:
         """Re-render every text from the catalogs (called after a language switch)."""

@@ -267,6 +267,8 @@ class FirstRunScreen(WizardScreen):
             self.app.switch_screen(WelcomeScreen())
 
     def action_back(self) -> None:
+        if self.dismiss_keys():
+            return
         if self.wapp.config is not None or len(self.app.screen_stack) > 2:
             self._to_welcome()
         else:

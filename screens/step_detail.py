@@ -276,6 +276,8 @@ class StepDetailScreen(WizardScreen):
         return focused is not None and panel is not None and panel in focused.ancestors
 
     def action_back(self) -> None:
+        if self.dismiss_keys():
+            return
         if self.wapp.busy:
             self.wapp.cancel_run()
             return

@@ -159,3 +159,33 @@ def test_dashboard_and_cleanup_say_when_not_available(tmp_path: Path) -> None:
             assert ("Not available in this version." in screen_text(app)) is not has_cleanup
 
     asyncio.run(scenario())
+
+
+def test_esc_closes_the_key_list_before_it_leaves_the_screen(tmp_path: Path) -> None:
+    """F1 lists the keys (Esc among them); the Esc that closes that list must not also send
+    the operator back a screen. The next Esc goes back as usual."""
+
+    async def scenario() -> None:
+        app = WizardApp(
+            tmp_path / "fdw-wizard.yaml",
+            lang="en",
+            config=Config(),
+            environment=ENV,
+            auto_probe=False,
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("1")
+            await pilot.pause()
+            assert isinstance(app.screen, ChecklistScreen)
+            await pilot.press("f1")
+            await pilot.pause()
+            assert app._notifications  # the key list is up
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ChecklistScreen)
+            assert not app._notifications
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, WelcomeScreen)
+
+    asyncio.run(scenario())
