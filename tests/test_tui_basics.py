@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -32,6 +33,19 @@ def _restore_language() -> object:
     set_language(before)
 
 
+def template_app(tmp_path: Path) -> WizardApp:
+    """The wizard on a template config (no clusters), without the live check."""
+    return WizardApp(
+        tmp_path / "fdw-wizard.yaml", lang="en", config=Config(), environment=ENV, auto_probe=False
+    )
+
+
+async def open_checklist(app: WizardApp, pilot: Any) -> None:
+    await pilot.press("1")
+    await pilot.pause()
+    assert isinstance(app.screen, ChecklistScreen)
+
+
 def test_language_switch_rerenders_everything(tmp_path: Path) -> None:
     async def scenario() -> None:
         app = WizardApp(tmp_path / "fdw-wizard.yaml", lang="en", config=Config(), environment=ENV)
@@ -57,17 +71,9 @@ def test_language_switch_rerenders_everything(tmp_path: Path) -> None:
 
 def test_checklist_language_switch_and_missing_phases(tmp_path: Path) -> None:
     async def scenario() -> None:
-        app = WizardApp(
-            tmp_path / "fdw-wizard.yaml",
-            lang="en",
-            config=Config(),
-            environment=ENV,
-            auto_probe=False,
-        )
+        app = template_app(tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("1")
-            await pilot.pause()
-            assert isinstance(app.screen, ChecklistScreen)
+            await open_checklist(app, pilot)
             assert "Execution progress" in screen_text(app)
             await pilot.press("f2")
             await pilot.pause()
@@ -166,17 +172,9 @@ def test_esc_closes_the_key_list_before_it_leaves_the_screen(tmp_path: Path) -> 
     the operator back a screen. The next Esc goes back as usual."""
 
     async def scenario() -> None:
-        app = WizardApp(
-            tmp_path / "fdw-wizard.yaml",
-            lang="en",
-            config=Config(),
-            environment=ENV,
-            auto_probe=False,
-        )
+        app = template_app(tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("1")
-            await pilot.pause()
-            assert isinstance(app.screen, ChecklistScreen)
+            await open_checklist(app, pilot)
             await pilot.press("f1")
             await pilot.pause()
             assert app._notifications  # the key list is up
