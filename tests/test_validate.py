@@ -259,8 +259,11 @@ def test_offline_says_why_a_partition_is_not_measurable_here(
     ]
     said = [d for d in result.details if d.key == "step.validate.offline.no_partition.root"]
     assert len(said) == 2
-    assert "needs root" in said[1].render("en") and "partitioned, warm" in said[1].render("en")
-    assert "exige root" in said[1].render("pt-BR")
+    english, portuguese = said[1].render("en"), said[1].render("pt-BR")
+    assert "needs root" in english
+    assert english.startswith("DW off the network (packets dropped), warm connection")
+    assert "exige root" in portuguese
+    assert portuguese.startswith("DW fora da rede (pacotes descartados), conexão já aberta")
 
 
 def test_a_partition_nft_refuses_is_a_problem_not_a_crash(
