@@ -271,10 +271,13 @@ class WizardScreen(Screen[Any]):
         self.show_keys()
 
     def action_back(self) -> None:
-        """Esc: close the F1 key list if it is up, else cancel the running engine task, else
-        go back."""
-        if self.dismiss_keys():
-            return
+        """Esc: close the F1 key list if it is up, else :meth:`go_back`."""
+        if not self.dismiss_keys():
+            self.go_back()
+
+    def go_back(self) -> None:
+        """Cancel the running engine task, else leave the screen (a screen overrides this,
+        never ``action_back``, so that Esc always closes the key list first)."""
         if self.wapp.busy:
             self.wapp.cancel_run()
             return

@@ -266,9 +266,7 @@ class FirstRunScreen(WizardScreen):
         else:
             self.app.switch_screen(WelcomeScreen())
 
-    def action_back(self) -> None:
-        if self.dismiss_keys():
-            return
+    def go_back(self) -> None:
         if self.wapp.config is not None or len(self.app.screen_stack) > 2:
             self._to_welcome()
         else:

@@ -275,9 +275,7 @@ class StepDetailScreen(WizardScreen):
         panel = self.settings
         return focused is not None and panel is not None and panel in focused.ancestors
 
-    def action_back(self) -> None:
-        if self.dismiss_keys():
-            return
+    def go_back(self) -> None:
         if self.wapp.busy:
             self.wapp.cancel_run()
             return

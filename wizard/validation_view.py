@@ -34,9 +34,7 @@ def pushdown_words(flags: object) -> object:
 
 def read_label(read: object) -> str:
     """The latency measurement's read kinds (limit, count, aggregate) in the operator's words."""
-    from wizard.i18n import catalog, current_language, t
+    from wizard.i18n import current_language
+    from wizard.i18n.format import terms
 
-    if not isinstance(read, str) or not read:
-        return ""
-    key = "tui.read." + read
-    return t(key) if key in catalog(current_language()) else read
+    return terms(read, "tui.read", current_language()) if isinstance(read, str) and read else ""

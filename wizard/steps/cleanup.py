@@ -38,7 +38,7 @@ from wizard.engine import (
 )
 from wizard.i18n import LANGUAGES, Message, t
 from wizard.plan import Risk, SettingRisk, is_value
-from wizard.sql_text import compose
+from wizard.sql_text import compose, render
 from wizard.step_context import StepContext
 from wizard.supabase import backup
 
@@ -381,7 +381,7 @@ class Backup(Step):
             actions=[
                 SqlAction(
                     "supabase",
-                    backup.statement_text(conn, query),
+                    query.as_string(conn),
                     Message("step.cleanup.backup.action.read", params),
                 ),
                 GeneratedFile(path, Message("step.cleanup.backup.action.file", params), 0o600),
@@ -490,11 +490,9 @@ class Dedupe(Step):
         conn = ctx.supabase_conn()
         cfg = settings(ctx)
         removable = backup.live_mark(conn, cfg.mode)[0]
-        lock = backup.statement_text(conn, compose("cleanup/lock.sql", table=backup.table_ident()))
-        statement = backup.statement_text(conn, backup.removal_statement(cfg.mode))
-        vacuum = backup.statement_text(
-            conn, compose("cleanup/vacuum.sql", table=backup.table_ident())
-        )
+        lock = render(conn, "cleanup/lock.sql", table=backup.table_ident())
+        statement = backup.removal_statement(cfg.mode).as_string(conn)
+        vacuum = render(conn, "cleanup/vacuum.sql", table=backup.table_ident())
         params = {"rows": removable, "table": _table_name(), "mode": cfg.mode}
         actions: list[Any] = []
         warnings: list[Message] = []

@@ -152,12 +152,6 @@ def removal_statement(mode: str) -> Any:
     return compose("cleanup/delete_bi.sql", table=table_ident(), origin=BI_ORIGIN)
 
 
-def statement_text(conn: Any, composed: Any) -> str:
-    """A composed template as the operator reads it (``compose`` leaves no comment lines)."""
-    text: str = composed.as_string(conn)
-    return text
-
-
 def _columns_sql(names: list[str]) -> Any:
     from psycopg import sql
 
