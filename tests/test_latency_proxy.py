@@ -138,15 +138,23 @@ def test_bound_address_and_stop_closes_the_port(echo_port: int) -> None:
 
 
 def _served(port: int) -> bool:
-    """Does anything listen on 127.0.0.1:port? A refused connect says no. So does a connect
-    that succeeds to ITSELF: the freed port is in the ephemeral range, and Linux may pick it
-    as the client's own source port (TCP simultaneous open), which once failed this test."""
+    """Does the proxy still serve 127.0.0.1:port (a connect through it reaches the echo
+    server)? A refused connect says no. So does a connect that lands on ITSELF (the freed port
+    is in the ephemeral range: TCP simultaneous open), and so does another program that bound
+    the freed port meanwhile (a server started by a parallel process): it does not echo."""
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     except ConnectionRefusedError:
         return False
     with sock:
-        return sock.getsockname() != sock.getpeername()
+        if sock.getsockname() == sock.getpeername():
+            return False
+        sock.settimeout(2)
+        try:
+            sock.sendall(b"still-proxied?")
+            return sock.recv(64) == b"still-proxied?"
+        except OSError:
+            return False
 
 
 def test_a_target_that_is_down_gives_eof_at_once() -> None:
